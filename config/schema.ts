@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { PRESET_NAMES, DEFAULT_PRESET } from './presets.js';
+
+const hexColor = z.string().regex(/^#[0-9a-fA-F]{6}([0-9a-fA-F]{2})?$/, 'a colour like #1a2b3c');
+const port = z.number().int().min(0).max(65535);
+
+export const backgroundSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('color'), color: hexColor }),
+  z.strictObject({ type: z.literal('gradient'), from: hexColor, to: hexColor, angleDeg: z.number().default(180) }),
+  z.strictObject({ type: z.literal('image'), path: z.string().min(1), fit: z.enum(['cover', 'contain']).default('cover') }),
+]);
+
+export const captionSchema = z.strictObject({
+  text: z.string().max(200),
+  fontSizePx: z.number().int().min(8).max(200).default(40),
+  color: hexColor.default('#ffffff'),
+  boxColor: hexColor.default('#00000099'),
+  /** Vertical centre of the caption box, as a fraction of the frame height. */
+  y: z.number().min(0).max(1).default(0.84),
+});
+
+export const logoSchema = z.strictObject({
+  path: z.string().min(1),
+  widthFraction: z.number().min(0.02).max(1).default(0.18),
+  corner: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']).default('top-left'),
+});
+
+export const sceneSchema = z.strictObject({
+  background: backgroundSchema.default({ type: 'gradient', from: '#1d2b53', to: '#7e2553', angleDeg: 180 }),
+  logo: logoSchema.optional(),
+  caption: captionSchema.optional(),
+  /** Where the avatar stands: horizontal centre and height as fractions of the frame. */
+  avatarPlacement: z
+    .strictObject({
+      x: z.number().min(0).max(1).default(0.5),
+      heightFraction: z.number().min(0.1).max(1.5).default(0.56),
+      bottom: z.number().min(-0.5).max(1).default(-0.01),
+    })
+    .default({ x: 0.5, heightFraction: 0.56, bottom: -0.01 }),
+});
+
+export const avatarChoiceSchema = z.strictObject({
+  /** A built-in avatar id or a folder holding avatar.json. */
+  id: z.string().min(1).default('xiaomei'),
+  /** Style mixing: colour overrides by palette key, and a part option per slot. */
+  palette: z.record(z.string(), hexColor).default({}),
+  slots: z.record(z.string(), z.string()).default({}),
+  /** Seeds the idle motion so two channels never move in step. */
+  seed: z.number().int().optional(),
+});
+
+export const encoderSchema = z.strictObject({
+  x264Preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+  gopSeconds: z.number().min(0.5).max(10).default(2),
+  videoKbps: z.number().int().min(200).max(20000).optional(),
+  audioKbps: z.number().int().min(32).max(320).optional(),
+  threads: z.number().int().min(0).max(16).default(0),
+});
+
+export const audioSchema = z.strictObject({
+  sampleRateHz: z.union([z.literal(44100), z.literal(48000)]).default(48000),
+  music: z
+    .strictObject({ path: z.string().min(1), gainDb: z.number().min(-60).max(12).default(-18) })
+    .optional(),
+});
+
+export const channelSchema = z.strictObject({
+  preset: z.enum(PRESET_NAMES).default(DEFAULT_PRESET),
+  avatar: avatarChoiceSchema.default({ id: 'xiaomei', palette: {}, slots: {} }),
+  scene: sceneSchema.default(() => sceneSchema.parse({})),
+  audio: audioSchema.default({ sampleRateHz: 48000 }),
+  encoder: encoderSchema.default(() => encoderSchema.parse({})),
+});
+
+export const configSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8080),
+  rtmpPort: port.default(1935),
+  flvPort: port.default(8000),
+  dataDir: z.string().default('./data'),
+  token: z.string().min(8).optional(),
+  ffmpegPath: z.string().default('ffmpeg'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Where frames are pushed when no destination is configured: the embedded server's `live/<id>`. */
+  channel: channelSchema.default(() => channelSchema.parse({})),
+  /** Start `main` at boot (tests and embedding may turn it off). */
+  startMain: z.boolean().default(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ChannelConfig = z.infer<typeof channelSchema>;
+export type SceneConfig = z.infer<typeof sceneSchema>;
+export type BackgroundConfig = z.infer<typeof backgroundSchema>;
+export type AvatarChoice = z.infer<typeof avatarChoiceSchema>;
+export type EncoderConfig = z.infer<typeof encoderSchema>;
+export type AudioConfig = z.infer<typeof audioSchema>;

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: the live loop's cost per preset, printed as a table.
+ *  - render / compose / readback: ms per frame of the channel's own drawing, in process;
+ *  - encode fps: the encoder's top speed on rendered frames;
+ *  - loop CPU: CPU seconds per second of stream for the whole live loop (tick + encoder), measured over
+ *    a real-time run, and whether it held real time (fps out, repeated frames).
+ */
+import { readFileSync } from 'node:fs';
+import { createCanvas } from '@napi-rs/canvas';
+import { spawnSync } from 'node:child_process';
+import { Registry } from 'prom-client';
+import { OUTPUT_PRESETS, type PresetName } from '../config/presets.js';
+import { channelSchema } from '../config/schema.js';
+import { IdleAnimator } from '../pipeline/avatar/idle.js';
+import { loadAvatar, resolveAvatarDir } from '../pipeline/avatar/loader.js';
+import { rasterizeAvatar } from '../pipeline/avatar/raster.js';
+import { AvatarRenderer } from '../pipeline/avatar/renderer.js';
+import { restPose } from '../pipeline/avatar/rig.js';
+import { Channel } from '../pipeline/channel.js';
+import { PreparedScene } from '../pipeline/compose/scene.js';
+import { PipelineMetrics } from '../pipeline/metrics.js';
+import { Encoder } from '../pipeline/output/encoder.js';
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+function childCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(): number[] {
+  const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
+}
+
+const config = channelSchema.parse({ scene: { caption: { text: '新品上市 限时优惠 ¥199.9 — welcome to the live room!' } } });
+
+async function drawCosts(preset: PresetName, frames: number) {
+  const p = OUTPUT_PRESETS[preset];
+  const scene = await PreparedScene.prepare(config.scene, p.width, p.height, '.');
+  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
+  const avatar = new AvatarRenderer(await rasterizeAvatar(definition, (p.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]));
+  const placement = Channel.placementFor(config.scene, p);
+  const canvas = createCanvas(p.width, p.height);
+  const ctx = canvas.getContext('2d');
+  const idle = new IdleAnimator(3);
+  const pose = restPose();
+  let render = 0, compose = 0, readback = 0;
+  const pixels: Buffer[] = [];
+  for (let i = 0; i < frames + 10; i++) {
+    const t0 = performance.now();
+    ctx.drawImage(scene.backplate, 0, 0);
+    const t1 = performance.now();
+    avatar.draw(ctx, idle.poseAt(i / 30, pose), placement);
+    const t2 = performance.now();
+    if (scene.caption) ctx.drawImage(scene.caption.canvas, scene.caption.x, scene.caption.y);
+    const t3 = performance.now();
+    const data = canvas.data();
+    const t4 = performance.now();
+    if (i >= 10) {
+      compose += t1 - t0 + (t3 - t2);
+      render += t2 - t1;
+      readback += t4 - t3;
+      if (pixels.length < 60) pixels.push(data);
+    }
+  }
+  return { render: render / frames, compose: compose / frames, readback: readback / frames, pixels };
+}
+
+async function encodeFps(preset: PresetName, pixels: Buffer[], frames: number) {
+  const p = OUTPUT_PRESETS[preset];
+  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, threads: 0 });
+  let last = 0;
+  encoder.on('stats', (s) => {
+    last = s.frames;
+  });
+  encoder.start();
+  const pcm = Buffer.alloc(1600 * 4);
+  const pid = childPids().at(-1) ?? 0;
+  const start = performance.now();
+  for (let i = 0; i < frames; i++) {
+    encoder.write({ video: { kind: 'video', ptsUs: 0, frameIndex: i, width: p.width, height: p.height, pixels: pixels[i % pixels.length] as Buffer, repeated: false }, audio: { kind: 'audio', ptsUs: 0, sampleRateHz: 48000, channels: 2, pcm } });
+    while (encoder.pendingBytes > 4 * (pixels[0]?.length ?? 1)) await new Promise((r) => setTimeout(r, 1));
+  }
+  while (encoder.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
+  const cpu = childCpuSeconds(pid);
+  const seconds = (performance.now() - start) / 1000;
+  await encoder.close();
+  return { fps: frames / seconds, cpuPerFrameMs: (cpu / Math.max(1, Math.max(last, frames))) * 1000 };
+}
+
+async function liveLoop(preset: PresetName, seconds: number) {
+  const registry = new Registry();
+  const channel = await Channel.create({
+    id: `bench-${preset}`,
+    config: { ...config, preset },
+    ffmpegPath: 'ffmpeg',
+    dataDir: '.',
+    metrics: new PipelineMetrics(registry),
+    embeddedRtmpUrl: null,
+    log: () => {},
+  });
+  channel.start();
+  await new Promise((r) => setTimeout(r, 3000)); // encoder start-up is not the steady state
+  const pids = childPids();
+  const cpu0 = process.cpuUsage();
+  const child0 = pids.reduce((s, pid) => s + childCpuSeconds(pid), 0);
+  const s0 = channel.status;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const child = pids.reduce((s, pid) => s + childCpuSeconds(pid), 0) - child0;
+  const s1 = channel.status;
+  await channel.close();
+  const frames = s1.framesRendered + s1.framesRepeated - (s0.framesRendered + s0.framesRepeated);
+  return {
+    cpuPerS: ((cpu.user + cpu.system) / 1e6 + child) / wall,
+    nodePerS: (cpu.user + cpu.system) / 1e6 / wall,
+    encoderPerS: child / wall,
+    fpsOut: frames / wall,
+    repeated: s1.framesRepeated - s0.framesRepeated,
+    encoderSpeed: s1.encoder.speed,
+  };
+}
+
+const rows: string[][] = [];
+for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
+  const p = OUTPUT_PRESETS[preset];
+  const draw = await drawCosts(preset, 150);
+  const enc = await encodeFps(preset, draw.pixels, 150);
+  const live = await liveLoop(preset, 10);
+  rows.push([
+    `${p.width}x${p.height}@${p.fps}`,
+    draw.render.toFixed(2), draw.compose.toFixed(2), draw.readback.toFixed(2),
+    enc.fps.toFixed(1), enc.cpuPerFrameMs.toFixed(1),
+    live.cpuPerS.toFixed(2), live.nodePerS.toFixed(2), live.encoderPerS.toFixed(2),
+    live.fpsOut.toFixed(2), String(live.repeated), live.encoderSpeed.toFixed(2),
+  ]);
+}
+const header = ['preset', 'render ms/f', 'compose ms/f', 'readback ms/f', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated', 'enc speed'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
+console.log(`x264 preset ${config.encoder.x264Preset}, avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const row of rows) console.log(line(row));
+console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');

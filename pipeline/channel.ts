@@ -1,0 +1,379 @@
+import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { EventEmitter } from 'node:events';
+import { OUTPUT_PRESETS, type OutputPreset } from '../config/presets.js';
+import type { ChannelConfig, SceneConfig } from '../config/schema.js';
+import { AudioMixer, dbToGain } from './audio/mixer.js';
+import { MusicSource } from './audio/musicSource.js';
+import { IdleAnimator } from './avatar/idle.js';
+import { loadAvatar, resolveAvatarDir } from './avatar/loader.js';
+import { rasterizeAvatar } from './avatar/raster.js';
+import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
+import { clampPose, restPose } from './avatar/rig.js';
+import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
+import { PreparedScene } from './compose/scene.js';
+import type { AudioFrame, VideoFrame } from './frames.js';
+import { StageTimer, type PipelineMetrics } from './metrics.js';
+import { Encoder } from './output/encoder.js';
+import type { FlvTag } from './output/flvTags.js';
+import { RtmpDestination, type DestinationStatus } from './output/rtmpDestination.js';
+
+export interface ChannelOptions {
+  readonly id: string;
+  readonly config: ChannelConfig;
+  readonly ffmpegPath: string;
+  /** Base folder for relative scene and avatar paths. */
+  readonly dataDir: string;
+  readonly metrics: PipelineMetrics;
+  /** Where the embedded RTMP server takes this channel, or null when it is off. */
+  readonly embeddedRtmpUrl: string | null;
+  readonly time?: MonotonicTime;
+  readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export type ChannelState = 'starting' | 'live' | 'stalled' | 'closed';
+
+export interface ChannelStatus {
+  readonly id: string;
+  readonly state: ChannelState;
+  readonly preset: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly fpsMeasured: number;
+  readonly activity: 'idle' | 'speaking';
+  readonly avatar: string;
+  readonly drive: { readonly source: 'idle' };
+  readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
+  readonly destinations: readonly DestinationStatus[];
+  readonly viewers: number;
+  readonly framesRendered: number;
+  readonly framesRepeated: number;
+  readonly uptimeS: number;
+}
+
+export interface ChannelEvents {
+  state: [ChannelState];
+}
+
+/** Ticks allowed in one catch-up burst; a longer stall re-anchors the clock instead. */
+const MAX_CATCH_UP_S = 2;
+/** Encoder input queued (in frames) beyond which ticks stop rendering and repeat the last picture. */
+const SLOW_ENCODER_BACKLOG_FRAMES = 8;
+/** Encoder input queued beyond which whole ticks are dropped to bound memory. */
+const MAX_ENCODER_BACKLOG_FRAMES = 60;
+
+/**
+ * One live channel: the media clock ticks at the video rate; each tick pulls the latest rig pose,
+ * renders and composes one picture, mixes the matching audio and hands both to the one encoder, whose
+ * FLV output fans out to every destination.
+ */
+export class Channel extends EventEmitter<ChannelEvents> {
+  readonly id: string;
+  readonly preset: OutputPreset;
+  readonly clock: MediaClock;
+  #config: ChannelConfig;
+  readonly #options: ChannelOptions;
+  readonly #time: MonotonicTime;
+  readonly #canvas: Canvas;
+  readonly #ctx: SKRSContext2D;
+  #scene: PreparedScene;
+  #avatar: AvatarRenderer;
+  #placement: AvatarPlacement;
+  readonly #idle: IdleAnimator;
+  readonly #pose = restPose();
+  readonly #mixer = new AudioMixer();
+  #music: MusicSource | null = null;
+  readonly #encoder: Encoder;
+  readonly #destinations = new Map<string, RtmpDestination>();
+  #state: ChannelState = 'starting';
+  #timer: NodeJS.Timeout | null = null;
+  #anchorUs = 0;
+  #startedAtUs = 0;
+  #lastPixels: Buffer | null = null;
+  #lastTagAtUs = 0;
+  #framesRendered = 0;
+  #framesRepeated = 0;
+  #encoderRestarts = 0;
+  #encoderStats = { fps: 0, bitrateKbps: 0, speed: 0 };
+  #fpsWindow = { startUs: 0, frames: 0, value: 0 };
+  readonly #timers: Record<'rig' | 'render' | 'compose' | 'readback' | 'mix' | 'tick', StageTimer>;
+  readonly #counters;
+  #closed = false;
+
+  private constructor(options: ChannelOptions, scene: PreparedScene, avatar: AvatarRenderer) {
+    super();
+    this.id = options.id;
+    this.#options = options;
+    this.#config = options.config;
+    this.preset = OUTPUT_PRESETS[options.config.preset];
+    this.clock = new MediaClock(options.config.audio.sampleRateHz, this.preset.fps);
+    this.#time = options.time ?? systemTime;
+    this.#canvas = createCanvas(this.preset.width, this.preset.height);
+    this.#ctx = this.#canvas.getContext('2d');
+    this.#scene = scene;
+    this.#avatar = avatar;
+    this.#placement = Channel.placementFor(scene.config, this.preset);
+    this.#idle = new IdleAnimator(options.config.avatar.seed ?? hashSeed(options.id));
+    const { metrics } = options;
+    this.#timers = {
+      rig: new StageTimer(metrics, this.id, 'rig'),
+      render: new StageTimer(metrics, this.id, 'render'),
+      compose: new StageTimer(metrics, this.id, 'compose'),
+      readback: new StageTimer(metrics, this.id, 'readback'),
+      mix: new StageTimer(metrics, this.id, 'mix'),
+      tick: new StageTimer(metrics, this.id, 'tick'),
+    };
+    this.#counters = {
+      rendered: metrics.framesRendered.labels(this.id),
+      repeated: metrics.framesDropped.labels(this.id, 'render', 'late'),
+      encoderBacklog: metrics.framesDropped.labels(this.id, 'encoder', 'backlog'),
+      encoderDown: metrics.framesDropped.labels(this.id, 'encoder', 'down'),
+      fps: metrics.outputFps.labels(this.id),
+      lag: metrics.clockLagSeconds.labels(this.id),
+    };
+    const p = this.preset;
+    this.#encoder = new Encoder({
+      ffmpegPath: options.ffmpegPath,
+      width: p.width,
+      height: p.height,
+      fps: p.fps,
+      sampleRateHz: options.config.audio.sampleRateHz,
+      videoKbps: options.config.encoder.videoKbps ?? p.videoKbps,
+      audioKbps: options.config.encoder.audioKbps ?? p.audioKbps,
+      gopSeconds: options.config.encoder.gopSeconds,
+      x264Preset: options.config.encoder.x264Preset,
+      threads: options.config.encoder.threads,
+    });
+    this.#wireEncoder();
+  }
+
+  /** Loads the avatar and scene (user errors surface here, before anything starts) and builds the channel. */
+  static async create(options: ChannelOptions): Promise<Channel> {
+    const preset = OUTPUT_PRESETS[options.config.preset];
+    const scene = await PreparedScene.prepare(options.config.scene, preset.width, preset.height, options.dataDir);
+    const avatar = await Channel.#loadAvatar(options.config, scene.config, preset, options.dataDir);
+    return new Channel(options, scene, avatar);
+  }
+
+  static async #loadAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string): Promise<AvatarRenderer> {
+    const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
+    const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];
+    return new AvatarRenderer(await rasterizeAvatar(definition, scale));
+  }
+
+  static placementFor(scene: SceneConfig, preset: OutputPreset): AvatarPlacement {
+    return { x: scene.avatarPlacement.x * preset.width, y: preset.height * (1 - scene.avatarPlacement.bottom) };
+  }
+
+  #wireEncoder(): void {
+    const metrics = this.#options.metrics;
+    this.#encoder.on('tag', (tag: FlvTag) => {
+      this.#lastTagAtUs = this.#time.nowUs();
+      if (this.#state !== 'live') this.#setState('live');
+      for (const destination of this.#destinations.values()) destination.push(tag);
+    });
+    this.#encoder.on('stats', (stats) => {
+      this.#encoderStats = stats;
+      metrics.encoderFps.labels(this.id).set(stats.fps);
+      metrics.encoderBitrateKbps.labels(this.id).set(stats.bitrateKbps);
+      metrics.encoderSpeed.labels(this.id).set(stats.speed);
+    });
+    this.#encoder.on('died', (why) => {
+      this.#encoderRestarts++;
+      metrics.encoderRestarts.labels(this.id).inc();
+      this.#options.log('warn', `channel ${this.id}: encoder stopped (${why}); restarting`);
+    });
+  }
+
+  #setState(state: ChannelState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.emit('state', state);
+  }
+
+  get state(): ChannelState {
+    return this.#state;
+  }
+
+  get config(): ChannelConfig {
+    return this.#config;
+  }
+
+  start(): void {
+    if (this.#closed || this.#timer) return;
+    const music = this.#config.audio.music;
+    if (music) {
+      this.#music = new MusicSource({
+        ffmpegPath: this.#options.ffmpegPath,
+        path: music.path,
+        sampleRateHz: this.clock.sampleRateHz,
+        onError: (message) => this.#options.log('warn', `channel ${this.id}: ${message}`),
+      });
+      this.#mixer.inputs.add({ ring: this.#music.ring, gain: dbToGain(music.gainDb), refill: () => this.#music?.refill() });
+      this.#music.start();
+    }
+    this.#encoder.start();
+    if (this.#options.embeddedRtmpUrl) this.addDestination('embedded', this.#options.embeddedRtmpUrl);
+    this.#startedAtUs = this.#time.nowUs();
+    this.#anchorUs = this.#startedAtUs;
+    this.#fpsWindow = { startUs: this.#startedAtUs, frames: 0, value: 0 };
+    this.#loop();
+  }
+
+  addDestination(id: string, url: string): RtmpDestination {
+    const existing = this.#destinations.get(id);
+    if (existing) return existing;
+    const destination = new RtmpDestination(id, url, this.#options.ffmpegPath);
+    const { metrics } = this.#options;
+    const up = metrics.destinationUp.labels(this.id, id);
+    const bytes = metrics.destinationBytes.labels(this.id, id);
+    const reconnects = metrics.destinationReconnects.labels(this.id, id);
+    up.set(0);
+    destination.on('state', (state) => {
+      up.set(state === 'live' ? 1 : 0);
+      if (state === 'retrying') {
+        reconnects.inc();
+        this.#options.log('warn', `channel ${this.id}: destination ${id} lost (${destination.status.lastError ?? 'unknown'}); reconnecting`);
+      }
+    });
+    destination.on('bytes', (n) => bytes.inc(n));
+    this.#destinations.set(id, destination);
+    destination.start();
+    return destination;
+  }
+
+  /** The tick loop: produce every frame that is due, then sleep until the next one. */
+  #loop = (): void => {
+    this.#timer = null;
+    if (this.#closed) return;
+    const now = this.#time.nowUs();
+    let due = this.clock.framesDueAt(now - this.#anchorUs) - this.clock.frameIndex;
+    const maxBurst = Math.ceil(MAX_CATCH_UP_S * this.clock.fps);
+    if (due > maxBurst) {
+      // A long stall (suspended process, overload): keep the media timeline continuous, move its anchor.
+      this.#options.log('warn', `channel ${this.id}: tick stalled ${((due / this.clock.fps) | 0)} s; re-anchoring the clock`);
+      this.#anchorUs = now - this.clock.ptsUsAtSample(this.clock.samplesElapsed);
+      due = 1;
+    }
+    this.#counters.lag.set(Math.max(0, due - 1) / this.clock.fps);
+    for (let i = 0; i < due; i++) this.#tick(this.clock.advance(), i === due - 1);
+    if (this.#lastTagAtUs > 0 && now - this.#lastTagAtUs > 5_000_000 && this.#state === 'live') this.#setState('stalled');
+    const nextPtsUs = this.clock.ptsUsAtSample(this.clock.samplesElapsed);
+    const waitMs = Math.max(0, (this.#anchorUs + nextPtsUs - this.#time.nowUs()) / 1000);
+    this.#timer = setTimeout(this.#loop, waitMs);
+  };
+
+  /** One tick of the media clock. `render` is false for catch-up ticks: they repeat the last picture. */
+  #tick(tick: MediaTick, render: boolean): void {
+    const t = this.#timers;
+    t.tick.start();
+    let pixels = this.#lastPixels;
+    // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
+    const encoderBehind = this.#lastTagAtUs > 0 && pixels !== null && this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * pixels.length;
+    if ((render && !encoderBehind) || !pixels) {
+      t.rig.start();
+      clampPose(this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose));
+      t.rig.stop();
+      t.compose.start();
+      this.#ctx.drawImage(this.#scene.backplate, 0, 0);
+      t.compose.stop();
+      t.render.start();
+      this.#avatar.draw(this.#ctx, this.#pose, this.#placement);
+      t.render.stop();
+      const caption = this.#scene.caption;
+      if (caption) this.#ctx.drawImage(caption.canvas, caption.x, caption.y);
+      t.readback.start();
+      pixels = this.#canvas.data();
+      t.readback.stop();
+      this.#lastPixels = pixels;
+      this.#framesRendered++;
+      this.#counters.rendered.inc();
+    } else {
+      this.#framesRepeated++;
+      this.#counters.repeated.inc();
+    }
+    t.mix.start();
+    const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4));
+    t.mix.stop();
+    const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, pixels, repeated: !render };
+    const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
+    const frameBytes = pixels.length + pcm.length;
+    // No drops before the encoder's first output: x264 takes a second to start and must get the first frames.
+    if (this.#lastTagAtUs > 0 && this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * frameBytes) {
+      this.#counters.encoderBacklog.inc();
+    } else if (!this.#encoder.write({ video, audio })) {
+      this.#counters.encoderDown.inc();
+    }
+    this.#measureFps();
+    t.tick.stop();
+  }
+
+  #measureFps(): void {
+    const w = this.#fpsWindow;
+    w.frames++;
+    const now = this.#time.nowUs();
+    if (now - w.startUs >= 1_000_000) {
+      w.value = (w.frames * 1e6) / (now - w.startUs);
+      this.#counters.fps.set(w.value);
+      w.startUs = now;
+      w.frames = 0;
+    }
+  }
+
+  /** Swaps scene and/or avatar at a tick boundary; a bad file leaves the running scene untouched. */
+  async update(next: ChannelConfig): Promise<void> {
+    const scene = await PreparedScene.prepare(next.scene, this.preset.width, this.preset.height, this.#options.dataDir);
+    const avatarChanged = JSON.stringify(next.avatar) !== JSON.stringify(this.#config.avatar) || next.scene.avatarPlacement !== this.#config.scene.avatarPlacement;
+    const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#avatar;
+    if (this.#closed) return;
+    this.#scene = scene;
+    this.#avatar = avatar;
+    this.#placement = Channel.placementFor(scene.config, this.preset);
+    this.#config = next;
+  }
+
+  get status(): ChannelStatus {
+    const now = this.#time.nowUs();
+    return {
+      id: this.id,
+      state: this.#state,
+      preset: this.#config.preset,
+      width: this.preset.width,
+      height: this.preset.height,
+      fps: this.preset.fps,
+      fpsMeasured: Math.round(this.#fpsWindow.value * 100) / 100,
+      activity: 'idle',
+      avatar: this.#avatar.avatar.definition.manifest.id,
+      drive: { source: 'idle' },
+      encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
+      destinations: [...this.#destinations.values()].map((d) => d.status),
+      viewers: 0,
+      framesRendered: this.#framesRendered,
+      framesRepeated: this.#framesRepeated,
+      uptimeS: this.#startedAtUs ? Math.round((now - this.#startedAtUs) / 1e5) / 10 : 0,
+    };
+  }
+
+  /** Stops the tick, every destination, the encoder and the music decoder; forgets its metrics. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#music?.close();
+    await Promise.all([...this.#destinations.values()].map((d) => d.close()));
+    this.#destinations.clear();
+    await this.#encoder.close();
+    this.#state = 'closed';
+    this.emit('state', 'closed');
+    this.removeAllListeners();
+    await this.#options.metrics.removeChannel(this.id);
+  }
+}
+
+/** A stable seed from a channel id, so each channel idles differently but reproducibly. */
+function hashSeed(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

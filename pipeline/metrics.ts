@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Stage names as they appear in the `stage` label. */
+export type StageName = 'rig' | 'render' | 'compose' | 'readback' | 'mix' | 'encode_write' | 'tick';
+
+const STAGE_BUCKETS_S = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.1, 0.25, 1];
+
+/** Metric families shared by every channel of the process; each channel binds its own label values. */
+export class PipelineMetrics {
+  readonly framesRendered: Counter<'channel'>;
+  readonly framesDropped: Counter<'channel' | 'stage' | 'reason'>;
+  readonly stageSeconds: Histogram<'channel' | 'stage'>;
+  readonly outputFps: Gauge<'channel'>;
+  readonly encoderFps: Gauge<'channel'>;
+  readonly encoderBitrateKbps: Gauge<'channel'>;
+  readonly encoderSpeed: Gauge<'channel'>;
+  readonly encoderRestarts: Counter<'channel'>;
+  readonly destinationUp: Gauge<'channel' | 'destination'>;
+  readonly destinationReconnects: Counter<'channel' | 'destination'>;
+  readonly destinationBytes: Counter<'channel' | 'destination'>;
+  readonly clockLagSeconds: Gauge<'channel'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.framesRendered = new Counter({ name: 'fenshen_frames_rendered_total', help: 'Video frames rendered', labelNames: ['channel'], registers });
+    this.framesDropped = new Counter({
+      name: 'fenshen_frames_dropped_total',
+      help: 'Frames given up by a live stage (late render repeated, encoder queue full)',
+      labelNames: ['channel', 'stage', 'reason'],
+      registers,
+    });
+    this.stageSeconds = new Histogram({
+      name: 'fenshen_stage_duration_seconds',
+      help: 'Time spent per frame in each pipeline stage',
+      labelNames: ['channel', 'stage'],
+      buckets: STAGE_BUCKETS_S,
+      registers,
+    });
+    this.outputFps = new Gauge({ name: 'fenshen_output_fps', help: 'Frames per second leaving the tick, measured', labelNames: ['channel'], registers });
+    this.encoderFps = new Gauge({ name: 'fenshen_encoder_fps', help: 'Frames per second reported by the encoder', labelNames: ['channel'], registers });
+    this.encoderBitrateKbps = new Gauge({ name: 'fenshen_encoder_bitrate_kbps', help: 'Output bitrate reported by the encoder', labelNames: ['channel'], registers });
+    this.encoderSpeed = new Gauge({ name: 'fenshen_encoder_speed_ratio', help: 'Encoder speed relative to real time', labelNames: ['channel'], registers });
+    this.encoderRestarts = new Counter({ name: 'fenshen_encoder_restarts_total', help: 'Times the encoder process was restarted', labelNames: ['channel'], registers });
+    this.destinationUp = new Gauge({ name: 'fenshen_destination_up', help: '1 while a destination is connected and flowing', labelNames: ['channel', 'destination'], registers });
+    this.destinationReconnects = new Counter({ name: 'fenshen_destination_reconnects_total', help: 'Destination reconnect attempts', labelNames: ['channel', 'destination'], registers });
+    this.destinationBytes = new Counter({ name: 'fenshen_destination_bytes_total', help: 'Bytes of FLV handed to a destination', labelNames: ['channel', 'destination'], registers });
+    this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
+  }
+
+  /** Forgets every series of a channel, so a deleted channel leaves nothing behind. */
+  async removeChannel(channel: string): Promise<void> {
+    const families = [
+      this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds,
+    ];
+    for (const family of families) {
+      const { values } = await family.get();
+      const seen = new Set<string>();
+      for (const { labels } of values) {
+        if (labels.channel !== channel) continue;
+        // Histogram samples carry `le`; a series is identified by the family's own labels.
+        const { le: _le, ...own } = labels as Record<string, string | number>;
+        const key = JSON.stringify(own);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        (family as { remove(labels: Record<string, string | number>): void }).remove(own);
+      }
+    }
+  }
+}
+
+/** Times one stage per frame into a pre-bound histogram child: no allocation on the hot path. */
+export class StageTimer {
+  readonly #observe: (seconds: number) => void;
+  #startMs = 0;
+  lastMs = 0;
+
+  constructor(metrics: PipelineMetrics, channel: string, stage: StageName) {
+    const child = metrics.stageSeconds.labels(channel, stage);
+    this.#observe = (seconds) => child.observe(seconds);
+  }
+
+  start(): void {
+    this.#startMs = performance.now();
+  }
+
+  stop(): number {
+    this.lastMs = performance.now() - this.#startMs;
+    this.#observe(this.lastMs / 1000);
+    return this.lastMs;
+  }
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# One-time set-up on Debian/Ubuntu: system tools from apt (when missing), npm packages, a build.
+# Safe to run again; it only installs what is absent.
+set -eu
+cd "$(dirname "$0")/.."
+
+need=""
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need="$need ffmpeg"
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need="$need fonts-wqy-microhei"
+if [ -n "$need" ]; then
+  echo "fenshen setup: installing Debian packages:$need"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+echo "fenshen setup: npm packages"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+echo "fenshen setup: build"
+npm run build --silent
+echo "fenshen setup: done. Start with: npm start"

@@ -1,0 +1,7 @@
+#!/bin/sh
+# Runs the test suite: type check, unit tests, then end-to-end tests against real ffmpeg and RTMP.
+set -eu
+cd "$(dirname "$0")/.."
+npx tsc -p tsconfig.json --noEmit
+node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
+node --import tsx --test --test-concurrency=1 test/e2e/*.test.ts

@@ -1,0 +1,123 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { PRESET_NAMES } from '../config/presets.js';
+import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema } from '../config/schema.js';
+import { describeIssue } from '../config/load.js';
+import { AvatarError } from '../pipeline/avatar/loader.js';
+import { SceneError } from '../pipeline/compose/scene.js';
+import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { bearerMatches } from './auth.js';
+import type { ChannelRegistry } from './channelRegistry.js';
+import { ApiError, errors } from './errors.js';
+
+export interface AppOptions {
+  readonly token: string;
+  readonly channels: ChannelRegistry;
+  readonly registry: Registry;
+  /** The channel whose state /healthz reports, or null when none is started at boot. */
+  readonly mainChannelId: string | null;
+}
+
+const createChannelBody = z.strictObject({
+  id: z.string(),
+  preset: z.enum(PRESET_NAMES).optional(),
+  avatar: avatarChoiceSchema.partial().optional(),
+  scene: z.record(z.string(), z.unknown()).optional(),
+});
+
+const sceneBody = z.strictObject({
+  background: backgroundSchema.optional(),
+  avatar: z.union([z.string().min(1), avatarChoiceSchema.partial()]).optional(),
+  overlays: z
+    .strictObject({ caption: captionSchema.nullable().optional(), logo: logoSchema.nullable().optional() })
+    .optional(),
+});
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) throw errors.invalid(describeIssue(result.error, 'body'));
+  return result.data;
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { channels, token } = options;
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof ApiError) return reply.status(err.status).send({ error: err.message, code: err.code });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return reply.status(status).send({ error: (err as Error).message, code: 'bad_request' });
+    return reply.status(500).send({ error: 'internal error', code: 'internal' });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'no such route', code: 'not_found' }));
+
+  const requireToken = async (request: FastifyRequest): Promise<void> => {
+    if (!bearerMatches(request.headers.authorization, token)) throw errors.unauthorized();
+  };
+
+  app.get('/healthz', async (_request, reply) => {
+    const main = options.mainChannelId ? channels.get(options.mainChannelId) : undefined;
+    const streaming = options.mainChannelId === null || main?.state === 'live';
+    return reply.status(streaming ? 200 : 503).send({
+      status: streaming ? 'ok' : 'starting',
+      channels: channels.list().map((c) => ({ id: c.id, state: c.state })),
+    });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', options.registry.contentType);
+    return options.registry.metrics();
+  });
+
+  const consolePage = readFileSync(join(PROJECT_ROOT, 'client', 'console.html'), 'utf8');
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(consolePage));
+
+  app.register(async (api) => {
+    api.addHook('onRequest', requireToken);
+
+    api.get('/api/channels', async () => ({ channels: channels.list().map((c) => c.status) }));
+
+    api.get<{ Params: { id: string } }>('/api/channels/:id', async (request) => {
+      const channel = channels.get(request.params.id);
+      if (!channel) throw errors.notFound(`channel ${request.params.id}`);
+      return channel.status;
+    });
+
+    api.post('/api/channels', async (request, reply) => {
+      const body = parseBody(createChannelBody, request.body);
+      const { id, ...overrides } = body;
+      const channel = await channels.create(id, overrides);
+      return reply.status(201).send(channel.status);
+    });
+
+    api.delete<{ Params: { id: string } }>('/api/channels/:id', async (request, reply) => {
+      await channels.delete(request.params.id);
+      return reply.status(204).send();
+    });
+
+    api.put<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
+      const channel = channels.get(request.params.id);
+      if (!channel) throw errors.notFound(`channel ${request.params.id}`);
+      const body = parseBody(sceneBody, request.body);
+      const current = channel.config;
+      const scene: Record<string, unknown> = { ...current.scene };
+      if (body.background) scene.background = body.background;
+      if (body.overlays?.caption !== undefined) scene.caption = body.overlays.caption ?? undefined;
+      if (body.overlays?.logo !== undefined) scene.logo = body.overlays.logo ?? undefined;
+      const avatar = typeof body.avatar === 'string' ? { ...current.avatar, id: body.avatar, slots: {}, palette: {} } : { ...current.avatar, ...body.avatar };
+      const next = channels.configFor({ ...current, scene, avatar });
+      try {
+        await channel.update(next);
+      } catch (err) {
+        if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
+        throw err;
+      }
+      return channel.status;
+    });
+  });
+
+  return app;
+}

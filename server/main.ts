@@ -1,0 +1,111 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { PipelineMetrics } from '../pipeline/metrics.js';
+import { buildApp } from './app.js';
+import { resolveToken } from './auth.js';
+import { ChannelRegistry } from './channelRegistry.js';
+import { EmbeddedRtmpServer } from './embeddedRtmp.js';
+import { ApiError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly token: string;
+  readonly channels: ChannelRegistry;
+  readonly rtmp: EmbeddedRtmpServer | null;
+  close(): Promise<void>;
+}
+
+function checkFfmpeg(path: string): void {
+  const probe = spawnSync(path, ['-hide_banner', '-version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    throw new ConfigError(`ffmpeg not found or not runnable at "${path}": run \`npm run setup\` (installs Debian's ffmpeg) or set FENSHEN_FFMPEG`);
+  }
+  const encoders = spawnSync(path, ['-hide_banner', '-encoders'], { encoding: 'utf8' }).stdout ?? '';
+  if (!/\blibx264\b/.test(encoders)) throw new ConfigError(`ffmpeg at "${path}" has no libx264 encoder`);
+}
+
+/** Starts everything: metrics, embedded RTMP server, channel `main`, HTTP. */
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  checkFfmpeg(config.ffmpegPath);
+  mkdirSync(config.dataDir, { recursive: true });
+  const { token, created } = resolveToken(config.dataDir, config.token);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'fenshen_' });
+  const metrics = new PipelineMetrics(registry);
+
+  const rtmp = config.rtmpPort > 0 ? new EmbeddedRtmpServer(config.host, config.rtmpPort, config.flvPort) : null;
+  await rtmp?.start(config.dataDir);
+  const channels = new ChannelRegistry(config, metrics, rtmp, log);
+  const mainChannelId = config.startMain ? 'main' : null;
+  const app = await buildApp({ token, channels, registry, mainChannelId });
+  try {
+    if (mainChannelId) await channels.create(mainChannelId);
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await channels.closeAll();
+    await app.close();
+    await rtmp?.stop();
+    if (err instanceof ApiError) throw new ConfigError(`channel main: ${err.message}`);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host}:${port}`;
+  log.info(`fenshen listening on ${url} (console ${url}/, metrics ${url}/metrics)`);
+  if (rtmp) log.info(`embedded RTMP server on rtmp://${config.host}:${config.rtmpPort}/live/<channel>, HTTP-FLV on http://${config.host}:${config.flvPort}/live/<channel>.flv`);
+  if (created) log.info(`operator token (stored under ${config.dataDir}, shown once): ${token}`);
+
+  let closed = false;
+  return {
+    url,
+    token,
+    channels,
+    rtmp,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await channels.closeAll();
+      await rtmp?.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`fenshen: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  let server: RunningServer;
+  try {
+    server = await startServer(config, log);
+  } catch (err) {
+    process.stderr.write(`fenshen: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  const shutdown = (signal: string) => {
+    log.info(`${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // A bug in one stage must not end every stream: log it and keep running.
+  process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
