@@ -80,7 +80,7 @@ async function encodeFps(preset: PresetName, pixels: Buffer[], frames: number) {
   });
   encoder.start();
   const pcm = Buffer.alloc(1600 * 4);
-  const pid = childPids().at(-1) ?? 0;
+  const pid = encoder.pid ?? 0;
   const start = performance.now();
   for (let i = 0; i < frames; i++) {
     encoder.write({ video: { kind: 'video', ptsUs: 0, frameIndex: i, width: p.width, height: p.height, pixels: pixels[i % pixels.length] as Buffer, repeated: false }, audio: { kind: 'audio', ptsUs: 0, sampleRateHz: 48000, channels: 2, pcm } });
@@ -106,7 +106,7 @@ async function liveLoop(preset: PresetName, seconds: number) {
   });
   channel.start();
   await new Promise((r) => setTimeout(r, 3000)); // encoder start-up is not the steady state
-  const pids = childPids();
+  const pids = childPids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ffmpeg'));
   const cpu0 = process.cpuUsage();
   const child0 = pids.reduce((s, pid) => s + childCpuSeconds(pid), 0);
   const s0 = channel.status;
@@ -131,8 +131,11 @@ async function liveLoop(preset: PresetName, seconds: number) {
 const rows: string[][] = [];
 for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
   const p = OUTPUT_PRESETS[preset];
+  console.error(`${preset}: drawing`);
   const draw = await drawCosts(preset, 150);
+  console.error(`${preset}: encoding`);
   const enc = await encodeFps(preset, draw.pixels, 150);
+  console.error(`${preset}: live loop`);
   const live = await liveLoop(preset, 10);
   rows.push([
     `${p.width}x${p.height}@${p.fps}`,

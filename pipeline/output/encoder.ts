@@ -38,7 +38,10 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats',
     '-progress', 'pipe:4', '-stats_period', '1',
+    // Raw inputs need no probing; without these ffmpeg reads seconds of input before it starts encoding.
+    '-probesize', '32', '-analyzeduration', '0',
     '-f', 'rawvideo', '-pix_fmt', 'rgba', '-video_size', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
+    '-probesize', '32', '-analyzeduration', '0',
     '-f', 's16le', '-ar', String(s.sampleRateHz), '-ac', '2', '-i', 'pipe:3',
     '-map', '0:v', '-map', '1:a',
     '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
@@ -70,6 +73,11 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   constructor(settings: EncoderSettings) {
     super();
     this.settings = settings;
+  }
+
+  /** The encoder process id while it runs (for CPU accounting). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
   }
 
   get running(): boolean {
