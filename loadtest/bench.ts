@@ -32,6 +32,15 @@ function childCpuSeconds(pid: number): number {
   }
 }
 
+/** A child may exit between listing and reading; it then simply has no command line. */
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 function childPids(): number[] {
   const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
   return out.split('\n').map((s) => Number(s.trim())).filter((n) => n > 0);
@@ -106,7 +115,7 @@ async function liveLoop(preset: PresetName, seconds: number) {
   });
   channel.start();
   await new Promise((r) => setTimeout(r, 3000)); // encoder start-up is not the steady state
-  const pids = childPids().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ffmpeg'));
+  const pids = childPids().filter((pid) => commandLine(pid).includes('ffmpeg'));
   const cpu0 = process.cpuUsage();
   const child0 = pids.reduce((s, pid) => s + childCpuSeconds(pid), 0);
   const s0 = channel.status;

@@ -269,7 +269,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     t.tick.start();
     let pixels = this.#lastPixels;
     // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
-    const encoderBehind = this.#lastTagAtUs > 0 && pixels !== null && this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * pixels.length;
+    const encoderBehind = pixels !== null && this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * pixels.length;
     if ((render && !encoderBehind) || !pixels) {
       t.rig.start();
       clampPose(this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose));
@@ -298,8 +298,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, pixels, repeated: !render };
     const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
     const frameBytes = pixels.length + pcm.length;
-    // No drops before the encoder's first output: x264 takes a second to start and must get the first frames.
-    if (this.#lastTagAtUs > 0 && this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * frameBytes) {
+    if (this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * frameBytes) {
       this.#counters.encoderBacklog.inc();
     } else if (!this.#encoder.write({ video, audio })) {
       this.#counters.encoderDown.inc();
