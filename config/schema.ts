@@ -50,7 +50,7 @@ export const avatarChoiceSchema = z.strictObject({
 });
 
 export const encoderSchema = z.strictObject({
-  x264Preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+  x264Preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('superfast'),
   gopSeconds: z.number().min(0.5).max(10).default(2),
   videoKbps: z.number().int().min(200).max(20000).optional(),
   audioKbps: z.number().int().min(32).max(320).optional(),

@@ -1,12 +1,12 @@
 /**
  * `npm run bench`: the live loop's cost per preset, printed as a table.
- *  - render / compose / readback: ms per frame of the channel's own drawing, in process;
+ *  - render / convert: ms per frame of the channel's own drawing (only the changed area is redrawn) and
+ *    of its colour conversion, in process, with the share of the frame redrawn on average;
  *  - encode fps: the encoder's top speed on rendered frames;
  *  - loop CPU: CPU seconds per second of stream for the whole live loop (tick + encoder), measured over
  *    a real-time run, and whether it held real time (fps out, repeated frames).
  */
 import { readFileSync } from 'node:fs';
-import { createCanvas } from '@napi-rs/canvas';
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../config/presets.js';
@@ -17,6 +17,9 @@ import { rasterizeAvatar } from '../pipeline/avatar/raster.js';
 import { AvatarRenderer } from '../pipeline/avatar/renderer.js';
 import { restPose } from '../pipeline/avatar/rig.js';
 import { Channel } from '../pipeline/channel.js';
+import { FrameCompositor } from '../pipeline/compose/compositor.js';
+import { I420Layout } from '../pipeline/compose/i420.js';
+import { PicturePool } from '../pipeline/compose/picturePool.js';
 import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
@@ -53,36 +56,30 @@ async function drawCosts(preset: PresetName, frames: number) {
   const scene = await PreparedScene.prepare(config.scene, p.width, p.height, '.');
   const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
   const avatar = new AvatarRenderer(await rasterizeAvatar(definition, (p.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]));
-  const placement = Channel.placementFor(config.scene, p);
-  const canvas = createCanvas(p.width, p.height);
-  const ctx = canvas.getContext('2d');
+  const compositor = new FrameCompositor(p.width, p.height, scene, avatar, Channel.placementFor(config.scene, p));
   const idle = new IdleAnimator(3);
   const pose = restPose();
-  let render = 0, compose = 0, readback = 0;
-  const pixels: Buffer[] = [];
-  for (let i = 0; i < frames + 10; i++) {
-    const t0 = performance.now();
-    ctx.drawImage(scene.backplate, 0, 0);
-    const t1 = performance.now();
-    avatar.draw(ctx, idle.poseAt(i / 30, pose), placement);
-    const t2 = performance.now();
-    if (scene.caption) ctx.drawImage(scene.caption.canvas, scene.caption.x, scene.caption.y);
-    const t3 = performance.now();
-    const data = canvas.data();
-    const t4 = performance.now();
-    if (i >= 10) {
-      compose += t1 - t0 + (t3 - t2);
-      render += t2 - t1;
-      readback += t4 - t3;
-      if (pixels.length < 60) pixels.push(data);
-    }
+  const timings = { render: 0, convert: 0, damagedPixels: 0 };
+  let damaged = 0;
+  let render = 0, convert = 0;
+  const pictures: Buffer[] = [];
+  // Warm the rotation cache as a live channel would be after its first minute.
+  for (let i = 0; i < 1800; i += 2) compositor.compose(idle.poseAt(i / 30, pose)).release();
+  const misses = avatar.cache.misses;
+  for (let i = 0; i < frames; i++) {
+    const picture = compositor.compose(idle.poseAt(60 + i / 30, pose), timings);
+    render += timings.render;
+    convert += timings.convert;
+    damaged += timings.damagedPixels;
+    if (pictures.length < 60) pictures.push(Buffer.from(picture.data));
+    picture.release();
   }
-  return { render: render / frames, compose: compose / frames, readback: readback / frames, pixels };
+  return { render: render / frames, convert: convert / frames, damagedShare: damaged / frames / (p.width * p.height), pictures, cacheMb: avatar.cache.bytes / 1e6, missRate: (avatar.cache.misses - misses) / frames };
 }
 
-async function encodeFps(preset: PresetName, pixels: Buffer[], frames: number) {
+async function encodeFps(preset: PresetName, pictures: Buffer[], frames: number) {
   const p = OUTPUT_PRESETS[preset];
-  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, threads: 0 });
+  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, threads: config.encoder.threads });
   let last = 0;
   encoder.on('stats', (s) => {
     last = s.frames;
@@ -90,10 +87,14 @@ async function encodeFps(preset: PresetName, pixels: Buffer[], frames: number) {
   encoder.start();
   const pcm = Buffer.alloc(1600 * 4);
   const pid = encoder.pid ?? 0;
+  const pool = new PicturePool(new I420Layout(p.width, p.height));
   const start = performance.now();
   for (let i = 0; i < frames; i++) {
-    encoder.write({ video: { kind: 'video', ptsUs: 0, frameIndex: i, width: p.width, height: p.height, pixels: pixels[i % pixels.length] as Buffer, repeated: false }, audio: { kind: 'audio', ptsUs: 0, sampleRateHz: 48000, channels: 2, pcm } });
-    while (encoder.pendingBytes > 4 * (pixels[0]?.length ?? 1)) await new Promise((r) => setTimeout(r, 1));
+    const picture = pool.acquire();
+    picture.data.set(pictures[i % pictures.length] as Buffer);
+    encoder.write({ video: { kind: 'video', ptsUs: 0, frameIndex: i, width: p.width, height: p.height, picture, repeated: false }, audio: { kind: 'audio', ptsUs: 0, sampleRateHz: 48000, channels: 2, pcm } });
+    picture.release();
+    while (encoder.pendingBytes > 4 * picture.data.length) await new Promise((r) => setTimeout(r, 1));
   }
   while (encoder.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
   const cpu = childCpuSeconds(pid);
@@ -141,20 +142,20 @@ const rows: string[][] = [];
 for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
   const p = OUTPUT_PRESETS[preset];
   console.error(`${preset}: drawing`);
-  const draw = await drawCosts(preset, 150);
+  const draw = await drawCosts(preset, 300);
   console.error(`${preset}: encoding`);
-  const enc = await encodeFps(preset, draw.pixels, 150);
+  const enc = await encodeFps(preset, draw.pictures, 150);
   console.error(`${preset}: live loop`);
   const live = await liveLoop(preset, 10);
   rows.push([
     `${p.width}x${p.height}@${p.fps}`,
-    draw.render.toFixed(2), draw.compose.toFixed(2), draw.readback.toFixed(2),
+    draw.render.toFixed(2), draw.convert.toFixed(2), `${(draw.damagedShare * 100).toFixed(1)}%`, `${draw.cacheMb.toFixed(0)} MB / ${(draw.missRate * 100).toFixed(1)}%`,
     enc.fps.toFixed(1), enc.cpuPerFrameMs.toFixed(1),
     live.cpuPerS.toFixed(2), live.nodePerS.toFixed(2), live.encoderPerS.toFixed(2),
     live.fpsOut.toFixed(2), String(live.repeated), live.encoderSpeed.toFixed(2),
   ]);
 }
-const header = ['preset', 'render ms/f', 'compose ms/f', 'readback ms/f', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated', 'enc speed'];
+const header = ['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated', 'enc speed'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
 console.log(`x264 preset ${config.encoder.x264Preset}, avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);

@@ -1,4 +1,3 @@
-import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { EventEmitter } from 'node:events';
 import { OUTPUT_PRESETS, type OutputPreset } from '../config/presets.js';
 import type { ChannelConfig, SceneConfig } from '../config/schema.js';
@@ -10,6 +9,8 @@ import { rasterizeAvatar } from './avatar/raster.js';
 import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
 import { clampPose, restPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
+import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
+import type { Picture } from './compose/picturePool.js';
 import { PreparedScene } from './compose/scene.js';
 import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
@@ -74,11 +75,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #config: ChannelConfig;
   readonly #options: ChannelOptions;
   readonly #time: MonotonicTime;
-  readonly #canvas: Canvas;
-  readonly #ctx: SKRSContext2D;
-  #scene: PreparedScene;
-  #avatar: AvatarRenderer;
-  #placement: AvatarPlacement;
+  readonly #compositor: FrameCompositor;
+  readonly #composeTimings: ComposeTimings = { render: 0, convert: 0, damagedPixels: 0 };
   readonly #idle: IdleAnimator;
   readonly #pose = restPose();
   readonly #mixer = new AudioMixer();
@@ -89,14 +87,15 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #timer: NodeJS.Timeout | null = null;
   #anchorUs = 0;
   #startedAtUs = 0;
-  #lastPixels: Buffer | null = null;
+  /** The last picture made, held (one reference) so late ticks can repeat it. */
+  #lastPicture: Picture | null = null;
   #lastTagAtUs = 0;
   #framesRendered = 0;
   #framesRepeated = 0;
   #encoderRestarts = 0;
   #encoderStats = { fps: 0, bitrateKbps: 0, speed: 0 };
   #fpsWindow = { startUs: 0, frames: 0, value: 0 };
-  readonly #timers: Record<'rig' | 'render' | 'compose' | 'readback' | 'mix' | 'tick', StageTimer>;
+  readonly #timers: Record<'rig' | 'render' | 'convert' | 'mix' | 'tick', StageTimer>;
   readonly #counters;
   #closed = false;
 
@@ -108,18 +107,13 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.preset = OUTPUT_PRESETS[options.config.preset];
     this.clock = new MediaClock(options.config.audio.sampleRateHz, this.preset.fps);
     this.#time = options.time ?? systemTime;
-    this.#canvas = createCanvas(this.preset.width, this.preset.height);
-    this.#ctx = this.#canvas.getContext('2d');
-    this.#scene = scene;
-    this.#avatar = avatar;
-    this.#placement = Channel.placementFor(scene.config, this.preset);
+    this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, Channel.placementFor(scene.config, this.preset));
     this.#idle = new IdleAnimator(options.config.avatar.seed ?? hashSeed(options.id));
     const { metrics } = options;
     this.#timers = {
       rig: new StageTimer(metrics, this.id, 'rig'),
       render: new StageTimer(metrics, this.id, 'render'),
-      compose: new StageTimer(metrics, this.id, 'compose'),
-      readback: new StageTimer(metrics, this.id, 'readback'),
+      convert: new StageTimer(metrics, this.id, 'convert'),
       mix: new StageTimer(metrics, this.id, 'mix'),
       tick: new StageTimer(metrics, this.id, 'tick'),
     };
@@ -267,25 +261,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #tick(tick: MediaTick, render: boolean): void {
     const t = this.#timers;
     t.tick.start();
-    let pixels = this.#lastPixels;
+    const frameBytes = this.#compositor.layout.byteLength;
     // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
-    const encoderBehind = pixels !== null && this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * pixels.length;
-    if ((render && !encoderBehind) || !pixels) {
+    const encoderBehind = this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * frameBytes;
+    let picture = this.#lastPicture;
+    if ((render && !encoderBehind) || !picture) {
       t.rig.start();
       clampPose(this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose));
       t.rig.stop();
-      t.compose.start();
-      this.#ctx.drawImage(this.#scene.backplate, 0, 0);
-      t.compose.stop();
-      t.render.start();
-      this.#avatar.draw(this.#ctx, this.#pose, this.#placement);
-      t.render.stop();
-      const caption = this.#scene.caption;
-      if (caption) this.#ctx.drawImage(caption.canvas, caption.x, caption.y);
-      t.readback.start();
-      pixels = this.#canvas.data();
-      t.readback.stop();
-      this.#lastPixels = pixels;
+      const timings = this.#composeTimings;
+      picture = this.#compositor.compose(this.#pose, timings);
+      t.render.observe(timings.render);
+      t.convert.observe(timings.convert);
+      this.#lastPicture?.release();
+      this.#lastPicture = picture;
       this.#framesRendered++;
       this.#counters.rendered.inc();
     } else {
@@ -295,10 +284,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     t.mix.start();
     const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4));
     t.mix.stop();
-    const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, pixels, repeated: !render };
+    const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, picture, repeated: !render };
     const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
-    const frameBytes = pixels.length + pcm.length;
-    if (this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * frameBytes) {
+    if (this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * (frameBytes + pcm.length)) {
       this.#counters.encoderBacklog.inc();
     } else if (!this.#encoder.write({ video, audio })) {
       this.#counters.encoderDown.inc();
@@ -323,11 +311,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async update(next: ChannelConfig): Promise<void> {
     const scene = await PreparedScene.prepare(next.scene, this.preset.width, this.preset.height, this.#options.dataDir);
     const avatarChanged = JSON.stringify(next.avatar) !== JSON.stringify(this.#config.avatar) || next.scene.avatarPlacement !== this.#config.scene.avatarPlacement;
-    const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#avatar;
+    const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
     if (this.#closed) return;
-    this.#scene = scene;
-    this.#avatar = avatar;
-    this.#placement = Channel.placementFor(scene.config, this.preset);
+    this.#compositor.setScene(scene);
+    if (avatarChanged) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));
     this.#config = next;
   }
 
@@ -342,7 +329,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       fps: this.preset.fps,
       fpsMeasured: Math.round(this.#fpsWindow.value * 100) / 100,
       activity: 'idle',
-      avatar: this.#avatar.avatar.definition.manifest.id,
+      avatar: this.#compositor.avatar.avatar.definition.manifest.id,
       drive: { source: 'idle' },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
       destinations: [...this.#destinations.values()].map((d) => d.status),
@@ -363,6 +350,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await Promise.all([...this.#destinations.values()].map((d) => d.close()));
     this.#destinations.clear();
     await this.#encoder.close();
+    this.#lastPicture?.release();
+    this.#lastPicture = null;
+    this.#compositor.close();
     this.#state = 'closed';
     this.emit('state', 'closed');
     this.removeAllListeners();

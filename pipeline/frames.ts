@@ -1,3 +1,5 @@
+import type { Picture } from './compose/picturePool.js';
+
 /**
  * Typed frames that flow through a channel. Scheduling classes follow pipecat's split: system frames
  * (interrupt) cut ahead of everything and are never dropped; control frames keep their order with media;
@@ -11,8 +13,8 @@ export interface VideoFrame {
   readonly frameIndex: number;
   readonly width: number;
   readonly height: number;
-  /** Packed RGBA, 4 bytes a pixel, rows without padding. */
-  readonly pixels: Buffer;
+  /** Planar I420 (BT.709, limited range), pooled: holders retain it and release it when done. */
+  readonly picture: Picture;
   /** True when the renderer was late and this frame repeats the previous picture. */
   readonly repeated: boolean;
 }

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Stage names as they appear in the `stage` label. */
-export type StageName = 'rig' | 'render' | 'compose' | 'readback' | 'mix' | 'encode_write' | 'tick';
+export type StageName = 'rig' | 'render' | 'convert' | 'mix' | 'tick';
 
 const STAGE_BUCKETS_S = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.1, 0.25, 1];
 
@@ -85,8 +85,13 @@ export class StageTimer {
   }
 
   stop(): number {
-    this.lastMs = performance.now() - this.#startMs;
-    this.#observe(this.lastMs / 1000);
-    return this.lastMs;
+    return this.observe(performance.now() - this.#startMs);
+  }
+
+  /** Records a duration measured elsewhere (a stage that times its own parts). */
+  observe(ms: number): number {
+    this.lastMs = ms;
+    this.#observe(ms / 1000);
+    return ms;
   }
 }

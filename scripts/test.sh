@@ -3,5 +3,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json --noEmit
-node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
-node --import tsx --test --test-concurrency=1 test/e2e/*.test.ts
+sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
+sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 test/e2e/*.test.ts

@@ -57,6 +57,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const url = `http://${config.host}:${port}`;
   log.info(`fenshen listening on ${url} (console ${url}/, metrics ${url}/metrics)`);
   if (rtmp) log.info(`embedded RTMP server on rtmp://${config.host}:${config.rtmpPort}/live/<channel>, HTTP-FLV on http://${config.host}:${config.flvPort}/live/<channel>.flv`);
+  if (!process.env.GLIBC_TUNABLES?.includes('malloc.mmap_threshold')) {
+    log.warn('started without scripts/tuned.sh (npm start uses it): every frame read back will page-fault, costing several ms of CPU a frame');
+  }
   if (created) log.info(`operator token (stored under ${config.dataDir}, shown once): ${token}`);
 
   let closed = false;

@@ -1,7 +1,9 @@
-import type { SKRSContext2D } from '@napi-rs/canvas';
-import type { RigPose } from './rig.js';
-import type { RasterAvatar, RasterLayer, Sprite } from './raster.js';
+import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
+import { apply, boundsOf, IDENTITY, rotate, scale, translate, type Affine } from './affine.js';
 import type { MouthShape } from './format.js';
+import type { RasterAvatar, RasterLayer, Sprite } from './raster.js';
+import { RIG_PARAMS, restPose, type RigPose } from './rig.js';
+import { TransformCache, type TransformCacheOptions } from './transformCache.js';
 
 /** Where the avatar stands in the frame: the hips pivot lands on (x, y) pixels. */
 export interface AvatarPlacement {
@@ -9,13 +11,30 @@ export interface AvatarPlacement {
   readonly y: number;
 }
 
+export interface PixelBounds {
+  readonly minX: number;
+  readonly minY: number;
+  readonly maxX: number;
+  readonly maxY: number;
+}
+
+/** One sprite to draw in a frame. */
+export interface DrawItem {
+  readonly source: Canvas;
+  /** Source pixels to frame pixels; a plain integer offset for big layers, so they blit. */
+  readonly transform: Affine;
+  /** Integer pixel bounds it touches: [x0, y0, x1, y1), with a pixel of margin for smoothing. */
+  readonly bounds: readonly [number, number, number, number];
+}
+
 const YAW_RANGE_DEG = 30;
 const PITCH_RANGE_DEG = 20;
 const DEG = Math.PI / 180;
+/** Design units the chest rises at a full breath (about 3 px at 720x1280). */
+const BREATH_LIFT = 1.2;
+/** Sprites above this many pixels are worth caching per rotation. */
+const CACHE_MIN_PIXELS = 16_000;
 
-function drawSprite(ctx: SKRSContext2D, sprite: Sprite): void {
-  ctx.drawImage(sprite.canvas, sprite.x, sprite.y, sprite.width, sprite.height);
-}
 
 /** Nearest mouth shape in (open, form, round) space; openness matters most. */
 export function pickMouthShape<T extends { readonly shape: MouthShape }>(shapes: readonly T[], open: number, form: number, round: number): T {
@@ -32,55 +51,147 @@ export function pickMouthShape<T extends { readonly shape: MouthShape }>(shapes:
   return best;
 }
 
+/** A layer's exact transform this frame, before snapping. */
+interface LayerPlacement {
+  readonly canvas: Canvas;
+  readonly transform: Affine;
+  /** Big plain layers go through the rotation cache; small ones are drawn transformed directly. */
+  readonly cached: boolean;
+  /** The bone's pivot in whole pixels (x, y) and the shift that put it there (dx, dy). */
+  readonly snap: readonly [number, number, number, number];
+}
+
+/** Where a bone's pivot lands, rounded to whole pixels, and by how much rounding moved it. */
+function boneSnap(bone: Affine, px: number, py: number): [number, number, number, number] {
+  const [x, y] = apply(bone, px, py);
+  const sx = Math.round(x), sy = Math.round(y);
+  return [sx, sy, sx - x, sy - y];
+}
+
+function spriteTransform(m: Affine, sprite: Sprite, pxPerUnit: number): Affine {
+  return scale(translate(m, sprite.x, sprite.y), 1 / pxPerUnit, 1 / pxPerUnit);
+}
+
 /**
- * Draws a rasterised avatar for one rig pose: the body bone turns about the hips (lean, breathing),
- * the head bone about the neck (roll), and head layers slide with yaw/pitch by their depth, which
- * gives a 2.5D turn without a 3D model.
+ * Draws a rasterised avatar for one rig pose: the body bone turns about the hips (lean) and rises with
+ * breathing, the head bone turns about the neck (roll), and head layers slide with yaw/pitch by their
+ * depth, which gives a 2.5D turn without a 3D model. Big layers are drawn from a rotation cache, so a
+ * frame costs a few blits instead of several full resamplings.
  */
 export class AvatarRenderer {
   readonly avatar: RasterAvatar;
+  readonly cache: TransformCache;
 
-  constructor(avatar: RasterAvatar) {
+  constructor(avatar: RasterAvatar, cacheOptions?: TransformCacheOptions) {
     this.avatar = avatar;
+    this.cache = new TransformCache(cacheOptions);
   }
 
+  /**
+   * The sprites of one pose, back to front. Each bone snaps to whole pixels (all its layers by the
+   * same amount, so they never drift apart) and big layers come from the rotation cache at integer
+   * offsets: an unchanged layer then compares equal from frame to frame and costs nothing to redraw.
+   */
+  frame(pose: RigPose, placement: AvatarPlacement): DrawItem[] {
+    const items: DrawItem[] = [];
+    for (const layer of this.#layout(pose, placement)) {
+      const { canvas, transform: m, snap } = layer;
+      let source = canvas, t: Affine;
+      if (layer.cached) {
+        const turned = this.cache.get(canvas, m);
+        // Anchor the sprite's centre; the quantised rotation only moves pixels far from it by a fraction.
+        const [cx, cy] = apply(m, canvas.width / 2, canvas.height / 2);
+        const ox = turned ? turned.centreX : canvas.width / 2;
+        const oy = turned ? turned.centreY : canvas.height / 2;
+        if (turned) source = turned.canvas;
+        // Offset from the bone's exact pivot, rounded on its own: it only changes when the layer itself moves.
+        t = [1, 0, 0, 1, snap[0] + Math.round(cx - ox - (snap[0] - snap[2])), snap[1] + Math.round(cy - oy - (snap[1] - snap[3]))];
+      } else {
+        t = [m[0], m[1], m[2], m[3], m[4] + snap[2], m[5] + snap[3]];
+      }
+      const b = boundsOf(t, source.width, source.height);
+      items.push({ source, transform: t, bounds: [Math.floor(b.minX) - 1, Math.floor(b.minY) - 1, Math.ceil(b.maxX) + 1, Math.ceil(b.maxY) + 1] });
+    }
+    return items;
+  }
+
+  /** Draws one pose (for callers that do not track what changed). */
   draw(ctx: SKRSContext2D, pose: RigPose, placement: AvatarPlacement): void {
+    AvatarRenderer.drawItems(ctx, this.frame(pose, placement));
+  }
+
+  /** Draws items with the frame shifted by (-dx, -dy). */
+  static drawItems(ctx: SKRSContext2D, items: readonly DrawItem[], dx = 0, dy = 0): void {
+    for (const { source, transform: t } of items) {
+      ctx.setTransform(t[0], t[1], t[2], t[3], t[4] - dx, t[5] - dy);
+      ctx.drawImage(source, 0, 0);
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+  }
+
+  /** Pixels this pose covers (before snapping, which moves them by under a pixel). */
+  bounds(pose: RigPose, placement: AvatarPlacement): PixelBounds {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    for (const { canvas, transform } of this.#layout(pose, placement)) {
+      const b = boundsOf(transform, canvas.width, canvas.height);
+      minX = Math.min(minX, b.minX);
+      minY = Math.min(minY, b.minY);
+      maxX = Math.max(maxX, b.maxX);
+      maxY = Math.max(maxY, b.maxY);
+    }
+    return { minX, minY, maxX, maxY };
+  }
+
+  /** Pixels any pose within the rig's ranges can cover: sampled over the extremes of the moving joints. */
+  reach(placement: AvatarPlacement): PixelBounds {
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+    const pose = restPose();
+    const span = (p: { min: number; max: number }, steps: number) => Array.from({ length: steps + 1 }, (_, i) => p.min + ((p.max - p.min) * i) / steps);
+    for (const roll of span(RIG_PARAMS.headRollDeg, 8)) {
+      for (const lean of span(RIG_PARAMS.bodyLeanDeg, 6)) {
+        for (const yaw of span(RIG_PARAMS.headYawDeg, 2)) {
+          for (const pitch of span(RIG_PARAMS.headPitchDeg, 2)) {
+            for (const extreme of [0, 1]) {
+              Object.assign(pose, { headRollDeg: roll, bodyLeanDeg: lean, headYawDeg: yaw, headPitchDeg: pitch, breath: extreme, gazeX: extreme * 2 - 1, gazeY: extreme * 2 - 1, browRaise: extreme * 2 - 1, mouthOpen: extreme });
+              const b = this.bounds(pose, placement);
+              minX = Math.min(minX, b.minX);
+              minY = Math.min(minY, b.minY);
+              maxX = Math.max(maxX, b.maxX);
+              maxY = Math.max(maxY, b.maxY);
+            }
+          }
+        }
+      }
+    }
+    return { minX, minY, maxX, maxY };
+  }
+
+  #layout(pose: RigPose, placement: AvatarPlacement): LayerPlacement[] {
     const { manifest } = this.avatar.definition;
     const [hx, hy] = manifest.pivots.hips;
     const [nx, ny] = manifest.pivots.neck;
     const yawN = pose.headYawDeg / YAW_RANGE_DEG;
     const pitchN = pose.headPitchDeg / PITCH_RANGE_DEG;
-    const scale = this.avatar.scale;
-
-    ctx.save();
-    ctx.translate(placement.x, placement.y);
-    ctx.scale(scale, scale);
-    // Body bone: lean about the hips; breathing lifts the chest a little.
-    ctx.rotate(pose.bodyLeanDeg * DEG);
-    ctx.scale(1 + 0.004 * pose.breath, 1 + 0.012 * pose.breath);
-    ctx.translate(-hx, -hy);
-    let headOpen = false;
+    const s = this.avatar.scale;
+    let body = scale(translate(IDENTITY, placement.x, placement.y), s, s);
+    body = translate(rotate(body, pose.bodyLeanDeg * DEG), 0, -BREATH_LIFT * pose.breath);
+    body = translate(body, -hx, -hy);
+    // Head bone: roll about the neck; a turn shifts and narrows the head slightly.
+    let head = translate(body, nx + yawN * 3, ny + pitchN * 2 - pose.breath * 0.8);
+    head = scale(rotate(head, pose.headRollDeg * DEG), 1 - 0.035 * Math.abs(yawN), 1 - 0.02 * Math.abs(pitchN));
+    head = translate(head, -nx, -ny);
+    const snaps = { body: boneSnap(body, hx, hy), head: boneSnap(head, nx, ny) };
+    const items: LayerPlacement[] = [];
     for (const layer of this.avatar.layers) {
-      if (layer.spec.bone === 'head' && !headOpen) {
-        ctx.save();
-        headOpen = true;
-        // Head bone: roll about the neck; a turn shifts and narrows the head slightly.
-        ctx.translate(nx + yawN * 3, ny + pitchN * 2 - pose.breath * 0.8);
-        ctx.rotate(pose.headRollDeg * DEG);
-        ctx.scale(1 - 0.035 * Math.abs(yawN), 1 - 0.02 * Math.abs(pitchN));
-        ctx.translate(-nx, -ny);
-      } else if (layer.spec.bone === 'body' && headOpen) {
-        ctx.restore();
-        headOpen = false;
-      }
-      this.#drawLayer(ctx, layer, pose, yawN, pitchN);
+      const item = this.#layerItem(layer, layer.spec.bone === 'head' ? head : body, pose, yawN, pitchN);
+      if (item) items.push({ ...item, snap: snaps[layer.spec.bone] });
     }
-    if (headOpen) ctx.restore();
-    ctx.restore();
+    return items;
   }
 
-  #drawLayer(ctx: SKRSContext2D, layer: RasterLayer, pose: RigPose, yawN: number, pitchN: number): void {
+  #layerItem(layer: RasterLayer, bone: Affine, pose: RigPose, yawN: number, pitchN: number): Omit<LayerPlacement, 'snap'> | null {
     const { spec } = layer;
+    const s = this.avatar.scale;
     const { parallax } = this.avatar.definition.manifest;
     let dx = spec.bone === 'head' ? spec.depth * yawN * parallax.yaw : 0;
     let dy = spec.bone === 'head' ? spec.depth * pitchN * parallax.pitch : 0;
@@ -93,47 +204,26 @@ export class AvatarRenderer {
       const blink = 1 - Math.min(pose.eyeOpenL, pose.eyeOpenR);
       dy += -pose.browRaise * spec.browRise + blink * spec.browRise * 0.15;
     }
+    const m = translate(bone, dx, dy);
     if (layer.mouth.length > 0) {
       const choice = pickMouthShape(layer.mouth, pose.mouthOpen, pose.mouthForm, pose.mouthRound);
       const sprite = choice.sprite;
       // Between shapes, stretch the chosen one toward the wanted openness so the mouth moves smoothly.
       const stretch = Math.min(1.35, Math.max(0.75, 1 + (pose.mouthOpen - choice.shape.open) * 0.9));
       const cy = sprite.y + sprite.height * 0.35;
-      ctx.save();
-      ctx.translate(dx, dy + cy);
-      ctx.scale(1, stretch);
-      ctx.translate(0, -cy);
-      drawSprite(ctx, sprite);
-      ctx.restore();
-      return;
+      const stretched = translate(scale(translate(m, 0, cy), 1, stretch), 0, -cy);
+      return { canvas: sprite.canvas, transform: spriteTransform(stretched, sprite, s), cached: false };
     }
     if (spec.eyelid) {
       const open = spec.eyelid.side === 'L' ? pose.eyeOpenL : pose.eyeOpenR;
-      if (open < 0.2 && layer.closed) {
-        ctx.save();
-        ctx.translate(dx, dy);
-        drawSprite(ctx, layer.closed);
-        ctx.restore();
-        return;
-      }
-      if (!layer.sprite) return;
+      if (open < 0.2 && layer.closed) return { canvas: layer.closed.canvas, transform: spriteTransform(m, layer.closed, s), cached: false };
+      if (!layer.sprite) return null;
       const pivotY = spec.eyelid.pivotY;
-      ctx.save();
-      ctx.translate(dx, dy + pivotY);
-      ctx.scale(1, Math.max(0.12, open));
-      ctx.translate(0, -pivotY);
-      drawSprite(ctx, layer.sprite);
-      ctx.restore();
-      return;
+      const lidded = translate(scale(translate(m, 0, pivotY), 1, Math.max(0.12, open)), 0, -pivotY);
+      return { canvas: layer.sprite.canvas, transform: spriteTransform(lidded, layer.sprite, s), cached: false };
     }
-    if (!layer.sprite) return;
-    if (dx === 0 && dy === 0) {
-      drawSprite(ctx, layer.sprite);
-      return;
-    }
-    ctx.save();
-    ctx.translate(dx, dy);
-    drawSprite(ctx, layer.sprite);
-    ctx.restore();
+    if (!layer.sprite) return null;
+    const { canvas } = layer.sprite;
+    return { canvas, transform: spriteTransform(m, layer.sprite, s), cached: canvas.width * canvas.height >= CACHE_MIN_PIXELS };
   }
 }

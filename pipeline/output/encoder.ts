@@ -32,7 +32,16 @@ export interface EncoderEvents {
   restarted: [];
 }
 
-/** Builds the ffmpeg arguments: raw RGBA on stdin, s16le stereo on fd 3, FLV (H.264 + AAC) on stdout. */
+/** Threads for x264: one is the cheapest per frame and keeps up up to 720p; larger pictures need more. */
+export function encoderThreads(s: EncoderSettings): number {
+  if (s.threads > 0) return s.threads;
+  return s.width * s.height <= 1280 * 720 ? 1 : 0;
+}
+
+/**
+ * Builds the ffmpeg arguments: I420 (BT.709, limited range) on stdin, s16le stereo on fd 3, FLV
+ * (H.264 + AAC) on stdout.
+ */
 export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): string[] {
   const gop = Math.max(1, Math.round(s.gopSeconds * s.fps));
   return [
@@ -40,14 +49,15 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-progress', 'pipe:4', '-stats_period', '1',
     // Raw inputs need no probing; without these ffmpeg reads seconds of input before it starts encoding.
     '-probesize', '32', '-analyzeduration', '0',
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-video_size', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
+    '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-video_size', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
     '-probesize', '32', '-analyzeduration', '0',
     '-f', 's16le', '-ar', String(s.sampleRateHz), '-ac', '2', '-i', 'pipe:3',
     '-map', '0:v', '-map', '1:a',
     '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-bf', '0', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${s.gopSeconds})`,
     '-b:v', `${s.videoKbps}k`, '-maxrate', `${s.videoKbps}k`, '-bufsize', `${s.videoKbps}k`,
-    '-threads', String(s.threads),
+    '-threads', String(encoderThreads(s)),
     '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.sampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
     '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1',
@@ -155,7 +165,8 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     // Kept even while down: a restarted encoder resumes at the media clock, not where it died.
     this.#nextPtsUs = tick.video.ptsUs + Math.round(1e6 / this.settings.fps);
     if (!this.#video || !this.#audio) return false;
-    this.#video.write(tick.video.pixels);
+    const picture = tick.video.picture.retain();
+    this.#video.write(picture.data, () => picture.release());
     this.#audio.write(tick.audio.pcm);
     return true;
   }

@@ -73,7 +73,7 @@ test('API: token required, channel state, metrics for every stage, no stream key
   for (const name of ['fenshen_frames_rendered_total', 'fenshen_frames_dropped_total', 'fenshen_encoder_fps', 'fenshen_encoder_bitrate_kbps', 'fenshen_process_cpu_seconds_total', 'fenshen_process_resident_memory_bytes']) {
     assert.ok(metrics.includes(name), name);
   }
-  for (const stage of ['rig', 'render', 'compose', 'readback', 'mix', 'tick']) {
+  for (const stage of ['rig', 'render', 'convert', 'mix', 'tick']) {
     assert.match(metrics, new RegExp(`fenshen_stage_duration_seconds_count\\{channel="main",stage="${stage}"\\} [1-9]`), stage);
   }
   assert.ok(!metrics.includes('live/main'), 'no push URL in metrics');

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { createCanvas } from '@napi-rs/canvas';
+import { OUTPUT_PRESETS } from '../../config/presets.js';
+import { channelSchema } from '../../config/schema.js';
+import { IdleAnimator } from '../../pipeline/avatar/idle.js';
+import { loadAvatar, resolveAvatarDir } from '../../pipeline/avatar/loader.js';
+import { rasterizeAvatar } from '../../pipeline/avatar/raster.js';
+import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
+import { restPose, type RigPose } from '../../pipeline/avatar/rig.js';
+import { TransformCache } from '../../pipeline/avatar/transformCache.js';
+import { Channel } from '../../pipeline/channel.js';
+import { FrameCompositor } from '../../pipeline/compose/compositor.js';
+import { alignRect, I420Layout, rgbaToI420, rgbToYuv } from '../../pipeline/compose/i420.js';
+import { PicturePool } from '../../pipeline/compose/picturePool.js';
+import { PreparedScene } from '../../pipeline/compose/scene.js';
+
+test('BT.709 limited-range colours match the standard', () => {
+  assert.deepEqual(rgbToYuv(255, 255, 255), [235, 128, 128]);
+  assert.deepEqual(rgbToYuv(0, 0, 0), [16, 128, 128]);
+  // BT.709: red is Y 63, Cb 102, Cr 240; blue is Y 32, Cb 240, Cr 118.
+  assert.deepEqual(rgbToYuv(255, 0, 0), [63, 102, 240]);
+  assert.deepEqual(rgbToYuv(0, 0, 255), [32, 240, 118]);
+});
+
+test('RGBA to I420 agrees with ffmpeg (bt709, limited range) within one level', () => {
+  const width = 64, height = 32;
+  const rgba = Buffer.alloc(width * height * 4);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      rgba[i] = (x * 4) & 255;
+      rgba[i + 1] = (y * 8) & 255;
+      rgba[i + 2] = ((x + y) * 3) & 255;
+      rgba[i + 3] = 255;
+    }
+  }
+  const layout = new I420Layout(width, height);
+  const ours = Buffer.alloc(layout.byteLength);
+  rgbaToI420(rgba, width, 0, 0, ours, layout, { x: 0, y: 0, width, height });
+  // ffmpeg converts each pixel (4:4:4, so its chroma filter plays no part); we compare 2x2 means.
+  const ref = spawnSync('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-i', 'pipe:0',
+    '-vf', 'scale=out_color_matrix=bt709:out_range=tv:flags=accurate_rnd', '-pix_fmt', 'yuv444p', '-f', 'rawvideo', 'pipe:1'], { input: rgba });
+  assert.equal(ref.status, 0, ref.stderr?.toString());
+  const plane = width * height;
+  assert.equal(ref.stdout.length, plane * 3);
+  let worstLuma = 0, worstChroma = 0;
+  for (let i = 0; i < plane; i++) worstLuma = Math.max(worstLuma, Math.abs((ours[i] as number) - (ref.stdout[i] as number)));
+  for (const [ourOffset, refOffset] of [[layout.uOffset, plane], [layout.vOffset, 2 * plane]] as const) {
+    for (let cy = 0; cy < height / 2; cy++) {
+      for (let cx = 0; cx < width / 2; cx++) {
+        const at = (x: number, y: number) => ref.stdout[refOffset + y * width + x] as number;
+        const mean = (at(2 * cx, 2 * cy) + at(2 * cx + 1, 2 * cy) + at(2 * cx, 2 * cy + 1) + at(2 * cx + 1, 2 * cy + 1)) / 4;
+        worstChroma = Math.max(worstChroma, Math.abs((ours[ourOffset + cy * (width / 2) + cx] as number) - mean));
+      }
+    }
+  }
+  assert.ok(worstLuma <= 1, `luma differs by ${worstLuma}`);
+  assert.ok(worstChroma <= 1.25, `chroma differs by ${worstChroma}`);
+});
+
+test('rects align outward to even pixels and clip to the picture', () => {
+  assert.deepEqual(alignRect({ x: 3, y: -5, width: 10, height: 20 }, 12, 12), { x: 2, y: 0, width: 10, height: 12 });
+  assert.deepEqual(alignRect({ x: 20, y: 20, width: 4, height: 4 }, 12, 12), { x: 20, y: 20, width: 0, height: 0 });
+});
+
+test('pictures are reused once every holder released them', () => {
+  const pool = new PicturePool(new I420Layout(4, 4));
+  const a = pool.acquire();
+  a.retain();
+  a.release();
+  assert.equal(a.refs, 1);
+  a.release();
+  const b = pool.acquire();
+  assert.equal(b, a, 'the released buffer comes back');
+  assert.notEqual(pool.acquire(), b);
+  assert.equal(pool.allocated, 2);
+  b.release();
+  assert.throws(() => b.release(), /released more often/);
+});
+
+test('the rotation cache returns nothing for the identity and keeps to its byte budget', () => {
+  const sprite = createCanvas(100, 50);
+  sprite.getContext('2d').fillRect(0, 0, 100, 50);
+  const cache = new TransformCache({ budgetBytes: 100_000 });
+  assert.equal(cache.get(sprite, [1, 0, 0, 1, 12.5, 3]), null);
+  for (let deg = 1; deg <= 10; deg++) {
+    const r = (deg * Math.PI) / 180;
+    const turned = cache.get(sprite, [Math.cos(r), Math.sin(r), -Math.sin(r), Math.cos(r), 0, 0]);
+    assert.ok(turned && turned.canvas.width > 100, 'a turned sprite grows its box');
+    assert.ok(cache.bytes <= 100_000 || cache.bytes === turned.canvas.width * turned.canvas.height * 4);
+  }
+  assert.equal(cache.misses, 10);
+  const r = Math.PI / 180 * 10;
+  cache.get(sprite, [Math.cos(r), Math.sin(r), -Math.sin(r), Math.cos(r), 5, 5]);
+  assert.equal(cache.hits, 1, 'the most recent angle is still cached');
+});
+
+test('redrawing only what changed gives the same pictures as drawing every frame whole', async () => {
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const config = channelSchema.parse({ scene: { caption: { text: '限时优惠 ¥199.9 welcome!' } } });
+  const scene = await PreparedScene.prepare(config.scene, preset.width, preset.height, '.');
+  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
+  const raster = await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]);
+  const placement = Channel.placementFor(config.scene, preset);
+  const incremental = new FrameCompositor(preset.width, preset.height, scene, new AvatarRenderer(raster), placement);
+  const idle = new IdleAnimator(11);
+  const poses: RigPose[] = [];
+  for (let i = 0; i < 40; i++) poses.push({ ...idle.poseAt(i / 30, restPose()) });
+  // Big jumps too: a blink, a turn, a lean, a wide mouth.
+  poses.push({ ...restPose(), eyeOpenL: 0, eyeOpenR: 0, headRollDeg: 9, headYawDeg: -20, bodyLeanDeg: -7, mouthOpen: 1 });
+  poses.push(restPose());
+  let damaged = 0;
+  for (const [i, pose] of poses.entries()) {
+    const timings = { render: 0, convert: 0, damagedPixels: 0 };
+    const picture = incremental.compose(pose, timings);
+    damaged += timings.damagedPixels;
+    if (i % 6 !== 0 && i < poses.length - 2) {
+      picture.release();
+      continue;
+    }
+    const whole = new FrameCompositor(preset.width, preset.height, scene, new AvatarRenderer(raster), placement);
+    const reference = whole.compose(pose);
+    let worst = 0;
+    for (let j = 0; j < picture.data.length; j++) worst = Math.max(worst, Math.abs((picture.data[j] as number) - (reference.data[j] as number)));
+    assert.ok(worst <= 2, `frame ${i}: incremental picture differs from a whole redraw by ${worst}`);
+    picture.release();
+    reference.release();
+    whole.close();
+  }
+  assert.ok(damaged < poses.length * preset.width * preset.height * 0.6, 'most of the frame is not redrawn');
+  incremental.close();
+});
