@@ -79,7 +79,7 @@ async function drawCosts(preset: PresetName, frames: number) {
 
 async function encodeFps(preset: PresetName, pictures: Buffer[], frames: number) {
   const p = OUTPUT_PRESETS[preset];
-  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, threads: config.encoder.threads });
+  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, x264Params: config.encoder.x264Params, threads: config.encoder.threads });
   let last = 0;
   encoder.on('stats', (s) => {
     last = s.frames;
@@ -115,7 +115,7 @@ async function liveLoop(preset: PresetName, seconds: number) {
     log: () => {},
   });
   channel.start();
-  await new Promise((r) => setTimeout(r, 3000)); // encoder start-up is not the steady state
+  await new Promise((r) => setTimeout(r, 10_000)); // start-up (encoder, first rotation-cache fills) is not the steady state
   const pids = childPids().filter((pid) => commandLine(pid).includes('ffmpeg'));
   const cpu0 = process.cpuUsage();
   const child0 = pids.reduce((s, pid) => s + childCpuSeconds(pid), 0);
@@ -146,7 +146,7 @@ for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
   console.error(`${preset}: encoding`);
   const enc = await encodeFps(preset, draw.pictures, 150);
   console.error(`${preset}: live loop`);
-  const live = await liveLoop(preset, 10);
+  const live = await liveLoop(preset, 20);
   rows.push([
     `${p.width}x${p.height}@${p.fps}`,
     draw.render.toFixed(2), draw.convert.toFixed(2), `${(draw.damagedShare * 100).toFixed(1)}%`, `${draw.cacheMb.toFixed(0)} MB / ${(draw.missRate * 100).toFixed(1)}%`,
@@ -155,10 +155,10 @@ for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
     live.fpsOut.toFixed(2), String(live.repeated), live.encoderSpeed.toFixed(2),
   ]);
 }
-const header = ['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated', 'enc speed'];
+const header = ['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated (20 s)', 'enc speed'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
-console.log(`x264 preset ${config.encoder.x264Preset}, avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);
+console.log(`x264 preset ${config.encoder.x264Preset} (${config.encoder.x264Params}), avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of rows) console.log(line(row));

@@ -136,6 +136,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       audioKbps: options.config.encoder.audioKbps ?? p.audioKbps,
       gopSeconds: options.config.encoder.gopSeconds,
       x264Preset: options.config.encoder.x264Preset,
+      x264Params: options.config.encoder.x264Params,
       threads: options.config.encoder.threads,
     });
     this.#wireEncoder();

@@ -14,6 +14,7 @@ export interface EncoderSettings {
   readonly audioKbps: number;
   readonly gopSeconds: number;
   readonly x264Preset: string;
+  readonly x264Params: string;
   readonly threads: number;
 }
 
@@ -57,6 +58,7 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-bf', '0', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${s.gopSeconds})`,
     '-b:v', `${s.videoKbps}k`, '-maxrate', `${s.videoKbps}k`, '-bufsize', `${s.videoKbps}k`,
+    ...(s.x264Params ? ['-x264-params', s.x264Params] : []),
     '-threads', String(encoderThreads(s)),
     '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.sampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
