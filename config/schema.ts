@@ -29,6 +29,8 @@ export const sceneSchema = z.strictObject({
   background: backgroundSchema.default({ type: 'gradient', from: '#1d2b53', to: '#7e2553', angleDeg: 180 }),
   logo: logoSchema.optional(),
   caption: captionSchema.optional(),
+  /** Show the sentence being spoken in the caption's place (with its style), in sync with the voice. */
+  speechCaptions: z.boolean().default(true),
   /** Where the avatar stands: horizontal centre and height as fractions of the frame. */
   avatarPlacement: z
     .strictObject({
@@ -48,6 +50,26 @@ export const avatarChoiceSchema = z.strictObject({
   /** Seeds the idle motion so two channels never move in step. */
   seed: z.number().int().optional(),
 });
+
+export const httpTtsSchema = z.strictObject({
+  /** POST endpoint: JSON {text, language, voice, sampleRate} in; WAV or raw s16le mono audio out, streamed. */
+  url: z.string().url().refine((u) => /^https?:/.test(u), 'an http(s) URL'),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Rate of raw PCM replies (a WAV reply states its own). */
+  sampleRateHz: z.number().int().min(8000).max(96000).default(24000),
+  timeoutMs: z.number().int().min(500).max(60000).default(8000),
+});
+
+export const speechSchema = z
+  .strictObject({
+    provider: z.enum(['espeak', 'http']).default('espeak'),
+    http: httpTtsSchema.optional(),
+    /** Default voice per language (provider-specific names). */
+    voices: z.strictObject({ zh: z.string().optional(), en: z.string().optional() }).default({}),
+    /** eSpeak speaking rate, words a minute. */
+    rateWpm: z.number().int().min(80).max(400).optional(),
+  })
+  .refine((s) => s.provider !== 'http' || s.http !== undefined, { message: 'speech.provider http needs speech.http.url', path: ['http'] });
 
 export const encoderSchema = z.strictObject({
   x264Preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('superfast'),
@@ -75,6 +97,7 @@ export const channelSchema = z.strictObject({
   scene: sceneSchema.default(() => sceneSchema.parse({})),
   audio: audioSchema.default({ sampleRateHz: 48000 }),
   encoder: encoderSchema.default(() => encoderSchema.parse({})),
+  speech: speechSchema.default(() => speechSchema.parse({})),
 });
 
 export const configSchema = z.strictObject({
@@ -98,4 +121,5 @@ export type SceneConfig = z.infer<typeof sceneSchema>;
 export type BackgroundConfig = z.infer<typeof backgroundSchema>;
 export type AvatarChoice = z.infer<typeof avatarChoiceSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
+export type SpeechConfig = z.infer<typeof speechSchema>;
 export type AudioConfig = z.infer<typeof audioSchema>;

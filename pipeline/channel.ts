@@ -9,6 +9,10 @@ import { rasterizeAvatar } from './avatar/raster.js';
 import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
 import { clampPose, restPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
+import { EspeakProvider } from './speech/espeakProvider.js';
+import { HttpTtsProvider } from './speech/httpProvider.js';
+import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
+import type { TtsProvider } from './speech/tts.js';
 import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
 import type { Picture } from './compose/picturePool.js';
 import { PreparedScene } from './compose/scene.js';
@@ -42,6 +46,7 @@ export interface ChannelStatus {
   readonly fps: number;
   readonly fpsMeasured: number;
   readonly activity: 'idle' | 'speaking';
+  readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
   readonly drive: { readonly source: 'idle' };
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
@@ -52,8 +57,16 @@ export interface ChannelStatus {
   readonly uptimeS: number;
 }
 
+/** Speech progress, for the console and API clients. */
+export type SpeechEvent =
+  | ({ readonly type: 'started' } & SpeakerEvents['started'][0])
+  | ({ readonly type: 'sentence' } & SpeakerEvents['sentence'][0])
+  | ({ readonly type: 'finished' } & SpeakerEvents['finished'][0])
+  | ({ readonly type: 'error' } & SpeakerEvents['error'][0]);
+
 export interface ChannelEvents {
   state: [ChannelState];
+  speech: [SpeechEvent];
 }
 
 /** Ticks allowed in one catch-up burst; a longer stall re-anchors the clock instead. */
@@ -79,7 +92,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #composeTimings: ComposeTimings = { render: 0, convert: 0, damagedPixels: 0 };
   readonly #idle: IdleAnimator;
   readonly #pose = restPose();
-  readonly #mixer = new AudioMixer();
+  readonly #mixer: AudioMixer;
+  readonly #tts: TtsProvider;
+  readonly #speaker: Speaker;
+  /** The configured scene; the shown one may carry the spoken sentence as its caption. */
+  #baseScene: PreparedScene;
+  #captionText: string | null = null;
   #music: MusicSource | null = null;
   readonly #encoder: Encoder;
   readonly #destinations = new Map<string, RtmpDestination>();
@@ -95,7 +113,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #encoderRestarts = 0;
   #encoderStats = { fps: 0, bitrateKbps: 0, speed: 0 };
   #fpsWindow = { startUs: 0, frames: 0, value: 0 };
-  readonly #timers: Record<'rig' | 'render' | 'convert' | 'mix' | 'tick', StageTimer>;
+  readonly #timers: Record<'rig' | 'speech' | 'render' | 'convert' | 'mix' | 'tick', StageTimer>;
   readonly #counters;
   #closed = false;
 
@@ -109,9 +127,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#time = options.time ?? systemTime;
     this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, Channel.placementFor(scene.config, this.preset));
     this.#idle = new IdleAnimator(options.config.avatar.seed ?? hashSeed(options.id));
+    this.#baseScene = scene;
+    this.#mixer = new AudioMixer(options.config.audio.sampleRateHz);
+    this.#tts = Channel.#makeTts(options.config);
+    this.#speaker = new Speaker(this.#tts, options.config.audio.sampleRateHz, (level, message) => options.log(level, `channel ${this.id}: ${message}`));
+    for (const type of ['started', 'sentence', 'finished', 'error'] as const) {
+      this.#speaker.on(type, (event: SpeakerEvents[typeof type][0]) => this.emit('speech', { type, ...event } as SpeechEvent));
+    }
     const { metrics } = options;
     this.#timers = {
       rig: new StageTimer(metrics, this.id, 'rig'),
+      speech: new StageTimer(metrics, this.id, 'speech'),
       render: new StageTimer(metrics, this.id, 'render'),
       convert: new StageTimer(metrics, this.id, 'convert'),
       mix: new StageTimer(metrics, this.id, 'mix'),
@@ -154,6 +180,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
     const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];
     return new AvatarRenderer(await rasterizeAvatar(definition, scale));
+  }
+
+  static #makeTts(config: ChannelConfig): TtsProvider {
+    const speech = config.speech;
+    if (speech.provider === 'http' && speech.http) {
+      return new HttpTtsProvider({ ...speech.http, voices: speech.voices });
+    }
+    return new EspeakProvider({ rateWpm: speech.rateWpm, voices: speech.voices });
   }
 
   static placementFor(scene: SceneConfig, preset: OutputPreset): AvatarPlacement {
@@ -204,10 +238,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
         sampleRateHz: this.clock.sampleRateHz,
         onError: (message) => this.#options.log('warn', `channel ${this.id}: ${message}`),
       });
-      this.#mixer.inputs.add({ ring: this.#music.ring, gain: dbToGain(music.gainDb), refill: () => this.#music?.refill() });
+      this.#mixer.inputs.add({ ring: this.#music.ring, gain: dbToGain(music.gainDb), ducked: true, refill: () => this.#music?.refill() });
       this.#music.start();
     }
     this.#encoder.start();
+    this.#speaker.warm().catch((err: Error) => this.#options.log('warn', `channel ${this.id}: speech is unavailable: ${err.message}`));
     if (this.#options.embeddedRtmpUrl) this.addDestination('embedded', this.#options.embeddedRtmpUrl);
     this.#startedAtUs = this.#time.nowUs();
     this.#anchorUs = this.#startedAtUs;
@@ -266,9 +301,21 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
     const encoderBehind = this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * frameBytes;
     let picture = this.#lastPicture;
+    // Speech first: its audio is this tick's, and the mouth shown with it is taken from the same samples.
+    t.speech.start();
+    const speech = this.#speaker.next(tick.audioSamples, tick.firstSample);
+    this.#showCaption(speech.sentence);
+    t.speech.stop();
     if ((render && !encoderBehind) || !picture) {
       t.rig.start();
-      clampPose(this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose));
+      const pose = this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose);
+      if (speech.mouthWeight > 0) {
+        const w = speech.mouthWeight, m = speech.mouth;
+        pose.mouthOpen += (m.open - pose.mouthOpen) * w;
+        pose.mouthForm += (m.form - pose.mouthForm) * w;
+        pose.mouthRound += (m.round - pose.mouthRound) * w;
+      }
+      clampPose(pose);
       t.rig.stop();
       const timings = this.#composeTimings;
       picture = this.#compositor.compose(this.#pose, timings);
@@ -283,7 +330,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#counters.repeated.inc();
     }
     t.mix.start();
-    const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4));
+    const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), speech.samples, speech.speaking);
     t.mix.stop();
     const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, picture, repeated: !render };
     const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
@@ -294,6 +341,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     this.#measureFps();
     t.tick.stop();
+  }
+
+  /** Puts the spoken sentence in the caption's place (and the configured caption back after). */
+  #showCaption(sentence: string | null): void {
+    if (!this.#config.scene.speechCaptions || sentence === this.#captionText) return;
+    this.#captionText = sentence;
+    this.#compositor.setScene(sentence === null ? this.#baseScene : this.#baseScene.withCaptionText(sentence));
+  }
+
+  /** Queues speech (or cuts in with `interrupt`); returns the utterance id. Throws SpeechInputError. */
+  say(text: string, options: { voice?: string; interrupt?: boolean } = {}): string {
+    return this.#speaker.say(text, options);
+  }
+
+  /** Stops speech at the next frame and clears the queue; returns the media time (ms) it takes effect. */
+  interrupt(): { mediaMs: number } {
+    this.#speaker.interrupt();
+    return { mediaMs: this.clock.ptsUsAtSample(this.clock.samplesElapsed) / 1000 };
+  }
+
+  setPlaylist(lines: readonly PlaylistLine[], loop: boolean): void {
+    this.#speaker.setPlaylist(lines, loop);
   }
 
   #measureFps(): void {
@@ -314,7 +383,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const avatarChanged = JSON.stringify(next.avatar) !== JSON.stringify(this.#config.avatar) || next.scene.avatarPlacement !== this.#config.scene.avatarPlacement;
     const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
     if (this.#closed) return;
-    this.#compositor.setScene(scene);
+    this.#baseScene = scene;
+    this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
     if (avatarChanged) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));
     this.#config = next;
   }
@@ -329,7 +399,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
       height: this.preset.height,
       fps: this.preset.fps,
       fpsMeasured: Math.round(this.#fpsWindow.value * 100) / 100,
-      activity: 'idle',
+      activity: this.#speaker.speaking ? 'speaking' : 'idle',
+      speech: { provider: this.#tts.name, queued: this.#speaker.queued, playlistLines: this.#speaker.playlist.lines.length, playlistLoop: this.#speaker.playlist.loop, sentence: this.#captionText },
       avatar: this.#compositor.avatar.avatar.definition.manifest.id,
       drive: { source: 'idle' },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
@@ -348,6 +419,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#music?.close();
+    await this.#speaker.close();
+    await this.#tts.close();
     await Promise.all([...this.#destinations.values()].map((d) => d.close()));
     this.#destinations.clear();
     await this.#encoder.close();

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** Stage names as they appear in the `stage` label. */
-export type StageName = 'rig' | 'render' | 'convert' | 'mix' | 'tick';
+export type StageName = 'rig' | 'speech' | 'render' | 'convert' | 'mix' | 'tick';
 
 const STAGE_BUCKETS_S = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.033, 0.066, 0.1, 0.25, 1];
 

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=""
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need="$need ffmpeg"
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need="$need fonts-wqy-microhei"
+# eSpeak NG, the embedded voice: its data, and its library headers for the helper built below.
+[ -f /usr/include/espeak-ng/speak_lib.h ] || need="$need libespeak-ng-dev espeak-ng-data"
 if [ -n "$need" ]; then
   echo "fenshen setup: installing Debian packages:$need"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
@@ -19,4 +21,5 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 
 echo "fenshen setup: build"
 npm run build --silent
+sh scripts/build-espeak-helper.sh
 echo "fenshen setup: done. Start with: npm start"

@@ -8,6 +8,8 @@ import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema } from 
 import { describeIssue } from '../config/load.js';
 import { AvatarError } from '../pipeline/avatar/loader.js';
 import { SceneError } from '../pipeline/compose/scene.js';
+import type { Channel, SpeechEvent } from '../pipeline/channel.js';
+import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { PROJECT_ROOT } from '../pipeline/paths.js';
 import { bearerMatches } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
@@ -34,6 +36,28 @@ const sceneBody = z.strictObject({
   overlays: z
     .strictObject({ caption: captionSchema.nullable().optional(), logo: logoSchema.nullable().optional() })
     .optional(),
+});
+
+const sayBody = z.strictObject({
+  text: z.string(),
+  voice: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'a voice name (letters, digits, - + _)').optional(),
+  interrupt: z.boolean().optional(),
+});
+
+const playlistBody = z.strictObject({
+  lines: z
+    .array(
+      z.union([
+        z.string(),
+        z.strictObject({
+          text: z.string(),
+          pauseMs: z.number().int().min(0).max(600_000).optional(),
+          voice: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/).optional(),
+        }),
+      ]),
+    )
+    .max(1000),
+  loop: z.boolean().default(true),
 });
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
@@ -77,6 +101,56 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.register(async (api) => {
     api.addHook('onRequest', requireToken);
+
+    const channelOf = (id: string): Channel => {
+      const channel = channels.get(id);
+      if (!channel) throw errors.notFound(`channel ${id}`);
+      return channel;
+    };
+    const speechInput = <T>(fn: () => T): T => {
+      try {
+        return fn();
+      } catch (err) {
+        if (err instanceof SpeechInputError) throw errors.invalid(err.message);
+        throw err;
+      }
+    };
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/say', async (request, reply) => {
+      const channel = channelOf(request.params.id);
+      const body = parseBody(sayBody, request.body);
+      const utteranceId = speechInput(() => channel.say(body.text, { voice: body.voice, interrupt: body.interrupt }));
+      return reply.status(202).send({ utteranceId });
+    });
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/interrupt', async (request) => {
+      const { mediaMs } = channelOf(request.params.id).interrupt();
+      return { interrupted: true, mediaMs };
+    });
+
+    api.put<{ Params: { id: string } }>('/api/channels/:id/playlist', async (request) => {
+      const channel = channelOf(request.params.id);
+      const body = parseBody(playlistBody, request.body);
+      const lines = body.lines.map((line) => (typeof line === 'string' ? { text: line } : line));
+      speechInput(() => channel.setPlaylist(lines, body.loop));
+      return { lines: lines.length, loop: body.loop };
+    });
+
+    // Server-sent events: speaking started / sentence / finished / error, as they happen.
+    api.get<{ Params: { id: string } }>('/api/channels/:id/events', async (request, reply) => {
+      const channel = channelOf(request.params.id);
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.write(`event: state\ndata: ${JSON.stringify({ state: channel.state, activity: channel.status.activity })}\n\n`);
+      const onSpeech = (event: SpeechEvent) => res.write(`event: speech\ndata: ${JSON.stringify(event)}\n\n`);
+      const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+      channel.on('speech', onSpeech);
+      request.raw.on('close', () => {
+        clearInterval(ping);
+        channel.off('speech', onSpeech);
+      });
+    });
 
     api.get('/api/channels', async () => ({ channels: channels.list().map((c) => c.status) }));
 

@@ -34,13 +34,18 @@ export class PcmRing {
     return frames;
   }
 
-  /** Adds `frames` frames into `out` (interleaved) with `gain`, starting at frame offset 0. */
-  mixInto(out: Float32Array, frames: number, gain: number): void {
+  /**
+   * Adds `frames` frames into `out` (interleaved), the gain moving linearly from `gain` to `gainEnd`
+   * across them (a ramp, so gain changes never click).
+   */
+  mixInto(out: Float32Array, frames: number, gain: number, gainEnd = gain): void {
     const available = Math.min(frames, this.bufferedFrames);
+    const step = frames > 0 ? (gainEnd - gain) / frames : 0;
     for (let i = 0; i < available; i++) {
       const at = ((this.#readFrame + i) % this.capacityFrames) * 2;
-      out[i * 2] = (out[i * 2] as number) + (this.#data[at] as number) * gain;
-      out[i * 2 + 1] = (out[i * 2 + 1] as number) + (this.#data[at + 1] as number) * gain;
+      const g = gain + step * i;
+      out[i * 2] = (out[i * 2] as number) + (this.#data[at] as number) * g;
+      out[i * 2 + 1] = (out[i * 2 + 1] as number) + (this.#data[at + 1] as number) * g;
     }
     if (available < frames) this.underruns++;
     this.#readFrame += available;

@@ -20,6 +20,8 @@ export interface PixelBounds {
 
 /** One sprite to draw in a frame. */
 export interface DrawItem {
+  /** The layer it draws (its id in the manifest). */
+  readonly layer: string;
   readonly source: Canvas;
   /** Source pixels to frame pixels; a plain integer offset for big layers, so they blit. */
   readonly transform: Affine;
@@ -53,6 +55,7 @@ export function pickMouthShape<T extends { readonly shape: MouthShape }>(shapes:
 
 /** A layer's exact transform this frame, before snapping. */
 interface LayerPlacement {
+  readonly id: string;
   readonly canvas: Canvas;
   readonly transform: Affine;
   /** Big plain layers go through the rotation cache; small ones are drawn transformed directly. */
@@ -110,7 +113,7 @@ export class AvatarRenderer {
         t = [m[0], m[1], m[2], m[3], m[4] + snap[2], m[5] + snap[3]];
       }
       const b = boundsOf(t, source.width, source.height);
-      items.push({ source, transform: t, bounds: [Math.floor(b.minX) - 1, Math.floor(b.minY) - 1, Math.ceil(b.maxX) + 1, Math.ceil(b.maxY) + 1] });
+      items.push({ layer: layer.id, source, transform: t, bounds: [Math.floor(b.minX) - 1, Math.floor(b.minY) - 1, Math.ceil(b.maxX) + 1, Math.ceil(b.maxY) + 1] });
     }
     return items;
   }
@@ -184,12 +187,12 @@ export class AvatarRenderer {
     const items: LayerPlacement[] = [];
     for (const layer of this.avatar.layers) {
       const item = this.#layerItem(layer, layer.spec.bone === 'head' ? head : body, pose, yawN, pitchN);
-      if (item) items.push({ ...item, snap: snaps[layer.spec.bone] });
+      if (item) items.push({ ...item, id: layer.spec.id, snap: snaps[layer.spec.bone] });
     }
     return items;
   }
 
-  #layerItem(layer: RasterLayer, bone: Affine, pose: RigPose, yawN: number, pitchN: number): Omit<LayerPlacement, 'snap'> | null {
+  #layerItem(layer: RasterLayer, bone: Affine, pose: RigPose, yawN: number, pitchN: number): Omit<LayerPlacement, 'snap' | 'id'> | null {
     const { spec } = layer;
     const s = this.avatar.scale;
     const { parallax } = this.avatar.definition.manifest;

@@ -33,6 +33,8 @@ export class FrameCompositor {
   #avatar: AvatarRenderer;
   #placement: AvatarPlacement;
   #previous: DrawItem[] | null = null;
+  /** Scene area to redraw on the next frame (a caption change), besides what the avatar damaged. */
+  #sceneDamage: Rect | null = null;
   #last: Picture | null = null;
 
   constructor(width: number, height: number, scene: PreparedScene, avatar: AvatarRenderer, placement: AvatarPlacement) {
@@ -59,10 +61,20 @@ export class FrameCompositor {
     return this.#avatar;
   }
 
-  /** The next frame is redrawn whole with this scene. */
+  /**
+   * Shows another scene from the next frame. When only the caption changed (same backplate), only the
+   * old and new caption areas are redrawn: a caption per spoken sentence must not cost a whole frame.
+   */
   setScene(scene: PreparedScene): void {
+    const previous = this.#scene;
     this.#scene = scene;
-    this.#previous = null;
+    if (scene.backplate !== previous.backplate) {
+      this.#previous = null;
+      return;
+    }
+    for (const caption of [previous.caption, scene.caption]) {
+      if (caption) this.#sceneDamage = union(this.#sceneDamage, { x: caption.x, y: caption.y, width: caption.canvas.width, height: caption.canvas.height });
+    }
   }
 
   setAvatar(avatar: AvatarRenderer, placement: AvatarPlacement): void {
@@ -76,8 +88,9 @@ export class FrameCompositor {
     const t0 = performance.now();
     const items = this.#avatar.frame(pose, this.#placement);
     const { width, height } = this.layout;
-    const damage = this.#previous ? alignRect(damageOf(this.#previous, items), width, height) : { x: 0, y: 0, width, height };
+    const damage = this.#previous ? alignRect(union(damageOf(this.#previous, items), this.#sceneDamage), width, height) : { x: 0, y: 0, width, height };
     this.#previous = items;
+    this.#sceneDamage = null;
     if (this.#last && (damage.width === 0 || damage.height === 0)) {
       if (timings) Object.assign(timings, { render: performance.now() - t0, convert: 0, damagedPixels: 0 });
       return this.#last.retain();
@@ -113,6 +126,13 @@ export class FrameCompositor {
     ctx.restore();
     return ctx.getImageData(area.x, area.y, area.width, area.height).data;
   }
+}
+
+function union(a: Rect | null, b: Rect | null): Rect {
+  if (!a || a.width <= 0 || a.height <= 0) return b ?? { x: 0, y: 0, width: 0, height: 0 };
+  if (!b || b.width <= 0 || b.height <= 0) return a;
+  const x = Math.min(a.x, b.x), y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
 }
 
 function intersects(b: Bounds, r: Rect): boolean {

@@ -107,6 +107,14 @@ export class PreparedScene {
     return new PreparedScene(config, backplate, PreparedScene.#drawCaption(config, width, height));
   }
 
+  /** The same scene with another caption text (the spoken sentence), or the configured one for null. */
+  withCaptionText(text: string | null): PreparedScene {
+    const { width, height } = this.backplate;
+    const style = this.config.caption ?? { text: '', fontSizePx: 40, color: '#ffffff', boxColor: '#00000099', y: 0.84 };
+    const caption = text === null ? this.config.caption : { ...style, text };
+    return new PreparedScene(this.config, this.backplate, PreparedScene.#drawCaption({ ...this.config, caption }, width, height));
+  }
+
   static #drawCaption(config: SceneConfig, width: number, height: number): PreparedScene['caption'] {
     const caption = config.caption;
     if (!caption || caption.text.trim() === '') return null;

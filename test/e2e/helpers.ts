@@ -130,3 +130,111 @@ export function audioPeak(file: string): { samples: number; peak: number } {
   for (let i = 0; i + 1 < pcm.length; i += 2) peak = Math.max(peak, Math.abs(pcm.readInt16LE(i)));
   return { samples: pcm.length / 2, peak };
 }
+
+/** Records a live RTMP stream with ffmpeg (stream copy) in the background; resolves when it ends. */
+export function recordAsync(rtmpUrl: string, seconds: number, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', rtmpUrl, '-t', String(seconds), '-c', 'copy', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`recording failed (${code}): ${err}`))));
+  });
+}
+
+/** RMS of the decoded audio (mono, 16 kHz) in windows of `windowMs`, with the stream's start time. */
+export function audioEnvelope(file: string, windowMs = 5): { startS: number; windowS: number; rms: number[] } {
+  const out = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:a', '-f', 's16le', '-ac', '1', '-ar', '16000', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const pcm = out.stdout as Buffer;
+  const n = Math.round((16000 * windowMs) / 1000);
+  const rms: number[] = [];
+  for (let at = 0; at + n * 2 <= pcm.length; at += n * 2) {
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      const x = pcm.readInt16LE(at + i * 2);
+      e += x * x;
+    }
+    rms.push(Math.sqrt(e / n));
+  }
+  return { startS: streamStart(file, 'audio'), windowS: windowMs / 1000, rms };
+}
+
+/** The first timestamp of a stream in a recording. */
+export function streamStart(file: string, type: 'audio' | 'video'): number {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', type === 'audio' ? 'a:0' : 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return Number(probe.stdout.trim()) || 0;
+}
+
+/** Per decoded frame: how many pixels of a region are darker than `below` (8-bit luma), and its mean luma. */
+export function darkPixels(file: string, region: { x: number; y: number; width: number; height: number }, below = 90): { startS: number; counts: number[]; means: number[] } {
+  // Even offsets and sizes: ffmpeg's crop rounds odd ones on 4:2:0 video, which would misalign frames here.
+  const even = (v: number) => Math.max(2, Math.floor(v / 2) * 2);
+  const rect = { x: even(region.x), y: even(region.y), width: even(region.width), height: even(region.height) };
+  const out = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:v', '-vf', `crop=${rect.width}:${rect.height}:${rect.x}:${rect.y},format=gray`, '-vsync', '0', '-f', 'rawvideo', '-'], { maxBuffer: 512 * 1024 * 1024 });
+  const frame = rect.width * rect.height;
+  const buf = out.stdout as Buffer;
+  const counts: number[] = [];
+  const means: number[] = [];
+  for (let at = 0; at + frame <= buf.length; at += frame) {
+    let c = 0, sum = 0;
+    for (let i = 0; i < frame; i++) {
+      const v = buf[at + i] as number;
+      sum += v;
+      if (v < below) c++;
+    }
+    counts.push(c);
+    means.push(sum / frame);
+  }
+  return { startS: streamStart(file, 'video'), counts, means };
+}
+
+/**
+ * Times where a series rises above `threshold` after at least `quietS` below it (onsets), in the
+ * series' own clock (start + index * step).
+ */
+export function onsets(values: readonly number[], startS: number, stepS: number, threshold: number, quietS: number): number[] {
+  const out: number[] = [];
+  let quiet = 0;
+  for (let i = 0; i < values.length; i++) {
+    if ((values[i] as number) > threshold) {
+      if (quiet * stepS >= quietS) out.push(startS + i * stepS);
+      quiet = 0;
+    } else {
+      quiet++;
+    }
+  }
+  return out;
+}
+
+/** Listens to a channel's server-sent events; `events` fills as they come, with their arrival time. */
+export function listenEvents(url: string, token: string): { events: { atMs: number; type: string; data: Record<string, unknown> }[]; close: () => void; ready: Promise<void> } {
+  const events: { atMs: number; type: string; data: Record<string, unknown> }[] = [];
+  const controller = new AbortController();
+  const ready = (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+    const reader = res.body.getReader();
+    let text = '';
+    void (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          text += Buffer.from(value).toString('utf8');
+          let end;
+          while ((end = text.indexOf('\n\n')) !== -1) {
+            const block = text.slice(0, end);
+            text = text.slice(end + 2);
+            const type = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (type && data) events.push({ atMs: performance.now(), type, data: JSON.parse(data) as Record<string, unknown> });
+          }
+        }
+      } catch {
+        // closed
+      }
+    })();
+  })();
+  return { events, close: () => controller.abort(), ready };
+}

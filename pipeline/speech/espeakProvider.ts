@@ -1,0 +1,185 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
+import type { Language } from './sentences.js';
+import { TtsError, type TtsEvent, type TtsProvider, type TtsRequest } from './tts.js';
+
+export const ESPEAK_HELPER_PATH = join(PROJECT_ROOT, 'build', 'fenshen-espeak');
+
+const DEFAULT_VOICES: Record<Language, string> = { zh: 'cmn-latn-pinyin', en: 'en-us' };
+const VOICE_NAME = /^[A-Za-z0-9_+-]{1,40}$/;
+
+export interface EspeakOptions {
+  readonly helperPath?: string;
+  /** Words a minute (eSpeak's 175 is brisk for Mandarin; live hosts speak ~160). */
+  readonly rateWpm?: number;
+  readonly pitch?: number;
+  /** Voice per language, instead of the defaults. */
+  readonly voices?: Partial<Record<Language, string>>;
+}
+
+interface Pending {
+  readonly id: number;
+  readonly events: TtsEvent[];
+  done: boolean;
+  error: string | null;
+  wake: (() => void) | null;
+}
+
+/**
+ * eSpeak NG through its helper process (pipeline/speech/espeak/fenshen-espeak.cc): the server never
+ * links the GPL library, it exchanges lines of text and framed audio/phoneme records over pipes.
+ * One helper serves requests in order; eSpeak makes speech ~200x faster than real time, so a sentence
+ * is ready within milliseconds and a cancelled one is simply ignored as it finishes.
+ */
+export class EspeakProvider implements TtsProvider {
+  readonly name = 'espeak-ng';
+  readonly phonemes = true;
+  sampleRateHz = 22050;
+  readonly #options: EspeakOptions;
+  #child: ChildProcessWithoutNullStreams | null = null;
+  #ready: Promise<void> | null = null;
+  #buffer: Buffer = Buffer.alloc(0);
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  #closed = false;
+
+  constructor(options: EspeakOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Starts the helper (once); resolves when it reported its sample rate. */
+  start(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    const path = this.#options.helperPath ?? ESPEAK_HELPER_PATH;
+    if (!existsSync(path)) return Promise.reject(new TtsError(`the eSpeak helper ${path} is not built; run npm run setup`));
+    const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.#buffer = Buffer.alloc(0);
+    this.#ready = new Promise<void>((resolve, reject) => {
+      const onReady = (rate: number) => {
+        this.sampleRateHz = rate;
+        resolve();
+      };
+      child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk, onReady, reject));
+      child.once('error', (err) => reject(new TtsError(`eSpeak helper failed to start: ${err.message}`)));
+    });
+    child.stderr.resume();
+    child.stdin.on('error', () => {});
+    child.once('close', (code, signal) => {
+      if (this.#child === child) {
+        this.#child = null;
+        this.#ready = null;
+      }
+      for (const pending of this.#pending.values()) this.#finish(pending, `eSpeak helper exited (${code ?? signal})`);
+      this.#pending.clear();
+    });
+    return this.#ready;
+  }
+
+  #onData(chunk: Buffer, onReady: (rate: number) => void, onFail: (err: Error) => void): void {
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    let at = 0;
+    while (this.#buffer.length - at >= 9) {
+      const type = String.fromCharCode(this.#buffer[at] as number);
+      const id = this.#buffer.readUInt32LE(at + 1);
+      const length = this.#buffer.readUInt32LE(at + 5);
+      if (this.#buffer.length - at - 9 < length) break;
+      const payload = this.#buffer.subarray(at + 9, at + 9 + length);
+      at += 9 + length;
+      if (type === 'R') {
+        onReady(payload.readUInt32LE(0));
+        continue;
+      }
+      if (type === 'X' && id === 0) {
+        onFail(new TtsError(payload.toString('utf8')));
+        continue;
+      }
+      const pending = this.#pending.get(id);
+      if (!pending) continue;
+      switch (type) {
+        case 'A': {
+          const samples = new Float32Array(length >> 1);
+          for (let i = 0; i < samples.length; i++) samples[i] = payload.readInt16LE(i * 2) / 32768;
+          this.#push(pending, { type: 'audio', samples });
+          break;
+        }
+        case 'P':
+          this.#push(pending, { type: 'phoneme', sample: payload.readUInt32LE(0), phoneme: payload.subarray(4).toString('utf8') });
+          break;
+        case 'W':
+          this.#push(pending, { type: 'word', sample: payload.readUInt32LE(0), textOffset: payload.readUInt32LE(4) - 1, length: payload.readUInt32LE(8) });
+          break;
+        case 'X':
+          pending.error = payload.toString('utf8');
+          break;
+        case 'E':
+          this.#pending.delete(id);
+          this.#finish(pending, pending.error);
+          break;
+      }
+    }
+    this.#buffer = at === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(at);
+  }
+
+  #push(pending: Pending, event: TtsEvent): void {
+    pending.events.push(event);
+    pending.wake?.();
+  }
+
+  #finish(pending: Pending, error: string | null): void {
+    pending.done = true;
+    pending.error = error;
+    pending.wake?.();
+  }
+
+  async *synthesize(request: TtsRequest): AsyncIterable<TtsEvent> {
+    if (this.#closed) throw new TtsError('the eSpeak provider is closed');
+    const voice = request.voice ?? this.#options.voices?.[request.language] ?? DEFAULT_VOICES[request.language];
+    if (!VOICE_NAME.test(voice)) throw new TtsError(`voice "${voice}" is not a valid eSpeak voice name`);
+    await this.start();
+    const child = this.#child;
+    if (!child) throw new TtsError('eSpeak helper is not running');
+    const id = this.#nextId++;
+    const pending: Pending = { id, events: [], done: false, error: null, wake: null };
+    this.#pending.set(id, pending);
+    // The line protocol has no escapes: tabs and line breaks in text become spaces.
+    const text = request.text.replace(/[\t\r\n]+/g, ' ');
+    const rate = Math.round(this.#options.rateWpm ?? (request.language === 'zh' ? 165 : 170));
+    child.stdin.write(`${id}\t${voice}\t${rate}\t${Math.round(this.#options.pitch ?? 50)}\t0\t${text}\n`);
+    const onAbort = () => {
+      this.#pending.delete(id);
+      this.#finish(pending, 'cancelled');
+    };
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (pending.events.length > 0) {
+          yield* pending.events.splice(0);
+          continue;
+        }
+        if (pending.done) break;
+        await new Promise<void>((resolve) => {
+          pending.wake = resolve;
+        });
+        pending.wake = null;
+      }
+      if (pending.error) throw new TtsError(pending.error.startsWith('unknown voice') ? `voice "${voice}" is not installed` : pending.error);
+    } finally {
+      request.signal.removeEventListener('abort', onAbort);
+      this.#pending.delete(id);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const child = this.#child;
+    if (!child) return;
+    await new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      child.stdin.end();
+      setTimeout(() => child.kill('SIGKILL'), 1000).unref();
+    });
+  }
+}

@@ -1,0 +1,433 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import libsamplerate from '@alexanderolsen/libsamplerate-js';
+import { AudioMouth } from './audioMouth.js';
+import { detectLanguage, MAX_TEXT_CHARS, normalizeForSpeech, splitSentences, type Language } from './sentences.js';
+import { TtsError, type TtsProvider } from './tts.js';
+import { VisemeTrack, visemeOf, type MouthState } from './visemes.js';
+
+type Resampler = Awaited<ReturnType<typeof libsamplerate.create>>;
+
+export type SpeechLog = (level: 'info' | 'warn' | 'error', message: string) => void;
+
+/** Text the operator sent that cannot be spoken (empty, too long, nothing sayable). */
+export class SpeechInputError extends Error {
+  override readonly name = 'SpeechInputError';
+}
+
+export interface PlaylistLine {
+  readonly text: string;
+  /** Silence after the line. */
+  readonly pauseMs?: number;
+  readonly voice?: string;
+}
+
+export interface UtteranceInfo {
+  readonly utteranceId: string;
+  readonly text: string;
+  readonly source: 'say' | 'playlist';
+  /** Media time (the channel clock, ms) of the event: for starts, of the first audible sample. */
+  readonly mediaMs?: number;
+}
+
+export interface SpeakerEvents {
+  started: [UtteranceInfo];
+  sentence: [UtteranceInfo & { readonly index: number; readonly sentence: string }];
+  finished: [UtteranceInfo & { readonly interrupted: boolean }];
+  error: [UtteranceInfo & { readonly message: string }];
+}
+
+/** What one tick of speech adds to the channel. */
+export interface SpeechTick {
+  /** Mono speech at the output rate, `frames` long (silence when nothing plays). Reused next tick. */
+  readonly samples: Float32Array;
+  /** Mouth for the middle of this tick's audio, and how much it should override the idle mouth. */
+  readonly mouth: MouthState;
+  readonly mouthWeight: number;
+  /** The sentence being spoken, for captions. */
+  readonly sentence: string | null;
+  readonly speaking: boolean;
+}
+
+interface Utterance extends UtteranceInfo {
+  /** Normalised sentences, each with its own language (a Chinese script may quote English lines). */
+  readonly sentences: { readonly text: string; readonly display: string; readonly language: Language }[];
+  readonly voice: string | undefined;
+  readonly pauseAfterS: number;
+  /** Sentences handed to synthesis so far. */
+  synthesised: number;
+  started: boolean;
+}
+
+/** One synthesised sentence, playable while it is still being made. */
+interface Segment {
+  readonly utterance: Utterance;
+  readonly index: number;
+  readonly text: string;
+  readonly chunks: Float32Array[];
+  available: number;
+  played: number;
+  done: boolean;
+  /** Silence to play after the audio (between sentences, after a line). */
+  readonly pauseSamples: number;
+  pausePlayed: number;
+  readonly track: VisemeTrack | null;
+  readonly abort: AbortController;
+  /** Where chunk reads continue. */
+  chunkIndex: number;
+  chunkOffset: number;
+}
+
+const SENTENCE_GAP_S = 0.18;
+/** Interrupted speech fades out over this long instead of stopping on a click. */
+const FADE_OUT_S = 0.008;
+const MOUTH_RAMP_S = 0.09;
+const MAX_QUEUED = 64;
+
+/**
+ * The speaking path of a channel. `say` and the playlist queue utterances; a synthesis loop makes
+ * their sentences ahead of playback (through the configured TTS provider, resampled to the output
+ * rate); the channel's tick pulls exactly one tick of audio with the matching mouth, so speech,
+ * lips and captions follow the one media clock. An interrupt takes effect on the next tick.
+ */
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  readonly outputRateHz: number;
+  readonly #provider: TtsProvider;
+  readonly #log: SpeechLog;
+  readonly #queue: Utterance[] = [];
+  readonly #segments: Segment[] = [];
+  #playlist: { lines: readonly PlaylistLine[]; loop: boolean; next: number } = { lines: [], loop: false, next: 0 };
+  #current: Utterance | null = null;
+  #interruptPending = false;
+  #synthesising = false;
+  #closed = false;
+  #samples = new Float32Array(0);
+  #cursor = 0;
+  readonly #mouth: MouthState = { open: 0, form: 0, round: 0 };
+  #mouthWeight = 0;
+  readonly #audioMouth: AudioMouth;
+  /** Audio buffered ahead before synthesis pauses. */
+  readonly #aheadSamples: number;
+  /**
+   * One resampler for all sentences: creating one costs a WASM instantiation (~15 ms of the tick's
+   * thread). Its few samples of state carry over between sentences, which end and start in silence.
+   */
+  #resampler: Promise<Resampler> | null = null;
+
+  constructor(provider: TtsProvider, outputRateHz: number, log: SpeechLog) {
+    super();
+    this.#provider = provider;
+    this.outputRateHz = outputRateHz;
+    this.#log = log;
+    this.#audioMouth = new AudioMouth(outputRateHz);
+    this.#aheadSamples = outputRateHz * 8;
+  }
+
+  get speaking(): boolean {
+    return this.#segments.length > 0 || this.#current !== null;
+  }
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Queues text (or, with `interrupt`, cuts in now); returns the utterance id. */
+  say(text: string, options: { voice?: string; interrupt?: boolean } = {}): string {
+    const utterance = this.#makeUtterance(text, 'say', options.voice, 0);
+    if (options.interrupt) {
+      this.interrupt();
+    } else if (this.#queue.length >= MAX_QUEUED) {
+      throw new SpeechInputError(`the speech queue is full (${MAX_QUEUED} utterances); interrupt or wait`);
+    }
+    // Operator lines go before the playlist's next line, even one already being prepared.
+    this.#dropUnstartedPlaylist();
+    this.#queue.push(utterance);
+    this.#pump();
+    return utterance.utteranceId;
+  }
+
+  /** Replaces the playlist; it starts when nothing else is queued and loops when asked. */
+  setPlaylist(lines: readonly PlaylistLine[], loop: boolean): void {
+    for (const line of lines) this.#checkText(line.text);
+    this.#dropUnstartedPlaylist();
+    this.#playlist = { lines: [...lines], loop, next: 0 };
+    this.#pump();
+  }
+
+  get playlist(): { readonly lines: readonly PlaylistLine[]; readonly loop: boolean } {
+    return { lines: this.#playlist.lines, loop: this.#playlist.loop };
+  }
+
+  /** Stops speech at the next tick (with a short fade) and clears the queue; the playlist carries on. */
+  interrupt(): void {
+    this.#interruptPending = true;
+    for (const utterance of this.#queue.splice(0)) this.emit('finished', { ...info(utterance), interrupted: true });
+    for (const segment of this.#segments) segment.abort.abort();
+    const current = this.#current;
+    this.#current = null;
+    // Utterances with audio queued finish when the next tick drops it; one with none finishes now.
+    if (current && !this.#segments.some((s) => s.utterance === current)) this.emit('finished', { ...info(current), interrupted: true });
+  }
+
+  /** One tick of speech: `frames` samples at the output rate, the first being media sample `firstSample`. */
+  next(frames: number, firstSample = this.#cursor): SpeechTick {
+    this.#cursor = firstSample + frames;
+    const ms = (offset: number) => ((firstSample + offset) * 1000) / this.outputRateHz;
+    if (this.#samples.length !== frames) this.#samples = new Float32Array(frames);
+    const out = this.#samples;
+    out.fill(0);
+    let written = 0;
+    let mouthFrom: Segment | null = null;
+    let mouthAt = 0;
+    if (this.#interruptPending) {
+      this.#interruptPending = false;
+      const head = this.#segments[0];
+      if (head && head.played < head.available) {
+        const fade = Math.min(frames, Math.round(FADE_OUT_S * this.outputRateHz));
+        const n = this.#read(head, out, 0, fade);
+        for (let i = 0; i < n; i++) out[i] = (out[i] as number) * (1 - i / fade);
+      }
+      this.#abandon(ms(0));
+      written = frames;
+    }
+    while (written < frames) {
+      const head = this.#segments[0];
+      if (!head) break;
+      if (head.played === 0 && head.pausePlayed === 0 && head.available > 0) {
+        if (!head.utterance.started) {
+          head.utterance.started = true;
+          this.emit('started', { ...info(head.utterance), mediaMs: ms(written) });
+        }
+        this.emit('sentence', { ...info(head.utterance), index: head.index, sentence: head.text, mediaMs: ms(written) });
+      }
+      if (head.played < head.available) {
+        if (!mouthFrom) {
+          mouthFrom = head;
+          mouthAt = head.played + Math.max(0, Math.floor(frames / 2) - written);
+        }
+        written += this.#read(head, out, written, frames - written);
+        continue;
+      }
+      if (!head.done) break; // still being made: an underrun, silence for now
+      if (head.pausePlayed < head.pauseSamples) {
+        const n = Math.min(frames - written, head.pauseSamples - head.pausePlayed);
+        head.pausePlayed += n;
+        written += n;
+        continue;
+      }
+      this.#segments.shift();
+      this.#afterSegment(head, ms(written));
+    }
+    this.#updateMouth(mouthFrom, mouthAt, out);
+    this.#pump();
+    const head = this.#segments[0];
+    return {
+      samples: out,
+      mouth: this.#mouth,
+      mouthWeight: this.#mouthWeight,
+      sentence: head && head.played > 0 ? head.text : null,
+      speaking: this.speaking,
+    };
+  }
+
+  /** Loads what the first sentence would otherwise wait for (the resampler, the provider's process). */
+  async warm(): Promise<void> {
+    await this.#provider.start?.();
+    if (this.#provider.sampleRateHz !== this.outputRateHz) await this.#getResampler();
+  }
+
+  #getResampler(): Promise<Resampler> {
+    this.#resampler ??= libsamplerate.create(1, this.#provider.sampleRateHz, this.outputRateHz, { converterType: libsamplerate.ConverterType.SRC_SINC_FASTEST });
+    return this.#resampler;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.interrupt();
+    this.#abandon();
+    void this.#resampler?.then((r) => r.destroy());
+    this.removeAllListeners();
+  }
+
+  #read(segment: Segment, out: Float32Array, offset: number, max: number): number {
+    let n = 0;
+    while (n < max && segment.played < segment.available) {
+      const chunk = segment.chunks[segment.chunkIndex] as Float32Array;
+      const take = Math.min(max - n, chunk.length - segment.chunkOffset);
+      out.set(chunk.subarray(segment.chunkOffset, segment.chunkOffset + take), offset + n);
+      n += take;
+      segment.played += take;
+      segment.chunkOffset += take;
+      if (segment.chunkOffset === chunk.length) {
+        segment.chunkIndex++;
+        segment.chunkOffset = 0;
+      }
+    }
+    return n;
+  }
+
+  #updateMouth(segment: Segment | null, at: number, audio: Float32Array): void {
+    const step = audio.length / (MOUTH_RAMP_S * this.outputRateHz);
+    if (segment) {
+      if (segment.track) segment.track.at(at, this.#mouth);
+      else Object.assign(this.#mouth, this.#audioMouth.process(audio));
+      this.#mouthWeight = Math.min(1, this.#mouthWeight + step);
+    } else {
+      // Between sentences and after speech the mouth relaxes toward the idle one.
+      this.#mouth.open *= 0.5;
+      this.#mouthWeight = Math.max(0, this.#mouthWeight - step);
+    }
+  }
+
+  #afterSegment(segment: Segment, mediaMs: number): void {
+    const u = segment.utterance;
+    if (u.synthesised < u.sentences.length || this.#segments.some((s) => s.utterance === u)) return;
+    if (this.#current === u) this.#current = null;
+    this.emit('finished', { ...info(u), interrupted: false, mediaMs });
+  }
+
+  /** Drops everything playing or prepared (the interrupt). */
+  #abandon(mediaMs?: number): void {
+    const seen = new Set<Utterance>();
+    for (const segment of this.#segments.splice(0)) {
+      segment.abort.abort();
+      if (!seen.has(segment.utterance)) {
+        seen.add(segment.utterance);
+        this.emit('finished', { ...info(segment.utterance), interrupted: true, mediaMs });
+      }
+    }
+  }
+
+  #dropUnstartedPlaylist(): void {
+    const current = this.#current;
+    if (!current || current.source !== 'playlist' || current.started) return;
+    for (let i = this.#segments.length - 1; i >= 0; i--) {
+      const segment = this.#segments[i] as Segment;
+      if (segment.utterance !== current) continue;
+      segment.abort.abort();
+      this.#segments.splice(i, 1);
+    }
+    this.#current = null;
+    const lines = this.#playlist.lines.length;
+    if (lines > 0) this.#playlist.next = (this.#playlist.next - 1 + lines) % lines;
+  }
+
+  #checkText(text: string): void {
+    if (typeof text !== 'string' || text.trim() === '') throw new SpeechInputError('text is empty');
+    if (text.length > MAX_TEXT_CHARS) throw new SpeechInputError(`text is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}`);
+  }
+
+  #makeUtterance(text: string, source: Utterance['source'], voice: string | undefined, pauseAfterS: number): Utterance {
+    this.#checkText(text);
+    const sentences = splitSentences(text)
+      .map((sentence) => {
+        const language = detectLanguage(sentence);
+        return { text: normalizeForSpeech(sentence, language), display: sentence, language };
+      })
+      .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence.text));
+    if (sentences.length === 0) throw new SpeechInputError('text has nothing that can be spoken (only symbols or emoji)');
+    return { utteranceId: randomUUID(), text, source, sentences, voice, pauseAfterS, synthesised: 0, started: false };
+  }
+
+  /** Next utterance: operator lines first, then the playlist. */
+  #nextUtterance(): Utterance | null {
+    const said = this.#queue.shift();
+    if (said) return said;
+    const p = this.#playlist;
+    if (p.lines.length === 0 || (p.next >= p.lines.length && !p.loop)) return null;
+    if (p.next >= p.lines.length) p.next = 0;
+    const line = p.lines[p.next++] as PlaylistLine;
+    try {
+      return this.#makeUtterance(line.text, 'playlist', line.voice, (line.pauseMs ?? 800) / 1000);
+    } catch (err) {
+      this.#log('warn', `playlist line ${p.next} skipped: ${(err as Error).message}`);
+      return null;
+    }
+  }
+
+  #bufferedSamples(): number {
+    let n = 0;
+    for (const s of this.#segments) n += s.available - s.played + s.pauseSamples - s.pausePlayed;
+    return n;
+  }
+
+  /** Keeps synthesis ahead of playback: one sentence at a time, up to a few seconds of audio. */
+  #pump(): void {
+    if (this.#synthesising || this.#closed) return;
+    if (this.#bufferedSamples() > this.#aheadSamples) return;
+    // The current utterance first; the next one may start only once it is fully made.
+    if (!this.#current || this.#current.synthesised >= this.#current.sentences.length) {
+      const pendingTail = this.#segments.some((s) => !s.done);
+      if (pendingTail || this.#segments.length > 1) return;
+      const next = this.#nextUtterance();
+      if (!next) return;
+      this.#current = next;
+    }
+    const utterance = this.#current;
+    const index = utterance.synthesised++;
+    this.#synthesising = true;
+    void this.#synthesise(utterance, index).finally(() => {
+      this.#synthesising = false;
+      this.#pump();
+    });
+  }
+
+  async #synthesise(utterance: Utterance, index: number): Promise<void> {
+    const { text, display, language } = utterance.sentences[index] as Utterance['sentences'][number];
+    const last = index === utterance.sentences.length - 1;
+    const provider = this.#provider;
+    const ratio = this.outputRateHz / provider.sampleRateHz;
+    const segment: Segment = {
+      utterance,
+      index,
+      text: display,
+      chunks: [],
+      available: 0,
+      played: 0,
+      done: false,
+      pauseSamples: Math.round((last ? utterance.pauseAfterS : SENTENCE_GAP_S) * this.outputRateHz),
+      pausePlayed: 0,
+      track: provider.phonemes ? new VisemeTrack(this.outputRateHz) : null,
+      abort: new AbortController(),
+      chunkIndex: 0,
+      chunkOffset: 0,
+    };
+    this.#segments.push(segment);
+    const resampler = provider.sampleRateHz === this.outputRateHz ? null : await this.#getResampler();
+    try {
+      for await (const event of provider.synthesize({ text, language, voice: utterance.voice, signal: segment.abort.signal })) {
+        if (segment.abort.signal.aborted) break;
+        if (event.type === 'audio') {
+          const samples = resampler ? resampler.full(event.samples) : event.samples;
+          if (samples.length > 0) {
+            segment.chunks.push(resampler ? samples.slice() : samples);
+            segment.available += samples.length;
+          }
+        } else if (event.type === 'phoneme' && segment.track) {
+          segment.track.add(Math.round(event.sample * ratio), visemeOf(event.phoneme));
+        }
+      }
+    } catch (err) {
+      if (!segment.abort.signal.aborted) {
+        const message = err instanceof TtsError ? err.message : `speech failed: ${(err as Error).message}`;
+        this.#log('warn', `utterance ${utterance.utteranceId}: ${message}`);
+        this.emit('error', { ...info(utterance), message });
+        // The rest of this utterance is skipped; the stream goes on.
+        utterance.synthesised = utterance.sentences.length;
+        if (segment.available === 0) {
+          const at = this.#segments.indexOf(segment);
+          if (at >= 0) this.#segments.splice(at, 1);
+          if (this.#current === utterance) this.#current = null;
+          this.emit('finished', { ...info(utterance), interrupted: true });
+        }
+      }
+    } finally {
+      segment.track?.add(Math.max(segment.available, 0), 'sil');
+      segment.done = true;
+    }
+  }
+}
+
+function info(u: Utterance): UtteranceInfo {
+  return { utteranceId: u.utteranceId, text: u.text, source: u.source };
+}
