@@ -23,6 +23,7 @@ import { PicturePool } from '../pipeline/compose/picturePool.js';
 import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
+import { lipSyncCpu, sayToAudible, ttsRealTimeFactor } from './speechBench.js';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -163,3 +164,15 @@ console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of rows) console.log(line(row));
 console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');
+
+console.error('speech: say → audible, TTS real-time factor, lip-sync CPU');
+const latency = await sayToAudible(6);
+const sorted = [...latency.samplesMs].sort((a, b) => a - b);
+const rtf = await ttsRealTimeFactor();
+const lips = await lipSyncCpu();
+console.log('');
+console.log('| speech | value | goal |');
+console.log('|---|---|---|');
+console.log(`| say → first audible sample read back from RTMP (median / max of ${sorted.length}) | ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} / ${sorted.at(-1)?.toFixed(0)} ms | ≤ 400 ms |`);
+console.log(`| eSpeak NG real-time factor (synthesis / audio, ${rtf.audioS.toFixed(1)} s of speech) | ${rtf.rtf.toFixed(4)} | < 1 |`);
+console.log(`| lip sync CPU per second of speech (${lips.speechS.toFixed(1)} s) | ${lips.msPerSpeechS.toFixed(2)} ms | |`);

@@ -45,6 +45,8 @@ export interface ChannelStatus {
   readonly height: number;
   readonly fps: number;
   readonly fpsMeasured: number;
+  /** Output video minus audio timestamp, smoothed (see fenshen_av_offset_seconds). */
+  readonly avOffsetMs: number | null;
   readonly activity: 'idle' | 'speaking';
   readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
@@ -113,6 +115,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #encoderRestarts = 0;
   #encoderStats = { fps: 0, bitrateKbps: 0, speed: 0 };
   #fpsWindow = { startUs: 0, frames: 0, value: 0 };
+  readonly #avOffset: { lastAudioMs: number | null; smoothedMs: number | null } = { lastAudioMs: null, smoothedMs: null };
   readonly #timers: Record<'rig' | 'speech' | 'render' | 'convert' | 'mix' | 'tick', StageTimer>;
   readonly #counters;
   #closed = false;
@@ -196,8 +199,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #wireEncoder(): void {
     const metrics = this.#options.metrics;
+    const avOffset = metrics.avOffsetSeconds.labels(this.id);
     this.#encoder.on('tag', (tag: FlvTag) => {
       this.#lastTagAtUs = this.#time.nowUs();
+      if (!tag.isSequenceHeader) this.#trackAvOffset(tag, avOffset);
       if (this.#state !== 'live') this.#setState('live');
       for (const destination of this.#destinations.values()) destination.push(tag);
     });
@@ -212,6 +217,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
       metrics.encoderRestarts.labels(this.id).inc();
       this.#options.log('warn', `channel ${this.id}: encoder stopped (${why}); restarting`);
     });
+  }
+
+  /** Video minus audio timestamp of the output, smoothed over ~20 frames (a drift would show as a trend). */
+  #trackAvOffset(tag: FlvTag, gauge: { set(value: number): void }): void {
+    const av = this.#avOffset;
+    if (tag.type === 'audio') {
+      av.lastAudioMs = tag.timestampMs;
+    } else if (tag.type === 'video' && av.lastAudioMs !== null) {
+      const diff = tag.timestampMs - av.lastAudioMs;
+      av.smoothedMs = av.smoothedMs === null ? diff : av.smoothedMs + (diff - av.smoothedMs) * 0.05;
+      gauge.set(av.smoothedMs / 1000);
+    }
   }
 
   #setState(state: ChannelState): void {
@@ -399,6 +416,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       height: this.preset.height,
       fps: this.preset.fps,
       fpsMeasured: Math.round(this.#fpsWindow.value * 100) / 100,
+      avOffsetMs: this.#avOffset.smoothedMs === null ? null : Math.round(this.#avOffset.smoothedMs),
       activity: this.#speaker.speaking ? 'speaking' : 'idle',
       speech: { provider: this.#tts.name, queued: this.#speaker.queued, playlistLines: this.#speaker.playlist.lines.length, playlistLoop: this.#speaker.playlist.loop, sentence: this.#captionText },
       avatar: this.#compositor.avatar.avatar.definition.manifest.id,

@@ -19,6 +19,7 @@ export class PipelineMetrics {
   readonly destinationReconnects: Counter<'channel' | 'destination'>;
   readonly destinationBytes: Counter<'channel' | 'destination'>;
   readonly clockLagSeconds: Gauge<'channel'>;
+  readonly avOffsetSeconds: Gauge<'channel'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -44,6 +45,7 @@ export class PipelineMetrics {
     this.destinationUp = new Gauge({ name: 'fenshen_destination_up', help: '1 while a destination is connected and flowing', labelNames: ['channel', 'destination'], registers });
     this.destinationReconnects = new Counter({ name: 'fenshen_destination_reconnects_total', help: 'Destination reconnect attempts', labelNames: ['channel', 'destination'], registers });
     this.destinationBytes = new Counter({ name: 'fenshen_destination_bytes_total', help: 'Bytes of FLV handed to a destination', labelNames: ['channel', 'destination'], registers });
+    this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
   }
 
@@ -51,7 +53,7 @@ export class PipelineMetrics {
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds, this.avOffsetSeconds,
     ];
     for (const family of families) {
       const { values } = await family.get();

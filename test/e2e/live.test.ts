@@ -73,9 +73,12 @@ test('API: token required, channel state, metrics for every stage, no stream key
   for (const name of ['fenshen_frames_rendered_total', 'fenshen_frames_dropped_total', 'fenshen_encoder_fps', 'fenshen_encoder_bitrate_kbps', 'fenshen_process_cpu_seconds_total', 'fenshen_process_resident_memory_bytes']) {
     assert.ok(metrics.includes(name), name);
   }
-  for (const stage of ['rig', 'render', 'convert', 'mix', 'tick']) {
+  for (const stage of ['rig', 'speech', 'render', 'convert', 'mix', 'tick']) {
     assert.match(metrics, new RegExp(`fenshen_stage_duration_seconds_count\\{channel="main",stage="${stage}"\\} [1-9]`), stage);
   }
+  // Video and audio timestamps of the output stay together (AAC frames are 21 ms, so within ~40 ms).
+  const offset = Number(/fenshen_av_offset_seconds\{channel="main"\} (\S+)/.exec(metrics)?.[1]);
+  assert.ok(Number.isFinite(offset) && Math.abs(offset) < 0.04, `A/V offset ${offset}`);
   assert.ok(!metrics.includes('live/main'), 'no push URL in metrics');
   const listing = await (await fenshen.api('/api/channels')).text();
   assert.ok(!listing.includes('/live/main'), 'push URL is redacted in the API');

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AudioMouth } from '../../pipeline/speech/audioMouth.js';
+import { PcmStreamDecoder } from '../../pipeline/speech/httpProvider.js';
+import { detectLanguage, MAX_SENTENCE_CHARS, normalizeForSpeech, splitSentences } from '../../pipeline/speech/sentences.js';
+import { VISEME_TARGETS, VisemeTrack, visemeOf } from '../../pipeline/speech/visemes.js';
+
+test('sentences split at Chinese and English punctuation', () => {
+  assert.deepEqual(splitSentences('大家好！欢迎来到直播间。今天有什么？'), ['大家好！', '欢迎来到直播间。', '今天有什么？']);
+  assert.deepEqual(splitSentences('Hello there. How are you? Fine!'), ['Hello there.', 'How are you?', 'Fine!']);
+  assert.deepEqual(splitSentences('欢迎！Welcome to the room. 我们开始吧'), ['欢迎！', 'Welcome to the room.', '我们开始吧']);
+  assert.deepEqual(splitSentences('第一行\n第二行'), ['第一行', '第二行']);
+});
+
+test('prices, decimals and abbreviations do not end a sentence', () => {
+  assert.deepEqual(splitSentences('只要¥199.9，今天下单。'), ['只要¥199.9，今天下单。']);
+  assert.deepEqual(splitSentences('It costs $19.99 today. Buy now.'), ['It costs $19.99 today.', 'Buy now.']);
+  assert.deepEqual(splitSentences('Ask Dr. Li about version 2.5.1 please.'), ['Ask Dr. Li about version 2.5.1 please.']);
+  assert.deepEqual(splitSentences('真的吗？！太好了……'), ['真的吗？！', '太好了……']);
+  assert.deepEqual(splitSentences('他说：“好的。”然后走了。'), ['他说：“好的。”', '然后走了。']);
+});
+
+test('punctuation-only pieces vanish and long sentences are cut at commas', () => {
+  assert.deepEqual(splitSentences('。。。！！'), []);
+  const long = `${'这是一个很长的句子，'.repeat(30)}结束。`;
+  const parts = splitSentences(long);
+  assert.ok(parts.length > 1);
+  for (const part of parts) assert.ok([...part].length <= MAX_SENTENCE_CHARS, part);
+  assert.equal(parts.join(''), long);
+  const noBreaks = 'a'.repeat(300);
+  assert.ok(splitSentences(noBreaks).every((p) => p.length <= MAX_SENTENCE_CHARS));
+});
+
+test('text is normalised for the voice: currency, percentages, long numbers, emoji', () => {
+  assert.equal(detectLanguage('今天 iPhone 只要5999'), 'zh');
+  assert.equal(detectLanguage('only today'), 'en');
+  assert.equal(normalizeForSpeech('只要¥199.9', 'zh'), '只要199.9元');
+  assert.equal(normalizeForSpeech('打8.5%折', 'zh'), '打百分之8.5折');
+  assert.equal(normalizeForSpeech('电话13812345678', 'zh'), '电话一三八一二三四五六七八');
+  assert.equal(normalizeForSpeech('Only $19.99 😀 today!', 'en'), 'Only 19.99 dollars today!');
+  assert.equal(normalizeForSpeech('限时优惠🔥🔥', 'zh'), '限时优惠');
+});
+
+test('eSpeak phonemes map to visemes for English and Mandarin', () => {
+  const cases: [string, string][] = [
+    ['p', 'PP'], ['b', 'PP'], ['m', 'PP'], ['f', 'FF'], ['T', 'TH'], ['t', 'DD'], ['k', 'kk'], ['N', 'kk'],
+    ['s', 'SS'], ['S', 'CH'], ['tS', 'CH'], ['n', 'nn'], ['l', 'nn'], ['r', 'RR'],
+    ['a', 'aa'], ['aI', 'aa'], ['A:', 'aa'], ['e', 'E'], ['@', 'E'], ['i:', 'I'], ['I', 'I'], ['oU', 'O'], ['O:', 'O'], ['u:', 'U'],
+    // Mandarin (cmn-latn-pinyin): retroflex and alveolo-palatal initials, apical vowel, ü.
+    ['ts.', 'CH'], ['s.', 'CH'], ['tS;', 'CH'], ['S;', 'CH'], ['ts', 'SS'], ['X', 'kk'], ['i.', 'I'], ['iE', 'I'], ['y', 'U'], ['Au', 'aa'], ['ua', 'U'],
+    ['_', 'sil'], ['_|', 'sil'], ['_:', 'sil'], ['(en)', 'sil'], ['', 'sil'],
+  ];
+  for (const [phoneme, viseme] of cases) assert.equal(visemeOf(phoneme), viseme, phoneme);
+});
+
+test('a viseme track moves smoothly, anticipates sounds and closes for p/b/m and silence', () => {
+  const rate = 1000; // one sample a millisecond keeps the numbers readable
+  const track = new VisemeTrack(rate, 0.02, 0.07);
+  track.add(100, 'aa');
+  track.add(300, 'PP');
+  track.add(400, 'O');
+  track.add(600, 'sil');
+  assert.equal(track.at(50).open, 0, 'closed before speech');
+  assert.ok(track.at(85).open > 0, 'starts opening before the sound (anticipation)');
+  assert.ok(Math.abs(track.at(200).open - VISEME_TARGETS.aa.open) < 1e-9, 'reaches the vowel');
+  assert.equal(track.at(360).open, 0, 'lips close for p/b/m');
+  assert.ok(track.at(500).round > 0.7, 'rounds for o');
+  assert.equal(track.at(700).open, 0, 'closes in silence');
+  // No jumps: consecutive samples never differ by more than the steepest smoothstep allows.
+  let worst = 0;
+  for (let t = 0; t < 700; t++) worst = Math.max(worst, Math.abs(track.at(t + 1).open - track.at(t).open));
+  assert.ok(worst < 0.03, `largest step ${worst}`);
+});
+
+test('the audio-driven mouth stays shut on silence and noise and opens on voiced sound', () => {
+  const rate = 48000, block = 1600;
+  const mouth = new AudioMouth(rate);
+  let seed = 7;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.004;
+  let maxOpen = 0;
+  for (let b = 0; b < 60; b++) {
+    const x = new Float32Array(block).map(noise);
+    maxOpen = Math.max(maxOpen, mouth.process(x).open);
+  }
+  assert.equal(maxOpen, 0, 'quiet noise never opens the mouth');
+  let opened = 0;
+  for (let b = 0; b < 30; b++) {
+    const x = new Float32Array(block).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * (b * block + i)) / rate) + noise());
+    if (mouth.process(x).open > 0.3) opened++;
+  }
+  assert.ok(opened > 20, `voiced blocks open the mouth (${opened}/30)`);
+  let closedAfter = 0;
+  for (let b = 0; b < 30; b++) if (mouth.process(new Float32Array(block).map(noise)).open < 0.05) closedAfter++;
+  assert.ok(closedAfter > 20, 'and it closes again after');
+});
+
+test('streamed WAV and raw PCM replies decode across chunk boundaries; a wrong rate is refused', () => {
+  const pcm = Buffer.alloc(200);
+  for (let i = 0; i < 100; i++) pcm.writeInt16LE((i - 50) * 600, i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + pcm.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(22050, 24);
+  header.writeUInt32LE(44100, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(pcm.length, 40);
+  const wav = Buffer.concat([header, pcm]);
+  const decoder = new PcmStreamDecoder(22050);
+  const out: number[] = [];
+  for (let at = 0; at < wav.length; at += 7) out.push(...(decoder.push(wav.subarray(at, at + 7)) ?? []));
+  assert.equal(out.length, 100);
+  assert.ok(Math.abs((out[0] as number) - (-50 * 600) / 32768) < 1e-6);
+  const raw = new PcmStreamDecoder(24000);
+  assert.equal(raw.push(pcm.subarray(0, 5)), null, 'too few bytes to tell WAV from raw yet');
+  assert.equal(raw.push(pcm.subarray(5, 13))?.length, 6, 'an odd byte waits for its pair');
+  assert.equal(raw.push(pcm.subarray(13))?.length, 94);
+  assert.throws(() => new PcmStreamDecoder(16000).push(wav), /set speech.http.sampleRateHz to 22050/);
+});
