@@ -44,11 +44,7 @@ export class TransformCache {
     return this.#bytes;
   }
 
-  /**
-   * The sprite drawn under the quantised linear part of `m`, or null when that is the identity (the
-   * source can be blitted as it is).
-   */
-  get(source: Canvas, m: Affine): TransformedSprite | null {
+  #key(source: Canvas, m: Affine): string | null {
     const { angle, kx, ky } = decompose(m);
     const qa = Math.round(angle / this.#angleStep);
     const qx = Math.round((kx - 1) / this.#scaleStep);
@@ -59,7 +55,16 @@ export class TransformCache {
       id = this.#nextId++;
       this.#ids.set(source, id);
     }
-    const key = `${id}:${qa}:${qx}:${qy}`;
+    return `${id}:${qa}:${qx}:${qy}`;
+  }
+
+  /**
+   * The sprite drawn under the quantised linear part of `m`, or null when that is the identity (the
+   * source can be blitted as it is).
+   */
+  get(source: Canvas, m: Affine): TransformedSprite | null {
+    const key = this.#key(source, m);
+    if (key === null) return null;
     const found = this.#entries.get(key);
     if (found) {
       // Re-insert: Map order is the recency order.
@@ -69,6 +74,7 @@ export class TransformCache {
       return found;
     }
     this.misses++;
+    const [, qa, qx, qy] = key.split(':').map(Number) as [number, number, number, number];
     const entry = draw(source, qa * this.#angleStep, 1 + qx * this.#scaleStep, 1 + qy * this.#scaleStep);
     this.#entries.set(key, entry);
     this.#bytes += entry.canvas.width * entry.canvas.height * 4;

@@ -1,4 +1,4 @@
-import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { AvatarRenderer, type AvatarPlacement, type DrawItem } from '../avatar/renderer.js';
 import type { RigPose } from '../avatar/rig.js';
 import { alignRect, I420Layout, rgbaToI420, type Rect } from './i420.js';
@@ -26,8 +26,8 @@ type Bounds = readonly [number, number, number, number];
 export class FrameCompositor {
   readonly layout: I420Layout;
   readonly #pool: PicturePool;
-  readonly #canvas: Canvas;
-  readonly #ctx: SKRSContext2D;
+  /** Drawing surfaces by size, most recently used last. */
+  readonly #scratches = new Map<string, SKRSContext2D>();
   readonly #current: Buffer;
   #scene: PreparedScene;
   #avatar: AvatarRenderer;
@@ -40,8 +40,6 @@ export class FrameCompositor {
   constructor(width: number, height: number, scene: PreparedScene, avatar: AvatarRenderer, placement: AvatarPlacement) {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
-    this.#canvas = createCanvas(width, height);
-    this.#ctx = this.#canvas.getContext('2d');
     this.#current = Buffer.alloc(this.layout.byteLength);
     this.#scene = scene;
     this.#avatar = avatar;
@@ -59,6 +57,10 @@ export class FrameCompositor {
 
   get avatar(): AvatarRenderer {
     return this.#avatar;
+  }
+
+  get placement(): AvatarPlacement {
+    return this.#placement;
   }
 
   /**
@@ -112,19 +114,34 @@ export class FrameCompositor {
     this.#last = null;
   }
 
-  /** Redraws the scene, the avatar and the overlays inside `area` and reads those pixels back. */
+  /**
+   * Redraws the scene, the avatar and the overlays inside `area` and reads those pixels back. It draws
+   * on a canvas the size of the area (shifted), not on a frame-sized one: Skia's per-draw and read-back
+   * costs grow with the target canvas, ~10x for a mouth-sized area.
+   */
   #draw(items: readonly DrawItem[], area: Rect): Uint8ClampedArray {
-    const ctx = this.#ctx;
-    ctx.save();
-    ctx.beginPath();
-    ctx.rect(area.x, area.y, area.width, area.height);
-    ctx.clip();
-    ctx.drawImage(this.#scene.backplate, 0, 0);
-    AvatarRenderer.drawItems(ctx, items.filter((item) => intersects(item.bounds, area)));
+    const ctx = this.#scratch(area.width, area.height);
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(this.#scene.backplate, -area.x, -area.y);
+    AvatarRenderer.drawItems(ctx, items.filter((item) => intersects(item.bounds, area)), area.x, area.y);
     const caption = this.#scene.caption;
-    if (caption) ctx.drawImage(caption.canvas, caption.x, caption.y);
-    ctx.restore();
-    return ctx.getImageData(area.x, area.y, area.width, area.height).data;
+    if (caption) ctx.drawImage(caption.canvas, caption.x - area.x, caption.y - area.y);
+    return ctx.getImageData(0, 0, area.width, area.height).data;
+  }
+
+  /** A drawing surface at least w x h, from a few kept sizes (rounded up to 64 px). */
+  #scratch(width: number, height: number): SKRSContext2D {
+    const w = Math.ceil(width / 64) * 64, h = Math.ceil(height / 64) * 64;
+    const key = `${w}x${h}`;
+    let ctx = this.#scratches.get(key);
+    if (ctx) {
+      this.#scratches.delete(key);
+    } else {
+      ctx = createCanvas(w, h).getContext('2d');
+      if (this.#scratches.size >= 8) this.#scratches.delete(this.#scratches.keys().next().value as string);
+    }
+    this.#scratches.set(key, ctx);
+    return ctx;
   }
 }
 

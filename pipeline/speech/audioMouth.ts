@@ -2,9 +2,10 @@ import type { MouthState } from './visemes.js';
 
 /**
  * Mouth movement from the sound itself, for voices that give no phoneme timings (an HTTP voice, the
- * operator's microphone). A voice-activity gate with hysteresis keeps the mouth shut on silence and
- * noise; inside speech, openness follows the loudness envelope and the spectral balance picks the
- * shape (bright, hissy sounds spread the lips; dark ones round them).
+ * operator's microphone). A voice-activity gate keeps the mouth shut on silence and noise: Silero's
+ * speech probability when the caller has it (see SileroVad), else a loudness gate with hysteresis.
+ * Inside speech, openness follows the loudness envelope and the spectral balance picks the shape
+ * (bright, hissy sounds spread the lips; dark ones round them).
  */
 export class AudioMouth {
   readonly sampleRateHz: number;
@@ -25,8 +26,11 @@ export class AudioMouth {
     return this.#voiced;
   }
 
-  /** Feeds one block (any length, ~10–40 ms works best) and returns the mouth for it. */
-  process(samples: Float32Array): MouthState {
+  /**
+   * Feeds one block (any length, ~10–40 ms works best) and returns the mouth for it. With
+   * `speechProbability` (a VAD's verdict for this audio) the gate follows it instead of loudness.
+   */
+  process(samples: Float32Array, speechProbability: number | null = null): MouthState {
     const n = samples.length;
     if (n === 0) return this.#state;
     let energy = 0, lowEnergy = 0, crossings = 0;
@@ -49,8 +53,12 @@ export class AudioMouth {
     // The noise floor follows quiet stretches quickly and loud ones very slowly.
     this.#noiseDb += (db - this.#noiseDb) * (db < this.#noiseDb ? 0.3 : 0.002);
     const above = db - Math.max(this.#noiseDb, -70);
-    // Hysteresis: 40 ms above +12 dB starts speech; 150 ms below +6 dB ends it.
-    if (!this.#voiced) {
+    if (speechProbability !== null) {
+      // The model's verdict, with hysteresis so single uncertain blocks neither start nor end speech.
+      if (!this.#voiced && speechProbability >= 0.5) this.#voiced = true;
+      else if (this.#voiced && speechProbability < 0.35) this.#voiced = false;
+    } else if (!this.#voiced) {
+      // Hysteresis: 40 ms above +12 dB starts speech; 150 ms below +6 dB ends it.
       this.#onsetMs = above > 12 && db > -50 ? this.#onsetMs + blockMs : 0;
       if (this.#onsetMs >= 40) this.#voiced = true;
     } else {

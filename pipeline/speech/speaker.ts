@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { AudioMouth } from './audioMouth.js';
+import { SILERO_CHUNK, SileroVad } from './sileroVad.js';
 import { detectLanguage, MAX_TEXT_CHARS, normalizeForSpeech, splitSentences, type Language } from './sentences.js';
 import { TtsError, type TtsProvider } from './tts.js';
 import { VisemeTrack, visemeOf, type MouthState } from './visemes.js';
@@ -72,6 +73,8 @@ interface Segment {
   readonly pauseSamples: number;
   pausePlayed: number;
   readonly track: VisemeTrack | null;
+  /** Without phonemes: Silero's speech probability per VAD block of this segment's audio. */
+  readonly vad: number[];
   readonly abort: AbortController;
   /** Where chunk reads continue. */
   chunkIndex: number;
@@ -113,6 +116,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
    * thread). Its few samples of state carry over between sentences, which end and start in silence.
    */
   #resampler: Promise<Resampler> | null = null;
+  /** For voices without phonemes: gates the audio-driven mouth; null when it could not load. */
+  #vad: Promise<SileroVad | null> | null = null;
 
   constructor(provider: TtsProvider, outputRateHz: number, log: SpeechLog) {
     super();
@@ -234,6 +239,20 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   async warm(): Promise<void> {
     await this.#provider.start?.();
     if (this.#provider.sampleRateHz !== this.outputRateHz) await this.#getResampler();
+    if (!this.#provider.phonemes) await this.#getVad();
+  }
+
+  #getVad(): Promise<SileroVad | null> {
+    this.#vad ??= SileroVad.create().catch((err: Error) => {
+      this.#log('warn', `Silero VAD unavailable (${err.message}); the mouth uses a loudness gate`);
+      return null;
+    });
+    return this.#vad;
+  }
+
+  /** Output samples per VAD block (32 ms). */
+  get #vadBlock(): number {
+    return Math.round((SILERO_CHUNK * this.outputRateHz) / 16000);
   }
 
   #getResampler(): Promise<Resampler> {
@@ -270,7 +289,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const step = audio.length / (MOUTH_RAMP_S * this.outputRateHz);
     if (segment) {
       if (segment.track) segment.track.at(at, this.#mouth);
-      else Object.assign(this.#mouth, this.#audioMouth.process(audio));
+      else Object.assign(this.#mouth, this.#audioMouth.process(audio, segment.vad[Math.floor(at / this.#vadBlock)] ?? null));
       this.#mouthWeight = Math.min(1, this.#mouthWeight + step);
     } else {
       // Between sentences and after speech the mouth relaxes toward the idle one.
@@ -388,6 +407,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       pauseSamples: Math.round((last ? utterance.pauseAfterS : SENTENCE_GAP_S) * this.outputRateHz),
       pausePlayed: 0,
       track: provider.phonemes ? new VisemeTrack(this.outputRateHz) : null,
+      vad: [],
       abort: new AbortController(),
       chunkIndex: 0,
       chunkOffset: 0,
@@ -402,6 +422,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           if (samples.length > 0) {
             segment.chunks.push(resampler ? samples.slice() : samples);
             segment.available += samples.length;
+            if (!segment.track) await this.#detectVoice(segment);
           }
         } else if (event.type === 'phoneme' && segment.track) {
           segment.track.add(Math.round(event.sample * ratio), visemeOf(event.phoneme));
@@ -426,6 +447,35 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       segment.done = true;
     }
   }
+
+  /** Runs the VAD over the segment's complete blocks not yet judged (ahead of playback). */
+  async #detectVoice(segment: Segment): Promise<void> {
+    const vad = await this.#getVad();
+    if (!vad) return;
+    const block = this.#vadBlock;
+    if (segment.vad.length === 0) vad.reset();
+    while ((segment.vad.length + 1) * block <= segment.available) {
+      const from = segment.vad.length * block;
+      segment.vad.push(await vad.probability(decimateTo16k(segment.chunks, from, block, SILERO_CHUNK)));
+    }
+  }
+}
+
+/** `count` output samples from `from` across chunks, averaged down to `size` samples (≈16 kHz). */
+function decimateTo16k(chunks: readonly Float32Array[], from: number, count: number, size: number): Float32Array {
+  const out = new Float32Array(size);
+  const step = count / size;
+  let chunk = 0, base = 0;
+  for (let i = 0; i < size; i++) {
+    const start = from + Math.floor(i * step), end = from + Math.floor((i + 1) * step);
+    let sum = 0;
+    for (let s = start; s < end; s++) {
+      while (s >= base + (chunks[chunk] as Float32Array).length) base += (chunks[chunk++] as Float32Array).length;
+      sum += (chunks[chunk] as Float32Array)[s - base] as number;
+    }
+    out[i] = sum / Math.max(1, end - start);
+  }
+  return out;
 }
 
 function info(u: Utterance): UtteranceInfo {

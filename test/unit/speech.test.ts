@@ -122,3 +122,24 @@ test('streamed WAV and raw PCM replies decode across chunk boundaries; a wrong r
   assert.equal(raw.push(pcm.subarray(13))?.length, 94);
   assert.throws(() => new PcmStreamDecoder(16000).push(wav), /set speech.http.sampleRateHz to 22050/);
 });
+
+test('Silero VAD (ONNX) hears speech and not silence or noise', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { SileroVad, SILERO_CHUNK } = await import('../../pipeline/speech/sileroVad.js');
+  const wav = spawnSync('sh', ['-c', 'espeak-ng -v en-us --stdout "Hello, this is a test of voice activity." | ffmpeg -v error -i - -ar 16000 -ac 1 -f f32le -'], { maxBuffer: 1 << 24 }).stdout;
+  const speech = new Float32Array(wav.buffer.slice(wav.byteOffset, wav.byteOffset + wav.length));
+  let seed = 3;
+  const noise = new Float32Array(16000).map(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.02);
+  const vad = await SileroVad.create();
+  const mean = async (audio: Float32Array) => {
+    vad.reset();
+    let sum = 0, n = 0;
+    for (let i = 0; i + SILERO_CHUNK <= audio.length; i += SILERO_CHUNK, n++) sum += await vad.probability(audio.slice(i, i + SILERO_CHUNK));
+    return sum / n;
+  };
+  assert.ok((await mean(new Float32Array(16000))) < 0.1, 'silence');
+  assert.ok((await mean(noise)) < 0.2, 'noise');
+  assert.ok((await mean(speech)) > 0.6, 'speech');
+  await assert.rejects(vad.probability(new Float32Array(100)), /512 samples/);
+  await vad.close();
+});
