@@ -24,6 +24,7 @@ import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
 import { lipSyncCpu, sayToAudible, ttsRealTimeFactor } from './speechBench.js';
+import { trackingCost } from './trackingBench.js';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -176,3 +177,12 @@ console.log('|---|---|---|');
 console.log(`| say → first audible sample read back from RTMP (median / max of ${sorted.length}) | ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} / ${sorted.at(-1)?.toFixed(0)} ms | ≤ 400 ms |`);
 console.log(`| eSpeak NG real-time factor (synthesis / audio, ${rtf.audioS.toFixed(1)} s of speech) | ${rtf.rtf.toFixed(4)} | < 1 |`);
 console.log(`| lip sync CPU per second of speech (${lips.speechS.toFixed(1)} s) | ${lips.msPerSpeechS.toFixed(2)} ms | |`);
+
+const tracking = await trackingCost();
+console.log('');
+console.log('| tracking (onnxruntime-node, CPU, one thread) | ms per frame | goal |');
+console.log('|---|---|---|');
+console.log(`| face mesh 192x192 | ${tracking.faceMs.toFixed(1)} | |`);
+console.log(`| iris 64x64, both eyes | ${tracking.irisMs.toFixed(1)} | |`);
+console.log(`| BlazePose lite 256x256 | ${tracking.poseMs.toFixed(1)} | |`);
+console.log(`| face + iris + pose | ${(tracking.faceMs + tracking.irisMs + tracking.poseMs).toFixed(1)} | ≤ 20 |`);

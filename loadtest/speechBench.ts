@@ -128,3 +128,4 @@ export async function lipSyncCpu(): Promise<{ msPerSpeechS: number; speechS: num
   const speechS = speechFrames / 30;
   return { msPerSpeechS: busyMs / speechS, speechS };
 }
+

@@ -22,4 +22,6 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 echo "fenshen setup: build"
 npm run build --silent
 sh scripts/build-espeak-helper.sh
+echo "fenshen setup: converting tracking models (tfjs → ONNX, each checked against tfjs)"
+node dist/models/build.js
 echo "fenshen setup: done. Start with: npm start"
