@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { createCanvas, loadImage, type Image } from '@napi-rs/canvas';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
+import { readFileSync } from 'node:fs';
+import { loadModel } from '../../models/onnxModels.js';
+import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
+import { cropInto, FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
+
+// The collage shipped in @vladmandic/human: its top row holds small portraits.
+const SAMPLES = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg');
+const FACES: { name: string; roi: FaceRoi }[] = [
+  { name: 'woman, three-quarter view', roi: { cx: 236, cy: 42, size: 90, angle: 0 } },
+  { name: 'man, frontal', roi: { cx: 452, cy: 38, size: 85, angle: 0 } },
+];
+
+function frameOf(image: Image, rotateDeg = 0, about: { x: number; y: number } = { x: 0, y: 0 }): RgbaFrame {
+  const canvas = createCanvas(image.width, image.height);
+  const ctx = canvas.getContext('2d');
+  ctx.translate(about.x, about.y);
+  ctx.rotate((rotateDeg * Math.PI) / 180);
+  ctx.translate(-about.x, -about.y);
+  ctx.drawImage(image, 0, 0);
+  return { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+}
+
+const point = (p: Float32Array, i: number) => ({ x: p[i * 3] as number, y: p[i * 3 + 1] as number });
+
+test('face mesh finds the faces in the sample photos: eyes, nose and mouth where they belong, as tfjs finds them', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const frame = frameOf(image);
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  const source = MODEL_SOURCES.find((s) => s.id === 'facemesh');
+  assert.ok(source);
+  const json = JSON.parse(readFileSync(sourcePath(source), 'utf8'));
+  const weights = Buffer.concat(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths.map((p) => readFileSync(join(dirname(sourcePath(source)), p)))));
+  await tf.setBackend('cpu');
+  const reference = await loadGraphModel({ load: async () => ({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights), weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length) }) } as never);
+  for (const { name, roi } of FACES) {
+    const found = await landmarker.detect(frame, roi);
+    assert.ok(found.score > 0.9, `${name}: face score ${found.score}`);
+    const [eyeA, eyeB, nose, lip] = [MESH.rightEyeOuter, MESH.leftEyeOuter, MESH.noseTip, MESH.upperLip].map((i) => point(found.points, i)) as [ReturnType<typeof point>, ReturnType<typeof point>, ReturnType<typeof point>, ReturnType<typeof point>];
+    assert.ok(eyeA.x < nose.x && nose.x < eyeB.x, `${name}: the nose lies between the eyes`);
+    assert.ok(Math.max(eyeA.y, eyeB.y) < nose.y && nose.y < lip.y, `${name}: eyes above the nose above the mouth`);
+    assert.ok(Math.abs(nose.x - roi.cx) < roi.size / 3 && Math.abs(nose.y - roi.cy) < roi.size / 3, `${name}: the face is where it is`);
+    // The same crop through the tfjs original: landmarks agree to a fraction of a pixel.
+    const input = new Float32Array(MESH_INPUT * MESH_INPUT * 3);
+    cropInto(frame, roi, input, MESH_INPUT);
+    const mesh = tf.tidy(() => (reference.execute(tf.tensor4d(input, [1, MESH_INPUT, MESH_INPUT, 3]), 'Identity_2') as tf.Tensor).dataSync().slice());
+    let worst = 0;
+    const k = roi.size / MESH_INPUT;
+    for (let i = 0; i < 468; i++) {
+      const x = roi.cx + ((mesh[i * 3] as number) - MESH_INPUT / 2) * k;
+      const y = roi.cy + ((mesh[i * 3 + 1] as number) - MESH_INPUT / 2) * k;
+      worst = Math.max(worst, Math.hypot(x - (found.points[i * 3] as number), y - (found.points[i * 3 + 1] as number)));
+    }
+    assert.ok(worst < 0.05, `${name}: ONNX vs tfjs landmarks differ by ${worst.toFixed(4)} px`);
+  }
+  reference.dispose();
+});
+
+test('head roll follows a rotated photo within 3°', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  const { roi } = FACES[1] as (typeof FACES)[number];
+  const base = headRollDeg((await landmarker.detect(frameOf(image), roi)).points);
+  for (const turn of [-25, -15, -8, 8, 15, 25]) {
+    const rotated = frameOf(image, turn, { x: roi.cx, y: roi.cy });
+    // As the tracker does: the region follows the last landmarks (position, size and roll).
+    let region = roi;
+    let roll = 0;
+    for (let step = 0; step < 3; step++) {
+      const found = await landmarker.detect(rotated, region);
+      roll = headRollDeg(found.points);
+      region = roiFromLandmarks(found.points);
+    }
+    assert.ok(Math.abs(roll - base - turn) < 3, `turned ${turn}°: roll ${(roll - base).toFixed(1)}°`);
+  }
+});
+
+test('bad frames: no pixels is an error, a region without a face scores low', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  await assert.rejects(landmarker.detect({ width: 0, height: 0, data: new Uint8Array(0) }, { cx: 0, cy: 0, size: 10, angle: 0 }), /has no pixels/);
+  // The plain wall beside the woman's face.
+  const wall = await landmarker.detect(frameOf(image), { cx: 330, cy: 50, size: 60, angle: 0 });
+  assert.ok(wall.score < 0.5, `no face there (score ${wall.score})`);
+  const outside = await landmarker.detect(frameOf(image), { cx: -500, cy: -500, size: 100, angle: 0 });
+  assert.ok(outside.score < 0.5, 'a region off the frame is black and faceless');
+});
