@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { loadModel } from '../../models/onnxModels.js';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
 import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
+import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetector.js';
 import { cropInto, FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
 
 // The collage shipped in @vladmandic/human: its top row holds small portraits.
@@ -91,4 +92,26 @@ test('bad frames: no pixels is an error, a region without a face scores low', as
   assert.ok(wall.score < 0.5, `no face there (score ${wall.score})`);
   const outside = await landmarker.detect(frameOf(image), { cx: -500, cy: -500, size: 100, angle: 0 });
   assert.ok(outside.score < 0.5, 'a region off the frame is black and faceless');
+});
+
+test('the detector finds the faces when nothing is tracked, and its regions feed the face mesh', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  // The top row of the collage (the portraits), as a 560x170 frame.
+  const canvas = createCanvas(560, 170);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image, -150, 0);
+  const frame: RgbaFrame = { width: 560, height: 170, data: ctx.getImageData(0, 0, 560, 170).data };
+  const detector = new FaceDetector(await loadModel('blazeface'));
+  const faces = await detector.detect(frame);
+  const expected = FACES.map((f) => ({ x: f.roi.cx - 150, y: f.roi.cy }));
+  for (const want of expected) {
+    const hit = faces.find((f) => Math.hypot(f.x + f.width / 2 - want.x, f.y + f.height / 2 - want.y) < 20);
+    assert.ok(hit, `a face near ${want.x},${want.y}; found ${faces.map((f) => `${(f.x + f.width / 2).toFixed(0)},${(f.y + f.height / 2).toFixed(0)}`).join(' ')}`);
+    const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+    const mesh = await landmarker.detect(frame, roiFromDetection(hit));
+    assert.ok(mesh.score > 0.9, `mesh on the detected region (score ${mesh.score})`);
+  }
+  const blank: RgbaFrame = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 4).fill(128) };
+  assert.deepEqual(await detector.detect(blank), [], 'a grey frame has no face');
+  await assert.rejects(detector.detect({ width: 0, height: 0, data: new Uint8Array(0) }), /has no pixels/);
 });
