@@ -10,6 +10,8 @@ import { loadModel } from '../../models/onnxModels.js';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
 import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
 import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetector.js';
+import { OneEuroFilter } from '../../pipeline/drive/oneEuro.js';
+import { faceToRig, measureFace } from '../../pipeline/drive/retarget.js';
 import { cropInto, FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
 
 // The collage shipped in @vladmandic/human: its top row holds small portraits.
@@ -114,4 +116,58 @@ test('the detector finds the faces when nothing is tracked, and its regions feed
   const blank: RgbaFrame = { width: 320, height: 240, data: new Uint8Array(320 * 240 * 4).fill(128) };
   assert.deepEqual(await detector.detect(blank), [], 'a grey frame has no face');
   await assert.rejects(detector.detect({ width: 0, height: 0, data: new Uint8Array(0) }), /has no pixels/);
+});
+
+test('retargeting: a real face at its own neutral is at rest; lids, lips, corners and nose moves drive the rig; size does not matter', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  const { points } = await landmarker.detect(frameOf(image), (FACES[1] as (typeof FACES)[number]).roi);
+  const neutral = measureFace(points);
+  const rest = faceToRig(neutral, neutral);
+  for (const [key, value] of Object.entries(rest)) assert.ok(Math.abs(value - (key.startsWith('eyeOpen') ? 1 : 0)) < 1e-9, `${key} at rest: ${value}`);
+  const edited = (edit: (p: Float32Array) => void) => {
+    const copy = Float32Array.from(points);
+    edit(copy);
+    return faceToRig(measureFace(copy), neutral);
+  };
+  const move = (p: Float32Array, i: number, dx: number, dy: number) => {
+    p[i * 3] = (p[i * 3] as number) + dx;
+    p[i * 3 + 1] = (p[i * 3 + 1] as number) + dy;
+  };
+  const mouthWidth = Math.hypot((points[291 * 3] as number) - (points[61 * 3] as number), (points[291 * 3 + 1] as number) - (points[61 * 3 + 1] as number));
+  const eyeDistance = Math.hypot((points[263 * 3] as number) - (points[33 * 3] as number), (points[263 * 3 + 1] as number) - (points[33 * 3 + 1] as number));
+  const shut = edited((p) => {
+    p[159 * 3 + 1] = p[145 * 3 + 1] as number;
+    p[159 * 3] = p[145 * 3] as number;
+  });
+  assert.ok(shut.eyeOpenR < 0.05 && shut.eyeOpenL === 1, `right lid down: eyes R ${shut.eyeOpenR} L ${shut.eyeOpenL}`);
+  assert.ok(edited((p) => move(p, 14, 0, mouthWidth * 0.4)).mouthOpen > 0.7, 'lower lip down opens the mouth');
+  const smile = edited((p) => {
+    move(p, 61, 0, -mouthWidth * 0.08);
+    move(p, 291, 0, -mouthWidth * 0.08);
+  });
+  assert.ok(smile.mouthForm > 0.6, `corners up smile (${smile.mouthForm})`);
+  const turned = edited((p) => move(p, 1, eyeDistance * 0.1, 0));
+  assert.ok(Math.abs(turned.headYawDeg + 12) < 1, `nose across turns the head (${turned.headYawDeg})`);
+  const bigger = faceToRig(measureFace(points.map((v) => v * 2)), neutral);
+  for (const [key, value] of Object.entries(bigger)) assert.ok(Math.abs(value - (rest as Record<string, number>)[key]!) < 1e-6, `${key} does not depend on face size`);
+});
+
+test('One-Euro smoothing: steady input stops jittering, a real move is followed quickly', () => {
+  const filter = new OneEuroFilter(1.2, 0.05);
+  let seed = 5;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2;
+  let rawVar = 0, outVar = 0;
+  for (let i = 0; i < 300; i++) {
+    const raw = 10 + noise();
+    const out = filter.filter(raw, i / 30);
+    if (i > 30) {
+      rawVar += (raw - 10) ** 2;
+      outVar += (out - 10) ** 2;
+    }
+  }
+  assert.ok(outVar < rawVar / 4, `jitter reduced (${(outVar / rawVar).toFixed(3)} of the raw variance)`);
+  let out = 0;
+  for (let i = 300; i < 315; i++) out = filter.filter(30, i / 30);
+  assert.ok(out > 28, `a 20-unit step is followed within half a second (${out.toFixed(1)})`);
 });
