@@ -98,6 +98,7 @@ export const channelSchema = z.strictObject({
   audio: audioSchema.default({ sampleRateHz: 48000 }),
   encoder: encoderSchema.default(() => encoderSchema.parse({})),
   speech: speechSchema.default(() => speechSchema.parse({})),
+  drive: z.strictObject({ provider: z.enum(['cpu', 'cuda']).default('cpu') }).default({ provider: 'cpu' }),
 });
 
 export const configSchema = z.strictObject({

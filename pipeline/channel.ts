@@ -7,8 +7,12 @@ import { IdleAnimator } from './avatar/idle.js';
 import { loadAvatar, resolveAvatarDir } from './avatar/loader.js';
 import { rasterizeAvatar } from './avatar/raster.js';
 import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
-import { clampPose, restPose } from './avatar/rig.js';
+import { blendPose, clampPose, restPose, type RigPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
+import { FaceDriver } from './drive/faceDriver.js';
+import { FaceTracker } from './drive/faceTracker.js';
+import type { FaceRig } from './drive/retarget.js';
+import { FfmpegVideoSource } from './drive/videoSource.js';
 import { EspeakProvider } from './speech/espeakProvider.js';
 import { HttpTtsProvider } from './speech/httpProvider.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
@@ -36,6 +40,7 @@ export interface ChannelOptions {
 }
 
 export type ChannelState = 'starting' | 'live' | 'stalled' | 'closed';
+export type DriveSource = 'idle' | 'file' | 'camera';
 
 export interface ChannelStatus {
   readonly id: string;
@@ -50,13 +55,29 @@ export interface ChannelStatus {
   readonly activity: 'idle' | 'speaking';
   readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
-  readonly drive: { readonly source: 'idle' };
+  readonly drive: {
+    readonly source: DriveSource;
+    readonly url?: string;
+    readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: FaceRig | null };
+    readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
+  };
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
   readonly destinations: readonly DestinationStatus[];
   readonly viewers: number;
   readonly framesRendered: number;
   readonly framesRepeated: number;
   readonly uptimeS: number;
+}
+
+interface ActiveDrive {
+  readonly source: DriveSource;
+  readonly url?: string;
+  readonly face: FaceDriver;
+}
+
+/** A drive request that cannot be served (bad source, no models, camera not available yet). */
+export class DriveError extends Error {
+  override readonly name = 'DriveError';
 }
 
 /** Speech progress, for the console and API clients. */
@@ -100,6 +121,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** The configured scene; the shown one may carry the spoken sentence as its caption. */
   #baseScene: PreparedScene;
   #captionText: string | null = null;
+  #driver: ActiveDrive | null = null;
+  /** How much the tracked face drives the avatar (fades in and out over ~0.4 s). */
+  #driveWeight = 0;
+  #lastRig: FaceRig | null = null;
   #music: MusicSource | null = null;
   readonly #encoder: Encoder;
   readonly #destinations = new Map<string, RtmpDestination>();
@@ -326,6 +351,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if ((render && !encoderBehind) || !picture) {
       t.rig.start();
       const pose = this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose);
+      this.#applyDrive(pose);
       if (speech.mouthWeight > 0) {
         const w = speech.mouthWeight, m = speech.mouth;
         pose.mouthOpen += (m.open - pose.mouthOpen) * w;
@@ -365,6 +391,52 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (!this.#config.scene.speechCaptions || sentence === this.#captionText) return;
     this.#captionText = sentence;
     this.#compositor.setScene(sentence === null ? this.#baseScene : this.#baseScene.withCaptionText(sentence));
+  }
+
+  /** Lays the tracked face over the idle pose, fading in when a face appears and out when it is lost. */
+  #applyDrive(pose: RigPose): void {
+    const rig = this.#driver?.face.latest() ?? null;
+    this.#driveWeight = Math.max(0, Math.min(1, this.#driveWeight + (rig ? 1 : -1) / (0.4 * this.preset.fps)));
+    if (this.#driveWeight > 0 && rig) blendPose(pose, rig, this.#driveWeight);
+    else if (this.#driveWeight > 0 && this.#lastRig) blendPose(pose, this.#lastRig, this.#driveWeight);
+    if (rig) this.#lastRig = rig;
+  }
+
+  /** What moves the avatar: idle motion alone, or a face tracked in a video file/URL (the camera comes with WebRTC). */
+  async setDrive(source: DriveSource, url?: string): Promise<void> {
+    if (source === 'camera') throw new DriveError('camera drive needs the WebRTC camera path, which is not built yet; use "file" with a video');
+    let next: ActiveDrive | null = null;
+    if (source === 'file') {
+      if (!url) throw new DriveError('drive source "file" needs a url (a video file path or URL)');
+      let video: FfmpegVideoSource;
+      try {
+        video = new FfmpegVideoSource(url, { ffmpegPath: this.#options.ffmpegPath });
+        video.probe();
+      } catch (err) {
+        throw new DriveError((err as Error).message);
+      }
+      let tracker: FaceTracker;
+      try {
+        tracker = await FaceTracker.create(this.#config.drive.provider, (m) => this.#options.log('info', `channel ${this.id}: ${m}`));
+      } catch (err) {
+        throw new DriveError(`face tracking is unavailable: ${(err as Error).message}`);
+      }
+      const face = new FaceDriver(video, tracker, (m) => this.#options.log('warn', `channel ${this.id}: ${m}`));
+      next = { source, url, face };
+    }
+    const previous = this.#driver;
+    this.#driver = next;
+    await previous?.face.close();
+    if (this.#closed) {
+      await next?.face.close();
+      return;
+    }
+    next?.face.start();
+  }
+
+  /** Takes the current face as the neutral one. */
+  calibrateDrive(): boolean {
+    return this.#driver?.face.calibrate() ?? false;
   }
 
   /** Queues speech (or cuts in with `interrupt`); returns the utterance id. Throws SpeechInputError. */
@@ -420,7 +492,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       activity: this.#speaker.speaking ? 'speaking' : 'idle',
       speech: { provider: this.#tts.name, queued: this.#speaker.queued, playlistLines: this.#speaker.playlist.lines.length, playlistLoop: this.#speaker.playlist.loop, sentence: this.#captionText },
       avatar: this.#compositor.avatar.avatar.definition.manifest.id,
-      drive: { source: 'idle' },
+      drive: {
+        source: this.#driver?.source ?? 'idle',
+        ...(this.#driver?.url ? { url: this.#driver.url } : {}),
+        face: { ...(this.#driver ? this.#driver.face.stats : { found: false, fps: 0, ms: 0 }), rig: this.#driver?.face.latest() ?? null },
+        pose: { found: false, fps: 0, ms: 0 },
+      },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
       destinations: [...this.#destinations.values()].map((d) => d.status),
       viewers: 0,
@@ -437,6 +514,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#music?.close();
+    await this.#driver?.face.close();
+    this.#driver = null;
     await this.#speaker.close();
     await this.#tts.close();
     await Promise.all([...this.#destinations.values()].map((d) => d.close()));

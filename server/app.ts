@@ -8,7 +8,7 @@ import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema } from 
 import { describeIssue } from '../config/load.js';
 import { AvatarError } from '../pipeline/avatar/loader.js';
 import { SceneError } from '../pipeline/compose/scene.js';
-import type { Channel, SpeechEvent } from '../pipeline/channel.js';
+import { DriveError, type Channel, type SpeechEvent } from '../pipeline/channel.js';
 import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { PROJECT_ROOT } from '../pipeline/paths.js';
 import { bearerMatches } from './auth.js';
@@ -42,6 +42,11 @@ const sayBody = z.strictObject({
   text: z.string(),
   voice: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'a voice name (letters, digits, - + _)').optional(),
   interrupt: z.boolean().optional(),
+});
+
+const driveBody = z.strictObject({
+  source: z.enum(['idle', 'file', 'camera']),
+  url: z.string().min(1).max(2000).optional(),
 });
 
 const playlistBody = z.strictObject({
@@ -134,6 +139,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const lines = body.lines.map((line) => (typeof line === 'string' ? { text: line } : line));
       speechInput(() => channel.setPlaylist(lines, body.loop));
       return { lines: lines.length, loop: body.loop };
+    });
+
+    api.put<{ Params: { id: string } }>('/api/channels/:id/drive', async (request) => {
+      const channel = channelOf(request.params.id);
+      const body = parseBody(driveBody, request.body);
+      try {
+        await channel.setDrive(body.source, body.url);
+      } catch (err) {
+        if (err instanceof DriveError) throw errors.unprocessable(err.message);
+        throw err;
+      }
+      return channel.status.drive;
+    });
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/drive/calibrate', async (request) => {
+      const calibrated = channelOf(request.params.id).calibrateDrive();
+      if (!calibrated) throw errors.unprocessable('no face is being tracked to calibrate from');
+      return { calibrated };
     });
 
     // Server-sent events: speaking started / sentence / finished / error, as they happen.

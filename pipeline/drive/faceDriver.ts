@@ -1,0 +1,86 @@
+import type { FaceResult, FaceTracker } from './faceTracker.js';
+import type { FrameSource } from './videoSource.js';
+import type { FaceRig } from './retarget.js';
+
+export interface DriveStats {
+  readonly found: boolean;
+  /** Frames tracked per second (frames arriving while one is in flight are dropped, not queued). */
+  readonly fps: number;
+  /** Mean inference time per tracked frame, ms. */
+  readonly ms: number;
+  readonly dropped: number;
+}
+
+/**
+ * Connects a frame source to the face tracker off the tick: each frame is tracked when the tracker is
+ * free, else dropped (a live path never queues stale frames). The tick pulls the latest result; it
+ * never waits for tracking.
+ */
+export class FaceDriver {
+  readonly source: FrameSource;
+  readonly #tracker: FaceTracker;
+  #busy = false;
+  #latest: (FaceResult & { atMs: number }) | null = null;
+  #window = { startMs: performance.now(), frames: 0, ms: 0, fps: 0, meanMs: 0 };
+  #dropped = 0;
+
+  constructor(source: FrameSource, tracker: FaceTracker, onError: (message: string) => void) {
+    this.source = source;
+    this.#tracker = tracker;
+    source.on('error', onError);
+    source.on('frame', (frame, timeS) => {
+      if (this.#busy) {
+        this.#dropped++;
+        return;
+      }
+      this.#busy = true;
+      this.#tracker
+        .track(frame, timeS)
+        .then((result) => {
+          this.#latest = { ...result, atMs: performance.now() };
+          this.#count(result.ms);
+        })
+        .catch((err: Error) => onError(`tracking failed: ${err.message}`))
+        .finally(() => {
+          this.#busy = false;
+        });
+    });
+  }
+
+  start(): void {
+    this.source.start();
+  }
+
+  #count(ms: number): void {
+    const w = this.#window;
+    w.frames++;
+    w.ms += ms;
+    const now = performance.now();
+    if (now - w.startMs >= 1000) {
+      w.fps = (w.frames * 1000) / (now - w.startMs);
+      w.meanMs = w.ms / w.frames;
+      w.startMs = now;
+      w.frames = 0;
+      w.ms = 0;
+    }
+  }
+
+  /** The latest face rig, or null when no face has been seen for `staleMs`. */
+  latest(staleMs = 400): FaceRig | null {
+    const l = this.#latest;
+    if (!l || !l.found || !l.rig || performance.now() - l.atMs > staleMs) return null;
+    return l.rig;
+  }
+
+  calibrate(): boolean {
+    return this.#tracker.calibrate();
+  }
+
+  get stats(): DriveStats {
+    return { found: this.latest() !== null, fps: Math.round(this.#window.fps * 10) / 10, ms: Math.round(this.#window.meanMs * 10) / 10, dropped: this.#dropped };
+  }
+
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+}
