@@ -11,7 +11,7 @@ import { blendPose, clampPose, restPose, type RigPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
 import { FaceDriver } from './drive/faceDriver.js';
 import { FaceTracker } from './drive/faceTracker.js';
-import type { FaceRig } from './drive/retarget.js';
+import type { DriveRig } from './drive/retarget.js';
 import { FfmpegVideoSource } from './drive/videoSource.js';
 import { EspeakProvider } from './speech/espeakProvider.js';
 import { HttpTtsProvider } from './speech/httpProvider.js';
@@ -58,7 +58,7 @@ export interface ChannelStatus {
   readonly drive: {
     readonly source: DriveSource;
     readonly url?: string;
-    readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: FaceRig | null };
+    readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: DriveRig | null };
     readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
   };
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
@@ -124,7 +124,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #driver: ActiveDrive | null = null;
   /** How much the tracked face drives the avatar (fades in and out over ~0.4 s). */
   #driveWeight = 0;
-  #lastRig: FaceRig | null = null;
+  #lastRig: DriveRig | null = null;
   #music: MusicSource | null = null;
   readonly #encoder: Encoder;
   readonly #destinations = new Map<string, RtmpDestination>();
@@ -496,7 +496,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         source: this.#driver?.source ?? 'idle',
         ...(this.#driver?.url ? { url: this.#driver.url } : {}),
         face: { ...(this.#driver ? this.#driver.face.stats : { found: false, fps: 0, ms: 0 }), rig: this.#driver?.face.latest() ?? null },
-        pose: { found: false, fps: 0, ms: 0 },
+        pose: this.#driver ? this.#driver.face.poseStats : { found: false, fps: 0, ms: 0 },
       },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
       destinations: [...this.#destinations.values()].map((d) => d.status),

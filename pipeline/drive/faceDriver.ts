@@ -1,6 +1,6 @@
 import type { FaceResult, FaceTracker } from './faceTracker.js';
 import type { FrameSource } from './videoSource.js';
-import type { FaceRig } from './retarget.js';
+import type { DriveRig } from './retarget.js';
 
 export interface DriveStats {
   readonly found: boolean;
@@ -21,7 +21,7 @@ export class FaceDriver {
   readonly #tracker: FaceTracker;
   #busy = false;
   #latest: (FaceResult & { atMs: number }) | null = null;
-  #window = { startMs: performance.now(), frames: 0, ms: 0, fps: 0, meanMs: 0 };
+  #window = { startMs: performance.now(), frames: 0, ms: 0, fps: 0, meanMs: 0, poseRuns: 0, poseMs: 0, poseFps: 0, poseMeanMs: 0 };
   #dropped = 0;
 
   constructor(source: FrameSource, tracker: FaceTracker, onError: (message: string) => void) {
@@ -38,7 +38,7 @@ export class FaceDriver {
         .track(frame, timeS)
         .then((result) => {
           this.#latest = { ...result, atMs: performance.now() };
-          this.#count(result.ms);
+          this.#count(result.ms, result.pose.ran ? result.pose.ms : null);
         })
         .catch((err: Error) => onError(`tracking failed: ${err.message}`))
         .finally(() => {
@@ -51,22 +51,37 @@ export class FaceDriver {
     this.source.start();
   }
 
-  #count(ms: number): void {
+  #count(ms: number, poseMs: number | null): void {
     const w = this.#window;
     w.frames++;
-    w.ms += ms;
+    w.ms += ms - (poseMs ?? 0);
+    if (poseMs !== null) {
+      w.poseRuns++;
+      w.poseMs += poseMs;
+    }
     const now = performance.now();
     if (now - w.startMs >= 1000) {
-      w.fps = (w.frames * 1000) / (now - w.startMs);
+      const s = (now - w.startMs) / 1000;
+      w.fps = w.frames / s;
       w.meanMs = w.ms / w.frames;
+      w.poseFps = w.poseRuns / s;
+      w.poseMeanMs = w.poseRuns ? w.poseMs / w.poseRuns : 0;
       w.startMs = now;
       w.frames = 0;
       w.ms = 0;
+      w.poseRuns = 0;
+      w.poseMs = 0;
     }
   }
 
+  /** Body tracking: shoulders seen, pose runs per second and their mean time. */
+  get poseStats(): { readonly found: boolean; readonly fps: number; readonly ms: number } {
+    const l = this.#latest;
+    return { found: this.latest() !== null && (l?.pose.found ?? false), fps: Math.round(this.#window.poseFps * 10) / 10, ms: Math.round(this.#window.poseMeanMs * 10) / 10 };
+  }
+
   /** The latest face rig, or null when no face has been seen for `staleMs`. */
-  latest(staleMs = 400): FaceRig | null {
+  latest(staleMs = 400): DriveRig | null {
     const l = this.#latest;
     if (!l || !l.found || !l.rig || performance.now() - l.atMs > staleMs) return null;
     return l.rig;

@@ -68,19 +68,37 @@ export function cropInto(frame: RgbaFrame, roi: FaceRoi, out: Float32Array, size
   const { width, height, data } = frame;
   const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
   const k = roi.size / size;
+  const inv = 1 / 255;
   for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const u = (x + 0.5 - size / 2) * k, v = (y + 0.5 - size / 2) * k;
-      const fx = roi.cx + u * cos - v * sin - 0.5, fy = roi.cy + u * sin + v * cos - 0.5;
+    const v = (y + 0.5 - size / 2) * k;
+    // Walk the row incrementally: each step moves (k·cos, k·sin) in the frame.
+    let fx = roi.cx + (0.5 - size / 2) * k * cos - v * sin - 0.5;
+    let fy = roi.cy + (0.5 - size / 2) * k * sin + v * cos - 0.5;
+    const stepX = k * cos, stepY = k * sin;
+    let o = y * size * 3;
+    for (let x = 0; x < size; x++, fx += stepX, fy += stepY, o += 3) {
       const x0 = Math.floor(fx), y0 = Math.floor(fy);
       const ax = fx - x0, ay = fy - y0;
-      const o = (y * size + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const at = (px: number, py: number) => (px < 0 || py < 0 || px >= width || py >= height ? 0 : (data[(py * width + px) * 4 + c] as number));
-        const top = at(x0, y0) * (1 - ax) + at(x0 + 1, y0) * ax;
-        const bottom = at(x0, y0 + 1) * (1 - ax) + at(x0 + 1, y0 + 1) * ax;
-        out[o + c] = (top * (1 - ay) + bottom * ay) / 255;
+      const w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay;
+      let r = 0, g = 0, b = 0;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+        const p00 = (y0 * width + x0) * 4, p10 = p00 + 4, p01 = p00 + width * 4, p11 = p01 + 4;
+        r = (data[p00] as number) * w00 + (data[p10] as number) * w10 + (data[p01] as number) * w01 + (data[p11] as number) * w11;
+        g = (data[p00 + 1] as number) * w00 + (data[p10 + 1] as number) * w10 + (data[p01 + 1] as number) * w01 + (data[p11 + 1] as number) * w11;
+        b = (data[p00 + 2] as number) * w00 + (data[p10 + 2] as number) * w10 + (data[p01 + 2] as number) * w01 + (data[p11 + 2] as number) * w11;
+      } else {
+        // At the frame's edge: each of the four taps counts only when inside (outside is black).
+        for (const [px, py, w] of [[x0, y0, w00], [x0 + 1, y0, w10], [x0, y0 + 1, w01], [x0 + 1, y0 + 1, w11]] as const) {
+          if (px < 0 || py < 0 || px >= width || py >= height) continue;
+          const at = (py * width + px) * 4;
+          r += (data[at] as number) * w;
+          g += (data[at + 1] as number) * w;
+          b += (data[at + 2] as number) * w;
+        }
       }
+      out[o] = r * inv;
+      out[o + 1] = g * inv;
+      out[o + 2] = b * inv;
     }
   }
 }

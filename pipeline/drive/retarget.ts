@@ -77,6 +77,8 @@ const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v
 
 /** The rig parameters a face drives (the rest of the pose stays with the idle animator). */
 export type FaceRig = Pick<RigPose, 'headRollDeg' | 'headYawDeg' | 'headPitchDeg' | 'eyeOpenL' | 'eyeOpenR' | 'browRaise' | 'mouthOpen' | 'mouthForm' | 'mouthRound'>;
+/** What tracking drives: the face, and the body lean when the shoulders are seen. */
+export type DriveRig = FaceRig & Partial<Pick<RigPose, 'bodyLeanDeg'>>;
 
 /** Measures → rig values against a neutral face. The picture is mirrored: the avatar moves like a mirror image. */
 export function faceToRig(m: FaceMeasures, neutral: FaceMeasures = DEFAULT_NEUTRAL): FaceRig {
@@ -96,20 +98,20 @@ export function faceToRig(m: FaceMeasures, neutral: FaceMeasures = DEFAULT_NEUTR
   };
 }
 
-/** Per-parameter One-Euro smoothing of a face rig over time. */
+/** Per-parameter One-Euro smoothing of rig values over time. */
 export class FaceRigSmoother {
-  readonly #filters = new Map<keyof FaceRig, OneEuroFilter>();
+  readonly #filters = new Map<string, OneEuroFilter>();
 
-  smooth(rig: FaceRig, timeS: number): FaceRig {
+  smooth<T extends Partial<Record<keyof RigPose, number>>>(rig: T, timeS: number): T {
     const out = { ...rig };
-    for (const key of Object.keys(rig) as (keyof FaceRig)[]) {
+    for (const key of Object.keys(rig) as (keyof T & string)[]) {
       let f = this.#filters.get(key);
       if (!f) {
-        // Eyes and mouth must stay quick (blinks last ~100 ms); the head may be smoother.
-        f = key.startsWith('head') ? new OneEuroFilter(1.0, 0.05) : new OneEuroFilter(3.0, 0.5);
+        // Eyes and mouth must stay quick (blinks last ~100 ms); head and body may be smoother.
+        f = key.startsWith('head') || key.startsWith('body') ? new OneEuroFilter(1.0, 0.05) : new OneEuroFilter(3.0, 0.5);
         this.#filters.set(key, f);
       }
-      out[key] = f.filter(rig[key], timeS);
+      out[key] = f.filter(rig[key] as number, timeS) as T[keyof T & string];
     }
     return out;
   }

@@ -24,13 +24,16 @@ after(async () => {
 
 interface DriveStatus {
   source: string;
-  face: { found: boolean; fps: number; ms: number; rig: { headRollDeg: number; mouthOpen: number; eyeOpenL: number } | null };
+  face: { found: boolean; fps: number; ms: number; rig: { headRollDeg: number; mouthOpen: number; eyeOpenL: number; bodyLeanDeg?: number } | null };
+  pose: { found: boolean; fps: number; ms: number };
 }
 
-test('a face in a video file drives the avatar: found, tracked at a useful rate, head roll follows the rocking', async () => {
+test('a face in a video file drives the avatar: found, tracked at a useful rate, head roll and body lean follow the rocking', async () => {
   const res = await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'file', url: clip }) });
   assert.equal(res.status, 200, await res.clone().text());
   const rolls: number[] = [];
+  const leans: number[] = [];
+  let poseFps = 0;
   let found = 0, samples = 0;
   let last: DriveStatus | null = null;
   const until = performance.now() + 8000;
@@ -41,7 +44,9 @@ test('a face in a video file drives the avatar: found, tracked at a useful rate,
     if (last.face.found && last.face.rig) {
       found++;
       rolls.push(last.face.rig.headRollDeg);
+      if (last.face.rig.bodyLeanDeg !== undefined) leans.push(last.face.rig.bodyLeanDeg);
     }
+    poseFps = Math.max(poseFps, last.pose.fps);
   }
   assert.ok(last);
   assert.equal(last.source, 'file');
@@ -49,6 +54,9 @@ test('a face in a video file drives the avatar: found, tracked at a useful rate,
   assert.ok(last.face.fps > 8, `tracking at ${last.face.fps} fps`);
   const [lo, hi] = [Math.min(...rolls), Math.max(...rolls)];
   assert.ok(hi - lo > 15 && hi > 5 && lo < -5, `head roll swings both ways with the clip (${lo.toFixed(1)}…${hi.toFixed(1)}°)`);
+  // The shoulders are in the clip too: pose runs at half the face rate and the body leans with them.
+  assert.ok(poseFps > 3, `pose at ${poseFps} fps`);
+  assert.ok(leans.length > 10 && Math.max(...leans) - Math.min(...leans) > 6, `body lean follows (${Math.min(...leans).toFixed(1)}…${Math.max(...leans).toFixed(1)}°)`);
 
   const idle = await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'idle' }) });
   assert.equal(idle.status, 200);
@@ -57,6 +65,7 @@ test('a face in a video file drives the avatar: found, tracked at a useful rate,
 });
 
 test('bad drive requests get clear errors and the stream goes on', async () => {
+  await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'idle' }) });
   const put = (body: unknown) => fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify(body) });
   const cases: [unknown, number, RegExp][] = [
     [{ source: 'file', url: '/no/such/video.mp4' }, 422, /no readable video/],

@@ -12,6 +12,7 @@ import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
 import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetector.js';
 import { OneEuroFilter } from '../../pipeline/drive/oneEuro.js';
 import { faceToRig, measureFace } from '../../pipeline/drive/retarget.js';
+import { bodyRoiFromFace, POSE, PoseLandmarker, shoulderTiltDeg } from '../../pipeline/drive/poseLandmarks.js';
 import { cropInto, FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
 
 // The collage shipped in @vladmandic/human: its top row holds small portraits.
@@ -170,4 +171,31 @@ test('One-Euro smoothing: steady input stops jittering, a real move is followed 
   let out = 0;
   for (let i = 300; i < 315; i++) out = filter.filter(30, i / 30);
   assert.ok(out > 28, `a 20-unit step is followed within half a second (${out.toFixed(1)})`);
+});
+
+test('body pose from the face region: shoulders where they are, their tilt follows a turned photo', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  const poser = new PoseLandmarker(await loadModel('blazepose-lite'));
+  const { roi } = FACES[1] as (typeof FACES)[number];
+  const at = async (turn: number) => {
+    const frame = frameOf(image, turn, { x: roi.cx, y: roi.cy + 40 });
+    let region = roi;
+    for (let step = 0; step < 3; step++) region = roiFromLandmarks((await landmarker.detect(frame, region)).points);
+    const face = await landmarker.detect(frame, region);
+    return { face, pose: await poser.detect(frame, bodyRoiFromFace(region)) };
+  };
+  const { face, pose } = await at(0);
+  assert.ok(pose.score > 0.9, `a person (score ${pose.score})`);
+  const left = pose.points[POSE.leftShoulder], right = pose.points[POSE.rightShoulder];
+  assert.ok(left && right && left.visibility > 0.8 && right.visibility > 0.8, 'both shoulders visible');
+  const chin = point(face.points, 152);
+  assert.ok(right.x < chin.x && chin.x < left.x, 'the shoulders are either side of the chin (the left one on the picture\'s right)');
+  assert.ok(left.y > chin.y - 10 && right.y > chin.y - 10, 'and below it');
+  const base = shoulderTiltDeg(pose);
+  assert.ok(base !== null);
+  for (const turn of [-12, 12]) {
+    const tilt = shoulderTiltDeg((await at(turn)).pose);
+    assert.ok(tilt !== null && Math.abs(tilt - base - turn) < 4, `turned ${turn}°: shoulders ${tilt === null ? 'lost' : (tilt - base).toFixed(1)}°`);
+  }
 });

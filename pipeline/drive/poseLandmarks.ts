@@ -1,0 +1,65 @@
+import ort from 'onnxruntime-node';
+import type { LoadedModel } from '../../models/onnxModels.js';
+import { cropInto, type FaceRoi, type RgbaFrame } from './faceLandmarks.js';
+
+export const POSE_INPUT = 256;
+/** BlazePose gives 33 body points (+6 auxiliary); these are the ones an upper-body rig uses. */
+export const POSE = { nose: 0, leftShoulder: 11, rightShoulder: 12, leftElbow: 13, rightElbow: 14, leftWrist: 15, rightWrist: 16, leftHip: 23, rightHip: 24 } as const;
+
+export interface PosePoint {
+  readonly x: number;
+  readonly y: number;
+  /** Relative depth, same scale as x. */
+  readonly z: number;
+  /** 0..1: how likely the point is visible (not hidden or out of the picture). */
+  readonly visibility: number;
+}
+
+export interface PoseLandmarks {
+  readonly points: readonly PosePoint[];
+  readonly score: number;
+}
+
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
+/** BlazePose (lite) on a square region of a frame; points are returned in frame pixels. */
+export class PoseLandmarker {
+  readonly #model: LoadedModel;
+  readonly #input = new Float32Array(POSE_INPUT * POSE_INPUT * 3);
+  readonly #tensor: ort.Tensor;
+
+  constructor(model: LoadedModel) {
+    this.#model = model;
+    this.#tensor = new ort.Tensor('float32', this.#input, [1, POSE_INPUT, POSE_INPUT, 3]);
+  }
+
+  async detect(frame: RgbaFrame, roi: FaceRoi): Promise<PoseLandmarks> {
+    if (frame.width < 1 || frame.height < 1 || frame.data.length < frame.width * frame.height * 4) throw new RangeError(`frame ${frame.width}x${frame.height} has no pixels`);
+    cropInto(frame, roi, this.#input, POSE_INPUT);
+    const out = await this.#model.session.run({ [this.#model.entry.input?.name ?? 'input_1']: this.#tensor });
+    const raw = out.ld_3d?.data as Float32Array | undefined;
+    const flag = out.output_poseflag?.data as Float32Array | undefined;
+    if (!raw || !flag) throw new Error('pose model gave no ld_3d/output_poseflag');
+    const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
+    const k = roi.size / POSE_INPUT;
+    const points: PosePoint[] = [];
+    for (let i = 0; i < 33; i++) {
+      const u = ((raw[i * 5] as number) - POSE_INPUT / 2) * k, v = ((raw[i * 5 + 1] as number) - POSE_INPUT / 2) * k;
+      points.push({ x: roi.cx + u * cos - v * sin, y: roi.cy + u * sin + v * cos, z: (raw[i * 5 + 2] as number) * k, visibility: sigmoid(raw[i * 5 + 3] as number) });
+    }
+    return { points, score: flag[0] as number };
+  }
+}
+
+/** Where the upper body is, from the face region: a seated host's shoulders sit about one face below. */
+export function bodyRoiFromFace(face: FaceRoi): FaceRoi {
+  const down = face.size * 0.9;
+  return { cx: face.cx - Math.sin(face.angle) * down, cy: face.cy + Math.cos(face.angle) * down, size: face.size * 3.2, angle: face.angle };
+}
+
+/** The shoulder line's angle in degrees (0 when level), or null when either shoulder is not visible. */
+export function shoulderTiltDeg(pose: PoseLandmarks, minVisibility = 0.5): number | null {
+  const l = pose.points[POSE.leftShoulder], r = pose.points[POSE.rightShoulder];
+  if (!l || !r || l.visibility < minVisibility || r.visibility < minVisibility) return null;
+  return (Math.atan2(l.y - r.y, l.x - r.x) * 180) / Math.PI;
+}
