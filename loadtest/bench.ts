@@ -24,7 +24,7 @@ import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
 import { lipSyncCpu, sayToAudible, ttsRealTimeFactor } from './speechBench.js';
-import { trackingCost } from './trackingBench.js';
+import { driveLoop, trackingCost } from './trackingBench.js';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -186,3 +186,12 @@ console.log(`| face mesh 192x192 | ${tracking.faceMs.toFixed(1)} | |`);
 console.log(`| iris 64x64, both eyes | ${tracking.irisMs.toFixed(1)} | |`);
 console.log(`| BlazePose lite 256x256 | ${tracking.poseMs.toFixed(1)} | |`);
 console.log(`| face + iris + pose | ${(tracking.faceMs + tracking.irisMs + tracking.poseMs).toFixed(1)} | ≤ 20 |`);
+
+const drive = await driveLoop(10);
+console.log('');
+console.log('| live drive from a face clip (720x1280 channel, 10 s) | value | goal |');
+console.log('|---|---|---|');
+console.log(`| face tracked / pose tracked | ${drive.faceFps.toFixed(1)} / ${drive.poseFps.toFixed(1)} fps | |`);
+console.log(`| face (mesh + crop) / pose (crop + model) per run | ${drive.faceMs.toFixed(1)} / ${drive.poseMs.toFixed(1)} ms | |`);
+console.log(`| camera frame → rendered frame latency (smoothed) | ${drive.latencyMs.toFixed(0)} ms | |`);
+console.log(`| node CPU with tracking (render + tracking + tick; ffmpeg decoder/encoder not counted) | ${drive.cpuPerS.toFixed(2)} s/s | |`);

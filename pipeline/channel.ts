@@ -58,7 +58,7 @@ export interface ChannelStatus {
   readonly drive: {
     readonly source: DriveSource;
     readonly url?: string;
-    readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: DriveRig | null };
+    readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: DriveRig | null; readonly latencyMs: number };
     readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
   };
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
@@ -125,6 +125,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** How much the tracked face drives the avatar (fades in and out over ~0.4 s). */
   #driveWeight = 0;
   #lastRig: DriveRig | null = null;
+  #driveSeq = 0;
+  #driveLatencyMs = 0;
   #music: MusicSource | null = null;
   readonly #encoder: Encoder;
   readonly #destinations = new Map<string, RtmpDestination>();
@@ -178,6 +180,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       encoderDown: metrics.framesDropped.labels(this.id, 'encoder', 'down'),
       fps: metrics.outputFps.labels(this.id),
       lag: metrics.clockLagSeconds.labels(this.id),
+      driveLatency: metrics.driveLatencySeconds.labels(this.id),
     };
     const p = this.preset;
     this.#encoder = new Encoder({
@@ -396,6 +399,14 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Lays the tracked face over the idle pose, fading in when a face appears and out when it is lost. */
   #applyDrive(pose: RigPose): void {
     const rig = this.#driver?.face.latest() ?? null;
+    const frame = this.#driver?.face.latestFrame;
+    if (rig && frame && frame.seq !== this.#driveSeq) {
+      // A new tracking result reaches the picture in this tick: camera frame → rendered frame latency.
+      this.#driveSeq = frame.seq;
+      const ms = performance.now() - frame.frameAtMs;
+      this.#driveLatencyMs = this.#driveLatencyMs === 0 ? ms : this.#driveLatencyMs + (ms - this.#driveLatencyMs) * 0.1;
+      this.#counters.driveLatency.observe(ms / 1000);
+    }
     this.#driveWeight = Math.max(0, Math.min(1, this.#driveWeight + (rig ? 1 : -1) / (0.4 * this.preset.fps)));
     if (this.#driveWeight > 0 && rig) blendPose(pose, rig, this.#driveWeight);
     else if (this.#driveWeight > 0 && this.#lastRig) blendPose(pose, this.#lastRig, this.#driveWeight);
@@ -495,7 +506,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       drive: {
         source: this.#driver?.source ?? 'idle',
         ...(this.#driver?.url ? { url: this.#driver.url } : {}),
-        face: { ...(this.#driver ? this.#driver.face.stats : { found: false, fps: 0, ms: 0 }), rig: this.#driver?.face.latest() ?? null },
+        face: { ...(this.#driver ? this.#driver.face.stats : { found: false, fps: 0, ms: 0 }), rig: this.#driver?.face.latest() ?? null, latencyMs: Math.round(this.#driveLatencyMs) },
         pose: this.#driver ? this.#driver.face.poseStats : { found: false, fps: 0, ms: 0 },
       },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },

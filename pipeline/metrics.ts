@@ -20,6 +20,7 @@ export class PipelineMetrics {
   readonly destinationBytes: Counter<'channel' | 'destination'>;
   readonly clockLagSeconds: Gauge<'channel'>;
   readonly avOffsetSeconds: Gauge<'channel'>;
+  readonly driveLatencySeconds: Histogram<'channel'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -45,6 +46,7 @@ export class PipelineMetrics {
     this.destinationUp = new Gauge({ name: 'fenshen_destination_up', help: '1 while a destination is connected and flowing', labelNames: ['channel', 'destination'], registers });
     this.destinationReconnects = new Counter({ name: 'fenshen_destination_reconnects_total', help: 'Destination reconnect attempts', labelNames: ['channel', 'destination'], registers });
     this.destinationBytes = new Counter({ name: 'fenshen_destination_bytes_total', help: 'Bytes of FLV handed to a destination', labelNames: ['channel', 'destination'], registers });
+    this.driveLatencySeconds = new Histogram({ name: 'fenshen_drive_latency_seconds', help: 'Drive frame arrival to the tick that renders its pose', labelNames: ['channel'], buckets: [0.01, 0.02, 0.033, 0.05, 0.066, 0.1, 0.15, 0.25, 0.5], registers });
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
   }
@@ -53,7 +55,7 @@ export class PipelineMetrics {
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds, this.avOffsetSeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
     ];
     for (const family of families) {
       const { values } = await family.get();

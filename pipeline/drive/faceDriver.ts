@@ -20,7 +20,8 @@ export class FaceDriver {
   readonly source: FrameSource;
   readonly #tracker: FaceTracker;
   #busy = false;
-  #latest: (FaceResult & { atMs: number }) | null = null;
+  #latest: (FaceResult & { atMs: number; frameAtMs: number; seq: number }) | null = null;
+  #seq = 0;
   #window = { startMs: performance.now(), frames: 0, ms: 0, fps: 0, meanMs: 0, poseRuns: 0, poseMs: 0, poseFps: 0, poseMeanMs: 0 };
   #dropped = 0;
 
@@ -34,10 +35,11 @@ export class FaceDriver {
         return;
       }
       this.#busy = true;
+      const frameAtMs = performance.now();
       this.#tracker
         .track(frame, timeS)
         .then((result) => {
-          this.#latest = { ...result, atMs: performance.now() };
+          this.#latest = { ...result, atMs: performance.now(), frameAtMs, seq: ++this.#seq };
           this.#count(result.ms, result.pose.ran ? result.pose.ms : null);
         })
         .catch((err: Error) => onError(`tracking failed: ${err.message}`))
@@ -85,6 +87,12 @@ export class FaceDriver {
     const l = this.#latest;
     if (!l || !l.found || !l.rig || performance.now() - l.atMs > staleMs) return null;
     return l.rig;
+  }
+
+  /** The latest result's sequence number and when its frame arrived (for frame → render latency). */
+  get latestFrame(): { readonly seq: number; readonly frameAtMs: number } | null {
+    const l = this.#latest;
+    return l && l.found ? { seq: l.seq, frameAtMs: l.frameAtMs } : null;
   }
 
   calibrate(): boolean {
