@@ -1,6 +1,7 @@
 import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../models/onnxModels.js';
-import { type FaceRoi, type RgbaFrame } from './faceLandmarks.js';
+import type { FaceRoi, RgbaFrame } from './faceLandmarks.js';
+import { assertFrame } from './regionModel.js';
 
 export interface DetectedFace {
   /** Box in frame pixels. */
@@ -42,7 +43,7 @@ export class FaceDetector {
   }
 
   async detect(frame: RgbaFrame, minScore = 0.6): Promise<DetectedFace[]> {
-    if (frame.width < 1 || frame.height < 1 || frame.data.length < frame.width * frame.height * 4) throw new RangeError(`frame ${frame.width}x${frame.height} has no pixels`);
+    assertFrame(frame);
     // Letterbox: the longer side fits 256, centred.
     const side = Math.max(frame.width, frame.height);
     const scale = side / SIZE;

@@ -1,5 +1,5 @@
-import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../models/onnxModels.js';
+import { RegionModel } from './regionModel.js';
 
 /** An RGBA picture (the decoded camera frame). */
 export interface RgbaFrame {
@@ -28,78 +28,29 @@ export const MESH_POINTS = 468;
 
 /**
  * MediaPipe face mesh on one region of a frame: the region is resampled (bilinear, rotated) into the
- * model's 192x192 input in 0..1, and the 468 landmarks are mapped back to frame pixels. The input tensor
- * is allocated once and reused every frame.
+ * model's 192x192 input in 0..1, and the 468 landmarks are mapped back to frame pixels.
  */
 export class FaceLandmarker {
-  readonly #model: LoadedModel;
-  readonly #input = new Float32Array(MESH_INPUT * MESH_INPUT * 3);
-  readonly #tensor: ort.Tensor;
+  readonly #region: RegionModel;
 
   constructor(model: LoadedModel) {
-    this.#model = model;
-    this.#tensor = new ort.Tensor('float32', this.#input, [1, MESH_INPUT, MESH_INPUT, 3]);
+    this.#region = new RegionModel(model, MESH_INPUT);
   }
 
   async detect(frame: RgbaFrame, roi: FaceRoi): Promise<FaceLandmarks> {
-    if (frame.width < 1 || frame.height < 1 || frame.data.length < frame.width * frame.height * 4) throw new RangeError(`frame ${frame.width}x${frame.height} has no pixels`);
-    cropInto(frame, roi, this.#input, MESH_INPUT);
-    const name = this.#model.entry.input?.name ?? 'input_1';
-    const out = await this.#model.session.run({ [name]: this.#tensor });
+    const out = await this.#region.run(frame, roi);
     const mesh = out.output_mesh?.data as Float32Array | undefined;
     const flag = out.output_faceflag?.data as Float32Array | undefined;
     if (!mesh || !flag) throw new Error('face mesh model gave no output_mesh/output_faceflag');
     const points = new Float32Array(MESH_POINTS * 3);
-    const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
     const k = roi.size / MESH_INPUT;
     for (let i = 0; i < MESH_POINTS; i++) {
-      const u = ((mesh[i * 3] as number) - MESH_INPUT / 2) * k;
-      const v = ((mesh[i * 3 + 1] as number) - MESH_INPUT / 2) * k;
-      points[i * 3] = roi.cx + u * cos - v * sin;
-      points[i * 3 + 1] = roi.cy + u * sin + v * cos;
+      const p = this.#region.toFrame(roi, mesh[i * 3] as number, mesh[i * 3 + 1] as number);
+      points[i * 3] = p.x;
+      points[i * 3 + 1] = p.y;
       points[i * 3 + 2] = (mesh[i * 3 + 2] as number) * k;
     }
     return { points, score: flag[0] as number };
-  }
-}
-
-/** Bilinear, rotated crop of `roi` into an NHWC float image of side `size`, values 0..1; outside is black. */
-export function cropInto(frame: RgbaFrame, roi: FaceRoi, out: Float32Array, size: number): void {
-  const { width, height, data } = frame;
-  const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
-  const k = roi.size / size;
-  const inv = 1 / 255;
-  for (let y = 0; y < size; y++) {
-    const v = (y + 0.5 - size / 2) * k;
-    // Walk the row incrementally: each step moves (k·cos, k·sin) in the frame.
-    let fx = roi.cx + (0.5 - size / 2) * k * cos - v * sin - 0.5;
-    let fy = roi.cy + (0.5 - size / 2) * k * sin + v * cos - 0.5;
-    const stepX = k * cos, stepY = k * sin;
-    let o = y * size * 3;
-    for (let x = 0; x < size; x++, fx += stepX, fy += stepY, o += 3) {
-      const x0 = Math.floor(fx), y0 = Math.floor(fy);
-      const ax = fx - x0, ay = fy - y0;
-      const w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay;
-      let r = 0, g = 0, b = 0;
-      if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
-        const p00 = (y0 * width + x0) * 4, p10 = p00 + 4, p01 = p00 + width * 4, p11 = p01 + 4;
-        r = (data[p00] as number) * w00 + (data[p10] as number) * w10 + (data[p01] as number) * w01 + (data[p11] as number) * w11;
-        g = (data[p00 + 1] as number) * w00 + (data[p10 + 1] as number) * w10 + (data[p01 + 1] as number) * w01 + (data[p11 + 1] as number) * w11;
-        b = (data[p00 + 2] as number) * w00 + (data[p10 + 2] as number) * w10 + (data[p01 + 2] as number) * w01 + (data[p11 + 2] as number) * w11;
-      } else {
-        // At the frame's edge: each of the four taps counts only when inside (outside is black).
-        for (const [px, py, w] of [[x0, y0, w00], [x0 + 1, y0, w10], [x0, y0 + 1, w01], [x0 + 1, y0 + 1, w11]] as const) {
-          if (px < 0 || py < 0 || px >= width || py >= height) continue;
-          const at = (py * width + px) * 4;
-          r += (data[at] as number) * w;
-          g += (data[at + 1] as number) * w;
-          b += (data[at + 2] as number) * w;
-        }
-      }
-      out[o] = r * inv;
-      out[o + 1] = g * inv;
-      out[o + 2] = b * inv;
-    }
   }
 }
 

@@ -1,6 +1,6 @@
-import ort from 'onnxruntime-node';
 import type { LoadedModel } from '../../models/onnxModels.js';
-import { cropInto, type FaceRoi, type RgbaFrame } from './faceLandmarks.js';
+import type { FaceRoi, RgbaFrame } from './faceLandmarks.js';
+import { RegionModel } from './regionModel.js';
 
 export const POSE_INPUT = 256;
 /** BlazePose gives 33 body points (+6 auxiliary); these are the ones an upper-body rig uses. */
@@ -24,28 +24,22 @@ const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** BlazePose (lite) on a square region of a frame; points are returned in frame pixels. */
 export class PoseLandmarker {
-  readonly #model: LoadedModel;
-  readonly #input = new Float32Array(POSE_INPUT * POSE_INPUT * 3);
-  readonly #tensor: ort.Tensor;
+  readonly #region: RegionModel;
 
   constructor(model: LoadedModel) {
-    this.#model = model;
-    this.#tensor = new ort.Tensor('float32', this.#input, [1, POSE_INPUT, POSE_INPUT, 3]);
+    this.#region = new RegionModel(model, POSE_INPUT);
   }
 
   async detect(frame: RgbaFrame, roi: FaceRoi): Promise<PoseLandmarks> {
-    if (frame.width < 1 || frame.height < 1 || frame.data.length < frame.width * frame.height * 4) throw new RangeError(`frame ${frame.width}x${frame.height} has no pixels`);
-    cropInto(frame, roi, this.#input, POSE_INPUT);
-    const out = await this.#model.session.run({ [this.#model.entry.input?.name ?? 'input_1']: this.#tensor });
+    const out = await this.#region.run(frame, roi);
     const raw = out.ld_3d?.data as Float32Array | undefined;
     const flag = out.output_poseflag?.data as Float32Array | undefined;
     if (!raw || !flag) throw new Error('pose model gave no ld_3d/output_poseflag');
-    const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
     const k = roi.size / POSE_INPUT;
     const points: PosePoint[] = [];
     for (let i = 0; i < 33; i++) {
-      const u = ((raw[i * 5] as number) - POSE_INPUT / 2) * k, v = ((raw[i * 5 + 1] as number) - POSE_INPUT / 2) * k;
-      points.push({ x: roi.cx + u * cos - v * sin, y: roi.cy + u * sin + v * cos, z: (raw[i * 5 + 2] as number) * k, visibility: sigmoid(raw[i * 5 + 3] as number) });
+      const p = this.#region.toFrame(roi, raw[i * 5] as number, raw[i * 5 + 1] as number);
+      points.push({ x: p.x, y: p.y, z: (raw[i * 5 + 2] as number) * k, visibility: sigmoid(raw[i * 5 + 3] as number) });
     }
     return { points, score: flag[0] as number };
   }

@@ -13,7 +13,8 @@ import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetecto
 import { OneEuroFilter } from '../../pipeline/drive/oneEuro.js';
 import { faceToRig, measureFace } from '../../pipeline/drive/retarget.js';
 import { bodyRoiFromFace, POSE, PoseLandmarker, shoulderTiltDeg } from '../../pipeline/drive/poseLandmarks.js';
-import { cropInto, FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
+import { FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
+import { cropInto } from '../../pipeline/drive/regionModel.js';
 
 // The collage shipped in @vladmandic/human: its top row holds small portraits.
 const SAMPLES = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg');
