@@ -9,10 +9,8 @@ import { rasterizeAvatar } from './avatar/raster.js';
 import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
 import { blendPose, clampPose, restPose, type RigPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
-import { FaceDriver } from './drive/faceDriver.js';
-import { FaceTracker } from './drive/faceTracker.js';
+import { DriveStartError, FaceDriver } from './drive/faceDriver.js';
 import type { DriveRig } from './drive/retarget.js';
-import { FfmpegVideoSource } from './drive/videoSource.js';
 import { EspeakProvider } from './speech/espeakProvider.js';
 import { HttpTtsProvider } from './speech/httpProvider.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
@@ -403,7 +401,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (rig && frame && frame.seq !== this.#driveSeq) {
       // A new tracking result reaches the picture in this tick: camera frame → rendered frame latency.
       this.#driveSeq = frame.seq;
-      const ms = performance.now() - frame.frameAtMs;
+      const ms = performance.timeOrigin + performance.now() - frame.frameAtMs;
       this.#driveLatencyMs = this.#driveLatencyMs === 0 ? ms : this.#driveLatencyMs + (ms - this.#driveLatencyMs) * 0.1;
       this.#counters.driveLatency.observe(ms / 1000);
     }
@@ -419,35 +417,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
     let next: ActiveDrive | null = null;
     if (source === 'file') {
       if (!url) throw new DriveError('drive source "file" needs a url (a video file path or URL)');
-      let video: FfmpegVideoSource;
+      let face: FaceDriver;
       try {
-        video = new FfmpegVideoSource(url, { ffmpegPath: this.#options.ffmpegPath });
-        video.probe();
+        face = await FaceDriver.start(url, {
+          ffmpegPath: this.#options.ffmpegPath,
+          provider: this.#config.drive.provider,
+          onError: (m) => this.#options.log('warn', `channel ${this.id}: ${m}`),
+          onLog: (m) => this.#options.log('info', `channel ${this.id}: ${m}`),
+        });
       } catch (err) {
-        throw new DriveError((err as Error).message);
+        throw new DriveError(err instanceof DriveStartError ? err.message : `drive failed to start: ${(err as Error).message}`);
       }
-      let tracker: FaceTracker;
-      try {
-        tracker = await FaceTracker.create(this.#config.drive.provider, (m) => this.#options.log('info', `channel ${this.id}: ${m}`));
-      } catch (err) {
-        throw new DriveError(`face tracking is unavailable: ${(err as Error).message}`);
-      }
-      const face = new FaceDriver(video, tracker, (m) => this.#options.log('warn', `channel ${this.id}: ${m}`));
       next = { source, url, face };
     }
     const previous = this.#driver;
     this.#driver = next;
     await previous?.face.close();
-    if (this.#closed) {
-      await next?.face.close();
-      return;
-    }
-    next?.face.start();
+    if (this.#closed) await next?.face.close();
   }
 
   /** Takes the current face as the neutral one. */
-  calibrateDrive(): boolean {
-    return this.#driver?.face.calibrate() ?? false;
+  async calibrateDrive(): Promise<boolean> {
+    return (await this.#driver?.face.calibrate()) ?? false;
   }
 
   /** Queues speech (or cuts in with `interrupt`); returns the utterance id. Throws SpeechInputError. */

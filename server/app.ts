@@ -154,7 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
 
     api.post<{ Params: { id: string } }>('/api/channels/:id/drive/calibrate', async (request) => {
-      const calibrated = channelOf(request.params.id).calibrateDrive();
+      const calibrated = await channelOf(request.params.id).calibrateDrive();
       if (!calibrated) throw errors.unprocessable('no face is being tracked to calibrate from');
       return { calibrated };
     });

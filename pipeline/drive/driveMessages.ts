@@ -1,0 +1,18 @@
+import type { ExecutionProvider } from '../../models/onnxModels.js';
+import type { FaceResult } from './faceTracker.js';
+
+/** Main thread → drive worker. */
+export type DriveWorkerIn =
+  | { readonly type: 'start'; readonly url: string; readonly ffmpegPath: string; readonly provider: ExecutionProvider }
+  | { readonly type: 'calibrate' }
+  | { readonly type: 'stop' };
+
+/** Drive worker → main thread. `frameAt` is wall time in ms (performance.timeOrigin + now) of the frame's arrival. */
+export type DriveWorkerOut =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'result'; readonly result: FaceResult; readonly frameAt: number; readonly dropped: number }
+  | { readonly type: 'error'; readonly message: string }
+  | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'calibrated'; readonly ok: boolean }
+  | { readonly type: 'stopped' };

@@ -1,0 +1,65 @@
+/**
+ * The drive stage's thread: decodes the video source and runs face/body tracking here, so inference
+ * (which onnxruntime-node runs synchronously on the calling thread) never delays the live loop's tick.
+ * Messages in: start, calibrate, stop. Messages out: ready, result, error, calibrated.
+ */
+import { parentPort } from 'node:worker_threads';
+import type { ExecutionProvider } from '../../models/onnxModels.js';
+import { FaceTracker } from './faceTracker.js';
+import { FfmpegVideoSource } from './videoSource.js';
+import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
+
+const port = parentPort;
+if (!port) throw new Error('driveWorker runs as a worker thread');
+const send = (message: DriveWorkerOut) => port.postMessage(message);
+
+let source: FfmpegVideoSource | null = null;
+let tracker: FaceTracker | null = null;
+let busy = false;
+let dropped = 0;
+
+async function start(url: string, ffmpegPath: string, provider: ExecutionProvider): Promise<void> {
+  try {
+    source = new FfmpegVideoSource(url, { ffmpegPath });
+    source.probe();
+    tracker = await FaceTracker.create(provider, (message) => send({ type: 'log', message }));
+  } catch (err) {
+    send({ type: 'failed', message: (err as Error).message });
+    return;
+  }
+  const t = tracker;
+  source.on('error', (message: string) => send({ type: 'error', message }));
+  source.on('frame', (frame, timeS) => {
+    if (busy) {
+      dropped++;
+      return;
+    }
+    busy = true;
+    const frameAt = performance.timeOrigin + performance.now();
+    t.track(frame, timeS)
+      .then((result) => send({ type: 'result', result, frameAt, dropped }))
+      .catch((err: Error) => send({ type: 'error', message: `tracking failed: ${err.message}` }))
+      .finally(() => {
+        busy = false;
+      });
+  });
+  source.start();
+  send({ type: 'ready' });
+}
+
+port.on('message', (message: DriveWorkerIn) => {
+  switch (message.type) {
+    case 'start':
+      void start(message.url, message.ffmpegPath, message.provider);
+      return;
+    case 'calibrate':
+      send({ type: 'calibrated', ok: tracker?.calibrate() ?? false });
+      return;
+    case 'stop':
+      void (source?.close() ?? Promise.resolve()).then(() => {
+        send({ type: 'stopped' });
+        port.close();
+      });
+      return;
+  }
+});
