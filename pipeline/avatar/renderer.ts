@@ -2,20 +2,13 @@ import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
 import { apply, boundsOf, IDENTITY, rotate, scale, translate, type Affine } from './affine.js';
 import type { MouthShape } from './format.js';
 import type { RasterAvatar, RasterLayer, Sprite } from './raster.js';
-import { RIG_PARAMS, restPose, type RigPose } from './rig.js';
+import type { RigPose } from './rig.js';
 import { TransformCache, type TransformCacheOptions } from './transformCache.js';
 
 /** Where the avatar stands in the frame: the hips pivot lands on (x, y) pixels. */
 export interface AvatarPlacement {
   readonly x: number;
   readonly y: number;
-}
-
-export interface PixelBounds {
-  readonly minX: number;
-  readonly minY: number;
-  readonly maxX: number;
-  readonly maxY: number;
 }
 
 /** One sprite to draw in a frame. */
@@ -130,43 +123,6 @@ export class AvatarRenderer {
       ctx.drawImage(source, 0, 0);
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
-  }
-
-  /** Pixels this pose covers (before snapping, which moves them by under a pixel). */
-  bounds(pose: RigPose, placement: AvatarPlacement): PixelBounds {
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    for (const { canvas, transform } of this.#layout(pose, placement)) {
-      const b = boundsOf(transform, canvas.width, canvas.height);
-      minX = Math.min(minX, b.minX);
-      minY = Math.min(minY, b.minY);
-      maxX = Math.max(maxX, b.maxX);
-      maxY = Math.max(maxY, b.maxY);
-    }
-    return { minX, minY, maxX, maxY };
-  }
-
-  /** Pixels any pose within the rig's ranges can cover: sampled over the extremes of the moving joints. */
-  reach(placement: AvatarPlacement): PixelBounds {
-    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-    const pose = restPose();
-    const span = (p: { min: number; max: number }, steps: number) => Array.from({ length: steps + 1 }, (_, i) => p.min + ((p.max - p.min) * i) / steps);
-    for (const roll of span(RIG_PARAMS.headRollDeg, 8)) {
-      for (const lean of span(RIG_PARAMS.bodyLeanDeg, 6)) {
-        for (const yaw of span(RIG_PARAMS.headYawDeg, 2)) {
-          for (const pitch of span(RIG_PARAMS.headPitchDeg, 2)) {
-            for (const extreme of [0, 1]) {
-              Object.assign(pose, { headRollDeg: roll, bodyLeanDeg: lean, headYawDeg: yaw, headPitchDeg: pitch, breath: extreme, gazeX: extreme * 2 - 1, gazeY: extreme * 2 - 1, browRaise: extreme * 2 - 1, mouthOpen: extreme });
-              const b = this.bounds(pose, placement);
-              minX = Math.min(minX, b.minX);
-              minY = Math.min(minY, b.minY);
-              maxX = Math.max(maxX, b.maxX);
-              maxY = Math.max(maxY, b.maxY);
-            }
-          }
-        }
-      }
-    }
-    return { minX, minY, maxX, maxY };
   }
 
   #layout(pose: RigPose, placement: AvatarPlacement): LayerPlacement[] {

@@ -105,18 +105,3 @@ export function rgbaToI420(src: Uint8Array | Uint8ClampedArray, srcWidth: number
     }
   }
 }
-
-/** Copies an even-aligned rect of every plane from one picture to another of the same layout. */
-export function copyI420Rect(from: Uint8Array, to: Uint8Array, layout: I420Layout, rect: Rect): void {
-  const { width, chromaWidth, uOffset, vOffset } = layout;
-  for (let row = rect.y; row < rect.y + rect.height; row++) {
-    const start = row * width + rect.x;
-    to.set(from.subarray(start, start + rect.width), start);
-  }
-  const cx = rect.x >> 1, cw = rect.width >> 1;
-  for (let row = rect.y >> 1; row < (rect.y + rect.height) >> 1; row++) {
-    const start = row * chromaWidth + cx;
-    to.set(from.subarray(uOffset + start, uOffset + start + cw), uOffset + start);
-    to.set(from.subarray(vOffset + start, vOffset + start + cw), vOffset + start);
-  }
-}

@@ -8,10 +8,6 @@ import { I420Layout } from './i420.js';
 export class Picture {
   readonly data: Buffer;
   readonly layout: I420Layout;
-  /** Which static scene the pixels outside the avatar area show (see FrameCompositor). */
-  sceneVersion = -1;
-  /** The area last drawn over the scene in this buffer. */
-  dirty: { x: number; y: number; width: number; height: number } | null = null;
   #refs = 0;
   readonly #pool: PicturePool;
 

@@ -6,7 +6,6 @@
 export type Language = 'zh' | 'en';
 
 const CJK = /[\u3400-\u9FFF\uF900-\uFAFF]/;
-const CJK_G = /[\u3400-\u9FFF\uF900-\uFAFF]/g;
 /** Ends a sentence wherever it stands (CJK full stops and marks, line breaks). */
 const HARD_END = /[。！？!?；;…\n]/;
 /** Where a too-long sentence may be cut. */
@@ -104,9 +103,4 @@ export function normalizeForSpeech(text: string, language: Language): string {
   // Letters, numbers, punctuation and spaces stay; emoji and other symbols go.
   t = t.replace(/[^\p{L}\p{M}\p{N}\p{P}\s+\-*/=<>]/gu, ' ');
   return t.replace(/\s+/g, ' ').trim();
-}
-
-/** Counts Han characters: a rough speech length for Chinese, where words are not spaced. */
-export function hanCount(text: string): number {
-  return text.match(CJK_G)?.length ?? 0;
 }
