@@ -3,16 +3,13 @@
  * same input, and writes models/onnx/<id>.onnx with a manifest (source, sha256, shapes, check). A model
  * that fails its check is recorded as failed and never loaded.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareWithTfjs } from './convert/check.js';
 import { loadTfjsGraph } from './convert/tfjsGraph.js';
 import { tfjsToOnnx } from './convert/toOnnx.js';
 import { MANIFEST_PATH, MODEL_SOURCES, ONNX_DIR, sourcePath } from './registry.js';
-import type { ModelManifest, ModelManifestEntry } from './manifest.js';
-
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+import { sha256, type ModelManifest, type ModelManifestEntry } from './manifest.js';
 
 mkdirSync(ONNX_DIR, { recursive: true });
 const entries: ModelManifestEntry[] = [];

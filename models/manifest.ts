@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** models/onnx/manifest.json: what was converted, from what, and whether it matched its source. */
 export interface ModelManifestEntry {
   readonly id: string;
@@ -17,4 +19,9 @@ export interface ModelManifest {
   readonly format: 'fenshen-models/1';
   readonly built: string;
   readonly models: ModelManifestEntry[];
+}
+
+/** The digest the manifest records for sources and converted files. */
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import type { ModelManifest, ModelManifestEntry } from './manifest.js';
+import { sha256, type ModelManifest, type ModelManifestEntry } from './manifest.js';
 import { MANIFEST_PATH, ONNX_DIR } from './registry.js';
 
 /** A model cannot be used: not built, failed its check, corrupt, or its provider is missing. */
@@ -41,8 +41,7 @@ export async function loadModel(id: string, options: { provider?: ExecutionProvi
   const path = join(dir, entry.file);
   if (!existsSync(path)) throw new ModelError(`model file ${path} is missing: run npm run models:build`);
   const bytes = readFileSync(path);
-  const { createHash } = await import('node:crypto');
-  if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) throw new ModelError(`model file ${path} does not match its manifest (corrupt or replaced): run npm run models:build`);
+  if (sha256(bytes) !== entry.sha256) throw new ModelError(`model file ${path} does not match its manifest (corrupt or replaced): run npm run models:build`);
   const wanted = options.provider ?? 'cpu';
   const open = (provider: ExecutionProvider) => ort.InferenceSession.create(bytes, { executionProviders: [provider], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   try {

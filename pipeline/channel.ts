@@ -16,7 +16,6 @@ import { HttpTtsProvider } from './speech/httpProvider.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
 import type { TtsProvider } from './speech/tts.js';
 import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
-import type { Picture } from './compose/picturePool.js';
 import { PreparedScene } from './compose/scene.js';
 import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
@@ -132,8 +131,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #timer: NodeJS.Timeout | null = null;
   #anchorUs = 0;
   #startedAtUs = 0;
-  /** The last picture made, held (one reference) so late ticks can repeat it. */
-  #lastPicture: Picture | null = null;
   #lastTagAtUs = 0;
   #framesRendered = 0;
   #framesRepeated = 0;
@@ -343,35 +340,31 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const frameBytes = this.#compositor.layout.byteLength;
     // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
     const encoderBehind = this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * frameBytes;
-    let picture = this.#lastPicture;
     // Speech first: its audio is this tick's, and the mouth shown with it is taken from the same samples.
     t.speech.start();
     const speech = this.#speaker.next(tick.audioSamples, tick.firstSample);
     this.#showCaption(speech.sentence);
     t.speech.stop();
-    if ((render && !encoderBehind) || !picture) {
+    // Late ticks and a slow encoder repeat the last picture (this tick holds one reference to it).
+    let picture = render && !encoderBehind ? null : this.#compositor.repeatLast();
+    if (picture) {
+      this.#framesRepeated++;
+      this.#counters.repeated.inc();
+    } else {
       t.rig.start();
       const pose = this.#idle.poseAt(tick.ptsUs / 1e6, this.#pose);
       this.#applyDrive(pose);
-      if (speech.mouthWeight > 0) {
-        const w = speech.mouthWeight, m = speech.mouth;
-        pose.mouthOpen += (m.open - pose.mouthOpen) * w;
-        pose.mouthForm += (m.form - pose.mouthForm) * w;
-        pose.mouthRound += (m.round - pose.mouthRound) * w;
-      }
+      // Speech has the last word on the mouth, over idle motion and a tracked face.
+      const m = speech.mouth;
+      if (speech.mouthWeight > 0) blendPose(pose, { mouthOpen: m.open, mouthForm: m.form, mouthRound: m.round }, speech.mouthWeight);
       clampPose(pose);
       t.rig.stop();
       const timings = this.#composeTimings;
       picture = this.#compositor.compose(this.#pose, timings);
       t.render.observe(timings.render);
       t.convert.observe(timings.convert);
-      this.#lastPicture?.release();
-      this.#lastPicture = picture;
       this.#framesRendered++;
       this.#counters.rendered.inc();
-    } else {
-      this.#framesRepeated++;
-      this.#counters.repeated.inc();
     }
     t.mix.start();
     const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), speech.samples, speech.speaking);
@@ -383,6 +376,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     } else if (!this.#encoder.write({ video, audio })) {
       this.#counters.encoderDown.inc();
     }
+    // The encoder holds its own reference while the picture is queued.
+    picture.release();
     this.#measureFps();
     t.tick.stop();
   }
@@ -523,8 +518,6 @@ export class Channel extends EventEmitter<ChannelEvents> {
     await Promise.all([...this.#destinations.values()].map((d) => d.close()));
     this.#destinations.clear();
     await this.#encoder.close();
-    this.#lastPicture?.release();
-    this.#lastPicture = null;
     this.#compositor.close();
     this.#state = 'closed';
     this.emit('state', 'closed');

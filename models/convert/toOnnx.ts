@@ -39,10 +39,11 @@ function str(name: string, value: string): IAttr {
 
 /**
  * TF's SAME padding as explicit ONNX pads [top, left, bottom, right] (the extra pixel at the end), which
- * ORT's optimisers handle better than auto_pad; VALID is no padding.
+ * ORT's optimisers handle better than auto_pad; VALID is no padding; anything else (EXPLICIT) is refused.
  */
-function samePads(nchw: number[], k: [number, number], s: [number, number], d: [number, number], padding: string): number[] {
-  if (padding !== 'SAME') return [0, 0, 0, 0];
+function samePads(nchw: number[], k: [number, number], s: [number, number], d: [number, number], padding: string, where: string): number[] {
+  if (padding === 'VALID') return [0, 0, 0, 0];
+  if (padding !== 'SAME') throw new ConversionError(`${where}: padding ${padding} is not supported`);
   const pad = (size: number, i: 0 | 1) => Math.max(0, (Math.ceil(size / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size);
   const ph = pad(nchw[2] as number, 0), pw = pad(nchw[3] as number, 1);
   return [Math.floor(ph / 2), Math.floor(pw / 2), ph - Math.floor(ph / 2), pw - Math.floor(pw / 2)];
@@ -162,11 +163,10 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
         const s: [number, number] = [strides[1] ?? 1, strides[2] ?? 1];
         const d: [number, number] = [dilations[1] ?? 1, dilations[2] ?? 1];
         const padding = attrString(attr.padding);
-        if (padding !== 'SAME' && padding !== 'VALID') throw new ConversionError(`${modelName}: padding ${padding} is not supported`);
         const convInputs = [x.name, addInit(fresh(`${node.name}/W`), depthwise ? [cout, 1, kh, kw] : [cout, cin, kh, kw], w)];
         if (fused.includes('BiasAdd')) convInputs.push(addInit(fresh(`${node.name}/B`), [cout], Float32Array.from(constOf(inputs[2] as string).data as ArrayLike<number>)));
         const conv = emit('Conv', convInputs, [
-          ints('kernel_shape', [kh, kw]), ints('strides', s), ints('dilations', d), ints('pads', samePads(x.shape, [kh, kw], s, d, padding)), int('group', depthwise ? cin : 1),
+          ints('kernel_shape', [kh, kw]), ints('strides', s), ints('dilations', d), ints('pads', samePads(x.shape, [kh, kw], s, d, padding, `${modelName}: ${node.name}`)), int('group', depthwise ? cin : 1),
         ]);
         const act = fused.find((op) => op !== 'BiasAdd');
         const out = activation(conv, act, act === 'Prelu' ? inputs[3] : undefined, cout);
@@ -203,7 +203,7 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
         const k = attrInts(attr.ksize), st = attrInts(attr.strides);
         const padding = attrString(attr.padding);
         const kk: [number, number] = [k[1] ?? 1, k[2] ?? 1], ss: [number, number] = [st[1] ?? 1, st[2] ?? 1];
-        const out = emit('MaxPool', [x.name], [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding))]);
+        const out = emit('MaxPool', [x.name], [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding, `${modelName}: ${node.name}`))]);
         const [oh, ow] = spatial(x.shape[2] as number, x.shape[3] as number, kk, ss, [1, 1], padding);
         set(out, [1, x.shape[1] as number, oh, ow], true);
         return;

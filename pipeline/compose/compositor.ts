@@ -46,21 +46,8 @@ export class FrameCompositor {
     this.#placement = placement;
   }
 
-  /** Picture buffers created (bounded by how many frames the encoder holds at once). */
-  get picturesAllocated(): number {
-    return this.#pool.allocated;
-  }
-
-  get scene(): PreparedScene {
-    return this.#scene;
-  }
-
   get avatar(): AvatarRenderer {
     return this.#avatar;
-  }
-
-  get placement(): AvatarPlacement {
-    return this.#placement;
   }
 
   /**
@@ -106,6 +93,11 @@ export class FrameCompositor {
     this.#last = picture.retain();
     if (timings) Object.assign(timings, { render: t1 - t0, convert: performance.now() - t1, damagedPixels: damage.width * damage.height });
     return picture;
+  }
+
+  /** Another reference to the last picture made (for a tick that repeats it), or null before the first. */
+  repeatLast(): Picture | null {
+    return this.#last?.retain() ?? null;
   }
 
   /** Releases the picture kept for unchanged frames. */

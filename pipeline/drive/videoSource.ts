@@ -20,7 +20,7 @@ const MAX_WIDTH = 640;
 /**
  * A video file or URL decoded by ffmpeg in real time (-re) and looped, as RGBA frames at most 640 px
  * wide: lets a user drive the avatar from a recording. Spawned with an argument array; the path is
- * never seen by a shell, and a leading '-' cannot be taken for an option.
+ * never seen by a shell, and the accepted forms cannot start with '-' (so it is never taken for an option).
  */
 export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   readonly url: string;
@@ -35,7 +35,7 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   constructor(url: string, options: { ffmpegPath: string; fps?: number }) {
     super();
     if (!/^(https?|rtmps?|rtsp|srt):\/\/\S+$/.test(url) && !url.startsWith('/') && !/^[\w.][\w./ -]*$/.test(url)) throw new VideoSourceError(`drive source "${url}" is not a file path or a http/rtmp/rtsp/srt URL`);
-    this.url = url.startsWith('-') ? `./${url}` : url;
+    this.url = url;
     this.fps = options.fps ?? 30;
     this.#ffmpegPath = options.ffmpegPath;
   }
