@@ -98,7 +98,13 @@ export const channelSchema = z.strictObject({
   audio: audioSchema.default({ sampleRateHz: 48000 }),
   encoder: encoderSchema.default(() => encoderSchema.parse({})),
   speech: speechSchema.default(() => speechSchema.parse({})),
-  drive: z.strictObject({ provider: z.enum(['cpu', 'cuda']).default('cpu') }).default({ provider: 'cpu' }),
+  drive: z
+    .strictObject({
+      provider: z.enum(['cpu', 'cuda']).default('cpu'),
+      /** BlazePose variant for the body: lite keeps tracking within a frame's time on one core; full is more accurate. */
+      poseModel: z.enum(['lite', 'full']).default('lite'),
+    })
+    .default({ provider: 'cpu', poseModel: 'lite' }),
 });
 
 export const configSchema = z.strictObject({

@@ -17,7 +17,8 @@ for (const source of MODEL_SOURCES) {
   const path = sourcePath(source);
   const started = performance.now();
   try {
-    const graph = loadTfjsGraph(path);
+    const full = loadTfjsGraph(path);
+    const graph = source.outputs ? { ...full, outputs: full.outputs.filter((o) => source.outputs?.includes(o.name)) } : full;
     const { bytes, signature } = tfjsToOnnx(graph, source.id);
     const check = await compareWithTfjs(path, bytes, signature);
     const file = `${source.id}.onnx`;

@@ -56,6 +56,7 @@ export interface ChannelStatus {
     readonly source: DriveSource;
     readonly url?: string;
     readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: DriveRig | null; readonly latencyMs: number };
+    readonly iris: { readonly fps: number; readonly ms: number };
     readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
   };
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
@@ -416,7 +417,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       try {
         face = await FaceDriver.start(url, {
           ffmpegPath: this.#options.ffmpegPath,
-          provider: this.#config.drive.provider,
+          tracking: this.#config.drive,
           onError: (m) => this.#options.log('warn', `channel ${this.id}: ${m}`),
           onLog: (m) => this.#options.log('info', `channel ${this.id}: ${m}`),
         });
@@ -493,6 +494,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         source: this.#driver?.source ?? 'idle',
         ...(this.#driver?.url ? { url: this.#driver.url } : {}),
         face: { ...(this.#driver ? this.#driver.face.stats : { found: false, fps: 0, ms: 0 }), rig: this.#driver?.face.latest() ?? null, latencyMs: Math.round(this.#driveLatencyMs) },
+        iris: this.#driver ? this.#driver.face.irisStats : { fps: 0, ms: 0 },
         pose: this.#driver ? this.#driver.face.poseStats : { found: false, fps: 0, ms: 0 },
       },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },

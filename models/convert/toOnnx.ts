@@ -268,7 +268,12 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
     done.add(node.name);
     convert(node);
   };
-  for (const node of graph.nodes) visit(node);
+  // Only what the kept outputs need: unused heads (e.g. pose segmentation) cost time at every run.
+  for (const o of graph.outputs) {
+    const node = byName.get(o.node);
+    if (!node) throw new ConversionError(`${modelName}: output node ${o.node} is missing`);
+    visit(node);
+  }
 
   const inputEntry = [...values.entries()].find(([k]) => k.startsWith('input:'));
   if (!inputEntry) throw new ConversionError(`${modelName}: no input`);

@@ -17,6 +17,12 @@ export const RIG_PARAMS = {
   /** 0 spread, 1 rounded lips (o, u). */
   mouthRound: { min: 0, max: 1, rest: 0 },
   bodyLeanDeg: { min: -12, max: 12, rest: 0 },
+  /** Upper arms from hanging down, outward positive (R: the picture's right, as for the eyes). */
+  armUpperLDeg: { min: -60, max: 180, rest: 8 },
+  armUpperRDeg: { min: -60, max: 180, rest: 8 },
+  /** Forearms relative to the upper arms, 0 straight. */
+  forearmLDeg: { min: -160, max: 160, rest: 0 },
+  forearmRDeg: { min: -160, max: 160, rest: 0 },
   /** Breathing phase amplitude: 0 exhaled, 1 inhaled. */
   breath: { min: 0, max: 1, rest: 0 },
 } as const satisfies Record<string, { min: number; max: number; rest: number }>;

@@ -1,9 +1,8 @@
-import type { ExecutionProvider } from '../../models/onnxModels.js';
-import type { FaceResult } from './faceTracker.js';
+import type { FaceResult, TrackingOptions } from './faceTracker.js';
 
 /** Main thread → drive worker. */
 export type DriveWorkerIn =
-  | { readonly type: 'start'; readonly url: string; readonly ffmpegPath: string; readonly provider: ExecutionProvider }
+  | { readonly type: 'start'; readonly url: string; readonly ffmpegPath: string; readonly tracking: TrackingOptions }
   | { readonly type: 'calibrate' }
   | { readonly type: 'stop' };
 

@@ -4,8 +4,7 @@
  * Messages in: start, calibrate, stop. Messages out: ready, result, error, calibrated.
  */
 import { parentPort } from 'node:worker_threads';
-import type { ExecutionProvider } from '../../models/onnxModels.js';
-import { FaceTracker } from './faceTracker.js';
+import { FaceTracker, type TrackingOptions } from './faceTracker.js';
 import { FfmpegVideoSource } from './videoSource.js';
 import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
 
@@ -18,11 +17,11 @@ let tracker: FaceTracker | null = null;
 let busy = false;
 let dropped = 0;
 
-async function start(url: string, ffmpegPath: string, provider: ExecutionProvider): Promise<void> {
+async function start(url: string, ffmpegPath: string, tracking: TrackingOptions): Promise<void> {
   try {
     source = new FfmpegVideoSource(url, { ffmpegPath });
     source.probe();
-    tracker = await FaceTracker.create(provider, (message) => send({ type: 'log', message }));
+    tracker = await FaceTracker.create(tracking, (message) => send({ type: 'log', message }));
   } catch (err) {
     send({ type: 'failed', message: (err as Error).message });
     return;
@@ -50,7 +49,7 @@ async function start(url: string, ffmpegPath: string, provider: ExecutionProvide
 port.on('message', (message: DriveWorkerIn) => {
   switch (message.type) {
     case 'start':
-      void start(message.url, message.ffmpegPath, message.provider);
+      void start(message.url, message.ffmpegPath, message.tracking);
       return;
     case 'calibrate':
       send({ type: 'calibrated', ok: tracker?.calibrate() ?? false });

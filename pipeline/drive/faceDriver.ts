@@ -1,16 +1,49 @@
 import { Worker } from 'node:worker_threads';
-import type { ExecutionProvider } from '../../models/onnxModels.js';
 import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
-import type { FaceResult } from './faceTracker.js';
+import type { FaceResult, StageTimes, TrackingOptions } from './faceTracker.js';
 import type { DriveRig } from './retarget.js';
+
+/** One tracking stage over the last second: runs per second and mean inference time per run. */
+export interface StageStats {
+  readonly fps: number;
+  readonly ms: number;
+}
 
 export interface DriveStats {
   readonly found: boolean;
   /** Frames tracked per second (frames arriving while one is in flight are dropped, not queued). */
   readonly fps: number;
-  /** Mean inference time per tracked frame (face), ms. */
+  /** Mean inference time per tracked frame (detector when lost, face mesh), ms. */
   readonly ms: number;
   readonly dropped: number;
+}
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+
+/** Counts a stage's runs and their times over one-second windows. */
+class StageWindow {
+  #startMs = now();
+  #runs = 0;
+  #ms = 0;
+  #stats: StageStats = { fps: 0, ms: 0 };
+
+  add(ms: number | null): void {
+    if (ms !== null) {
+      this.#runs++;
+      this.#ms += ms;
+    }
+    const t = now();
+    if (t - this.#startMs >= 1000) {
+      this.#stats = { fps: round1(this.#runs / ((t - this.#startMs) / 1000)), ms: round1(this.#runs ? this.#ms / this.#runs : 0) };
+      this.#startMs = t;
+      this.#runs = 0;
+      this.#ms = 0;
+    }
+  }
+
+  get stats(): StageStats {
+    return this.#stats;
+  }
 }
 
 /** Start-up of the drive failed (unreadable source, no models); the message says why. */
@@ -30,7 +63,7 @@ export class FaceDriver {
   #latest: (FaceResult & { atMs: number; frameAtMs: number; seq: number }) | null = null;
   #seq = 0;
   #dropped = 0;
-  #window = { startMs: now(), frames: 0, ms: 0, fps: 0, meanMs: 0, poseRuns: 0, poseMs: 0, poseFps: 0, poseMeanMs: 0 };
+  readonly #stages = { face: new StageWindow(), iris: new StageWindow(), pose: new StageWindow() };
   #calibrations: ((ok: boolean) => void)[] = [];
   readonly #stopped: Promise<void>;
 
@@ -42,7 +75,7 @@ export class FaceDriver {
         case 'result':
           this.#latest = { ...message.result, atMs: now(), frameAtMs: message.frameAt, seq: ++this.#seq };
           this.#dropped = message.dropped;
-          this.#count(message.result.ms, message.result.pose.ran ? message.result.pose.ms : null);
+          this.#count(message.result.ms);
           return;
         case 'error':
           onError(message.message);
@@ -61,7 +94,7 @@ export class FaceDriver {
   }
 
   /** Starts the worker on `url`; rejects with DriveStartError when the source or the models cannot be used. */
-  static async start(url: string, options: { ffmpegPath: string; provider: ExecutionProvider; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
+  static async start(url: string, options: { ffmpegPath: string; tracking: TrackingOptions; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
     // Sources run under tsx in development (.ts) and from dist/ in production (.js).
     const fromSources = import.meta.url.endsWith('.ts');
     const worker = fromSources
@@ -77,7 +110,7 @@ export class FaceDriver {
       };
       worker.on('message', onMessage);
       worker.once('error', (err) => resolve({ type: 'failed', message: err.message }));
-      worker.postMessage({ type: 'start', url, ffmpegPath: options.ffmpegPath, provider: options.provider } satisfies DriveWorkerIn);
+      worker.postMessage({ type: 'start', url, ffmpegPath: options.ffmpegPath, tracking: options.tracking } satisfies DriveWorkerIn);
     });
     if (started.type === 'failed') {
       await driver.close();
@@ -86,23 +119,10 @@ export class FaceDriver {
     return driver;
   }
 
-  #count(ms: number, poseMs: number | null): void {
-    const w = this.#window;
-    w.frames++;
-    w.ms += ms - (poseMs ?? 0);
-    if (poseMs !== null) {
-      w.poseRuns++;
-      w.poseMs += poseMs;
-    }
-    const t = now();
-    if (t - w.startMs >= 1000) {
-      const s = (t - w.startMs) / 1000;
-      w.fps = w.frames / s;
-      w.meanMs = w.ms / w.frames;
-      w.poseFps = w.poseRuns / s;
-      w.poseMeanMs = w.poseRuns ? w.poseMs / w.poseRuns : 0;
-      Object.assign(w, { startMs: t, frames: 0, ms: 0, poseRuns: 0, poseMs: 0 });
-    }
+  #count(ms: StageTimes): void {
+    this.#stages.face.add(ms.face);
+    this.#stages.iris.add(ms.iris);
+    this.#stages.pose.add(ms.pose);
   }
 
   /** The latest face rig, or null when no face has been seen for `staleMs`. */
@@ -127,13 +147,17 @@ export class FaceDriver {
   }
 
   get stats(): DriveStats {
-    return { found: this.latest() !== null, fps: Math.round(this.#window.fps * 10) / 10, ms: Math.round(this.#window.meanMs * 10) / 10, dropped: this.#dropped };
+    return { found: this.latest() !== null, ...this.#stages.face.stats, dropped: this.#dropped };
+  }
+
+  /** Iris (gaze) runs per second and their mean time. */
+  get irisStats(): StageStats {
+    return this.#stages.iris.stats;
   }
 
   /** Body tracking: shoulders seen, pose runs per second and their mean time. */
-  get poseStats(): { readonly found: boolean; readonly fps: number; readonly ms: number } {
-    const l = this.#latest;
-    return { found: this.latest() !== null && (l?.pose.found ?? false), fps: Math.round(this.#window.poseFps * 10) / 10, ms: Math.round(this.#window.poseMeanMs * 10) / 10 };
+  get poseStats(): StageStats & { readonly found: boolean } {
+    return { found: this.latest() !== null && (this.#latest?.poseFound ?? false), ...this.#stages.pose.stats };
   }
 
   /** Stops the source (and its ffmpeg) and the worker. */

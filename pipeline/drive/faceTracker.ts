@@ -1,21 +1,38 @@
 import { loadModel, type ExecutionProvider } from '../../models/onnxModels.js';
 import { FaceDetector, roiFromDetection } from './faceDetector.js';
 import { FaceLandmarker, roiFromLandmarks, type FaceRoi, type RgbaFrame } from './faceLandmarks.js';
-import { bodyRoiFromFace, PoseLandmarker, shoulderTiltDeg } from './poseLandmarks.js';
-import { DEFAULT_NEUTRAL, FaceRigSmoother, faceToRig, measureFace, type DriveRig, type FaceMeasures } from './retarget.js';
+import { IrisLandmarker } from './irisLandmarks.js';
+import { armAngles, bodyRoiFromFace, PoseLandmarker, shoulderTiltDeg, type ArmAngles } from './poseLandmarks.js';
+import { DEFAULT_NEUTRAL, FaceRigSmoother, faceToRig, measureFace, measureGaze, type DriveRig, type FaceMeasures, type GazeMeasure } from './retarget.js';
+
+/** Inference time of one frame per stage, ms; null where the stage did not run on this frame. */
+export interface StageTimes {
+  /** Detector (when the face was lost) and face mesh. */
+  readonly face: number;
+  readonly iris: number | null;
+  readonly pose: number | null;
+}
+
+/** Where the models run and which body model (the channel's `drive` config). */
+export interface TrackingOptions {
+  readonly provider: ExecutionProvider;
+  readonly poseModel: 'lite' | 'full';
+}
 
 export interface FaceResult {
   readonly found: boolean;
   readonly rig: DriveRig | null;
   readonly score: number;
-  /** Inference time of this frame (detector, mesh and pose when it ran), ms. */
-  readonly ms: number;
-  /** The body: whether the shoulders were seen the last time pose ran, and that run's time. */
-  readonly pose: { readonly found: boolean; readonly ms: number; readonly ran: boolean };
+  readonly ms: StageTimes;
+  /** Whether the shoulders were seen the last time pose ran. */
+  readonly poseFound: boolean;
 }
 
-/** Pose runs on every n-th tracked frame: the body moves slower than the face and costs 3x more. */
-const POSE_EVERY = 2;
+/**
+ * The face mesh runs on every frame; the irises and the body take turns on alternate frames (gaze and
+ * shoulders move slower than lids and lips), so no frame pays for all three models.
+ */
+const IRIS_TURN = 1;
 
 /**
  * Face tracking on a stream of frames: the detector runs only while no face is tracked; otherwise the
@@ -25,24 +42,29 @@ const POSE_EVERY = 2;
 export class FaceTracker {
   readonly #detector: FaceDetector;
   readonly #landmarker: FaceLandmarker;
+  readonly #iris: IrisLandmarker;
   readonly #poser: PoseLandmarker;
   readonly #smoother = new FaceRigSmoother();
   #roi: FaceRoi | null = null;
   #neutral: FaceMeasures = DEFAULT_NEUTRAL;
   #last: FaceMeasures | null = null;
+  #gaze: GazeMeasure | null = null;
   #tilt: number | null = null;
+  #arms: { left: ArmAngles | null; right: ArmAngles | null } = { left: null, right: null };
   #neutralTilt = 0;
   #frames = 0;
 
-  private constructor(detector: FaceDetector, landmarker: FaceLandmarker, poser: PoseLandmarker) {
+  private constructor(detector: FaceDetector, landmarker: FaceLandmarker, iris: IrisLandmarker, poser: PoseLandmarker) {
     this.#detector = detector;
     this.#landmarker = landmarker;
+    this.#iris = iris;
     this.#poser = poser;
   }
 
-  static async create(provider: ExecutionProvider = 'cpu', log?: (message: string) => void): Promise<FaceTracker> {
-    const [detector, mesh, pose] = await Promise.all([loadModel('blazeface', { provider, log }), loadModel('facemesh', { provider, log }), loadModel('blazepose-lite', { provider, log })]);
-    return new FaceTracker(new FaceDetector(detector), new FaceLandmarker(mesh), new PoseLandmarker(pose));
+  static async create(options: TrackingOptions = { provider: 'cpu', poseModel: 'lite' }, log?: (message: string) => void): Promise<FaceTracker> {
+    const load = (id: string) => loadModel(id, { provider: options.provider, log });
+    const [detector, mesh, iris, pose] = await Promise.all([load('blazeface'), load('facemesh'), load('iris'), load(`blazepose-${options.poseModel}`)]);
+    return new FaceTracker(new FaceDetector(detector), new FaceLandmarker(mesh), new IrisLandmarker(iris), new PoseLandmarker(pose));
   }
 
   /** Makes the current face (and shoulder line) the neutral one (the operator's "calibrate" button). */
@@ -55,10 +77,11 @@ export class FaceTracker {
 
   async track(frame: RgbaFrame, timeS: number): Promise<FaceResult> {
     const t0 = performance.now();
+    const lost = (score: number): FaceResult => ({ found: false, rig: null, score, ms: { face: performance.now() - t0, iris: null, pose: null }, poseFound: false });
     if (!this.#roi) {
       const faces = await this.#detector.detect(frame);
       const best = faces.sort((a, b) => b.width * b.height - a.width * a.height)[0];
-      if (!best) return { found: false, rig: null, score: 0, ms: performance.now() - t0, pose: { found: false, ms: 0, ran: false } };
+      if (!best) return lost(0);
       this.#roi = roiFromDetection(best);
     }
     const mesh = await this.#landmarker.detect(frame, this.#roi);
@@ -66,23 +89,34 @@ export class FaceTracker {
       this.#roi = null;
       this.#smoother.reset();
       this.#tilt = null;
-      return { found: false, rig: null, score: mesh.score, ms: performance.now() - t0, pose: { found: false, ms: 0, ran: false } };
+      this.#arms = { left: null, right: null };
+      this.#gaze = null;
+      return lost(mesh.score);
     }
     this.#roi = roiFromLandmarks(mesh.points);
-    const measures = measureFace(mesh.points);
-    this.#last = measures;
-    const rig: DriveRig = faceToRig(measures, this.#neutral);
-    let poseMs = 0;
-    const ran = this.#frames++ % POSE_EVERY === 0;
-    if (ran) {
-      const t1 = performance.now();
+    const faceMs = performance.now() - t0;
+    let irisMs: number | null = null, poseMs: number | null = null;
+    const t1 = performance.now();
+    if (this.#frames++ % 2 === IRIS_TURN) {
+      this.#gaze = measureGaze(mesh.points, await this.#iris.detect(frame, mesh.points));
+      irisMs = performance.now() - t1;
+    } else {
       const pose = await this.#poser.detect(frame, bodyRoiFromFace(this.#roi));
       this.#tilt = pose.score > 0.5 ? shoulderTiltDeg(pose) : null;
+      this.#arms = pose.score > 0.5 ? armAngles(pose) : { left: null, right: null };
       poseMs = performance.now() - t1;
     }
+    // The gaze measured on the last iris frame is relative to the eyes, so it still holds on this one.
+    const measures = measureFace(mesh.points, this.#gaze);
+    this.#last = measures;
+    const rig: DriveRig = faceToRig(measures, this.#neutral);
     // Mirrored like the face: the shoulders' tilt leans the avatar's body.
     if (this.#tilt !== null) rig.bodyLeanDeg = Math.max(-12, Math.min(12, -(this.#tilt - this.#neutralTilt)));
+    // Arms: outward angles read the same in a mirror; the person's right arm is the rig's R side.
+    const { left, right } = this.#arms;
+    if (right) Object.assign(rig, { armUpperRDeg: right.upperDeg }, right.forearmDeg === null ? {} : { forearmRDeg: right.forearmDeg });
+    if (left) Object.assign(rig, { armUpperLDeg: left.upperDeg }, left.forearmDeg === null ? {} : { forearmLDeg: left.forearmDeg });
     const smoothed = this.#smoother.smooth(rig, timeS);
-    return { found: true, rig: smoothed, score: mesh.score, ms: performance.now() - t0, pose: { found: this.#tilt !== null, ms: poseMs, ran } };
+    return { found: true, rig: smoothed, score: mesh.score, ms: { face: faceMs, iris: irisMs, pose: poseMs }, poseFound: this.#tilt !== null };
   }
 }

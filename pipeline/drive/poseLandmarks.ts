@@ -57,3 +57,41 @@ export function shoulderTiltDeg(pose: PoseLandmarks, minVisibility = 0.5): numbe
   if (!l || !r || l.visibility < minVisibility || r.visibility < minVisibility) return null;
   return (Math.atan2(l.y - r.y, l.x - r.x) * 180) / Math.PI;
 }
+
+/** One arm's angles in the picture plane, as a 2D rig bends it. */
+export interface ArmAngles {
+  /** Upper arm from hanging straight down: positive raises it away from the body (90 level, 180 overhead), negative crosses in front. */
+  readonly upperDeg: number;
+  /** Forearm relative to the upper arm, same sense (0 straight; bending the hand up towards the shoulder is positive). Null when the wrist is not seen. */
+  readonly forearmDeg: number | null;
+}
+
+/**
+ * Two-bone arm angles from shoulder, elbow and wrist points. "Outward" is away from the other shoulder,
+ * so the angles do not change when the picture is mirrored. A side is null when its shoulder or elbow
+ * is not visible (hidden or out of the picture): the rig then keeps that arm at rest.
+ */
+export function armAngles(pose: PoseLandmarks, minVisibility = 0.5): { left: ArmAngles | null; right: ArmAngles | null } {
+  const seen = (i: number) => {
+    const p = pose.points[i];
+    return p && p.visibility >= minVisibility ? p : null;
+  };
+  const ls = seen(POSE.leftShoulder), rs = seen(POSE.rightShoulder);
+  if (!ls || !rs) return { left: null, right: null };
+  const arm = (shoulder: PosePoint, other: PosePoint, elbowAt: number, wristAt: number): ArmAngles | null => {
+    const elbow = seen(elbowAt);
+    if (!elbow) return null;
+    const out = Math.sign(shoulder.x - other.x) || 1;
+    // Angle of a bone measured from "down", growing outward.
+    const boneDeg = (from: PosePoint, to: PosePoint) => (Math.atan2((to.x - from.x) * out, to.y - from.y) * 180) / Math.PI;
+    const upperDeg = boneDeg(shoulder, elbow);
+    const wrist = seen(wristAt);
+    let forearmDeg: number | null = null;
+    if (wrist) {
+      forearmDeg = boneDeg(elbow, wrist) - upperDeg;
+      forearmDeg = ((((forearmDeg + 180) % 360) + 360) % 360) - 180;
+    }
+    return { upperDeg, forearmDeg };
+  };
+  return { left: arm(ls, rs, POSE.leftElbow, POSE.leftWrist), right: arm(rs, ls, POSE.rightElbow, POSE.rightWrist) };
+}

@@ -24,33 +24,37 @@ export class RegionModel {
     this.#tensor = new ort.Tensor('float32', this.#input, [1, size, size, 3]);
   }
 
-  async run(frame: RgbaFrame, roi: FaceRoi): Promise<ort.InferenceSession.OnnxValueMapType> {
+  /** `mirror` flips the crop left-right (a model trained on one eye sees the other one as its own). */
+  async run(frame: RgbaFrame, roi: FaceRoi, mirror = false): Promise<ort.InferenceSession.OnnxValueMapType> {
     assertFrame(frame);
-    cropInto(frame, roi, this.#input, this.size);
+    cropInto(frame, roi, this.#input, this.size, mirror);
     return this.model.session.run({ [this.model.entry.input?.name ?? 'input_1']: this.#tensor });
   }
 
   /** Maps a point of the model's input (pixels) back into the frame. */
-  toFrame(roi: FaceRoi, x: number, y: number): { x: number; y: number } {
+  toFrame(roi: FaceRoi, x: number, y: number, mirror = false): { x: number; y: number } {
     const k = roi.size / this.size;
-    const u = (x - this.size / 2) * k, v = (y - this.size / 2) * k;
+    const u = (mirror ? this.size / 2 - x : x - this.size / 2) * k, v = (y - this.size / 2) * k;
     const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
     return { x: roi.cx + u * cos - v * sin, y: roi.cy + u * sin + v * cos };
   }
 }
 
-/** Bilinear, rotated crop of `roi` into an NHWC float image of side `size`, values 0..1; outside is black. */
-export function cropInto(frame: RgbaFrame, roi: FaceRoi, out: Float32Array, size: number): void {
+/** Bilinear, rotated (optionally mirrored) crop of `roi` into an NHWC float image of side `size`, values 0..1; outside is black. */
+export function cropInto(frame: RgbaFrame, roi: FaceRoi, out: Float32Array, size: number, mirror = false): void {
   const { width, height, data } = frame;
   const cos = Math.cos(roi.angle), sin = Math.sin(roi.angle);
   const k = roi.size / size;
+  // Across a row the crop walks +k (or -k when mirrored) in the region's own x.
+  const u0 = (mirror ? size / 2 - 0.5 : 0.5 - size / 2) * k;
+  const du = mirror ? -k : k;
   const inv = 1 / 255;
   for (let y = 0; y < size; y++) {
     const v = (y + 0.5 - size / 2) * k;
     // Walk the row incrementally: each step moves (k·cos, k·sin) in the frame.
-    let fx = roi.cx + (0.5 - size / 2) * k * cos - v * sin - 0.5;
-    let fy = roi.cy + (0.5 - size / 2) * k * sin + v * cos - 0.5;
-    const stepX = k * cos, stepY = k * sin;
+    let fx = roi.cx + u0 * cos - v * sin - 0.5;
+    let fy = roi.cy + u0 * sin + v * cos - 0.5;
+    const stepX = du * cos, stepY = du * sin;
     let o = y * size * 3;
     for (let x = 0; x < size; x++, fx += stepX, fy += stepY, o += 3) {
       const x0 = Math.floor(fx), y0 = Math.floor(fy);

@@ -1,4 +1,5 @@
 import type { RigPose } from '../avatar/rig.js';
+import { EYE_CORNERS, type EyeSide, type Irises } from './irisLandmarks.js';
 import { OneEuroFilter } from './oneEuro.js';
 
 /**
@@ -32,12 +33,20 @@ export interface FaceMeasures {
   readonly mouthWidth: number;
   /** Brow height above the upper lids, in eye distances. */
   readonly brow: number;
+  /** Where the irises sit in the eyes, when the iris model has run. */
+  readonly gaze: GazeMeasure | null;
+}
+
+/** Iris centre from the middle of the eye corners, in eye widths, averaged over both eyes (face-aligned). */
+export interface GazeMeasure {
+  readonly across: number;
+  readonly down: number;
 }
 
 /** A typical neutral face (used until the operator calibrates). */
-export const DEFAULT_NEUTRAL: FaceMeasures = { rollDeg: 0, noseAcross: 0, noseDown: 0.55, eyeOpenR: 0.3, eyeOpenL: 0.3, mouthOpen: 0.02, smile: 0, mouthWidth: 1.0, brow: 0.35 };
+export const DEFAULT_NEUTRAL: FaceMeasures = { rollDeg: 0, noseAcross: 0, noseDown: 0.55, eyeOpenR: 0.3, eyeOpenL: 0.3, mouthOpen: 0.02, smile: 0, mouthWidth: 1.0, brow: 0.35, gaze: { across: 0, down: 0 } };
 
-export function measureFace(points: Float32Array): FaceMeasures {
+export function measureFace(points: Float32Array, gaze: GazeMeasure | null = null): FaceMeasures {
   const p = (i: number) => ({ x: points[i * 3] as number, y: points[i * 3 + 1] as number });
   const re = p(I.rightEyeOuter), le = p(I.leftEyeOuter);
   const roll = Math.atan2(le.y - re.y, le.x - re.x);
@@ -70,19 +79,35 @@ export function measureFace(points: Float32Array): FaceMeasures {
     smile: (lipsMid.y - (mr.y + ml.y) / 2) / mouthW,
     mouthWidth: mouthW / iod,
     brow: (browAbove(I.rightBrow, I.rightUpperLid) + browAbove(I.leftBrow, I.leftUpperLid)) / 2,
+    gaze,
   };
+}
+
+/** Iris positions → gaze ratios: independent of the face's size, position and roll in the picture. */
+export function measureGaze(points: Float32Array, irises: Irises): GazeMeasure {
+  const p = (i: number) => ({ x: points[i * 3] as number, y: points[i * 3 + 1] as number });
+  const eye = (side: EyeSide) => {
+    const o = p(EYE_CORNERS[side].outer), n = p(EYE_CORNERS[side].inner), c = irises[side];
+    const width = Math.max(1e-6, Math.hypot(n.x - o.x, n.y - o.y));
+    // Unit vectors along the eye line (picture left → right) and down across it.
+    const ux = (side === 'R' ? n.x - o.x : o.x - n.x) / width, uy = (side === 'R' ? n.y - o.y : o.y - n.y) / width;
+    const dx = c.x - (o.x + n.x) / 2, dy = c.y - (o.y + n.y) / 2;
+    return { across: (dx * ux + dy * uy) / width, down: (-dx * uy + dy * ux) / width };
+  };
+  const r = eye('R'), l = eye('L');
+  return { across: (r.across + l.across) / 2, down: (r.down + l.down) / 2 };
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
 
 /** The rig parameters a face drives (the rest of the pose stays with the idle animator). */
-export type FaceRig = Pick<RigPose, 'headRollDeg' | 'headYawDeg' | 'headPitchDeg' | 'eyeOpenL' | 'eyeOpenR' | 'browRaise' | 'mouthOpen' | 'mouthForm' | 'mouthRound'>;
-/** What tracking drives: the face, and the body lean when the shoulders are seen. */
-export type DriveRig = FaceRig & Partial<Pick<RigPose, 'bodyLeanDeg'>>;
+export type FaceRig = Pick<RigPose, 'headRollDeg' | 'headYawDeg' | 'headPitchDeg' | 'eyeOpenL' | 'eyeOpenR' | 'browRaise' | 'mouthOpen' | 'mouthForm' | 'mouthRound'> & Partial<Pick<RigPose, 'gazeX' | 'gazeY'>>;
+/** What tracking drives: the face, the body lean when the shoulders are seen, and each arm that is seen. */
+export type DriveRig = FaceRig & Partial<Pick<RigPose, 'bodyLeanDeg' | 'armUpperLDeg' | 'armUpperRDeg' | 'forearmLDeg' | 'forearmRDeg'>>;
 
 /** Measures → rig values against a neutral face. The picture is mirrored: the avatar moves like a mirror image. */
 export function faceToRig(m: FaceMeasures, neutral: FaceMeasures = DEFAULT_NEUTRAL): FaceRig {
-  return {
+  const rig: FaceRig = {
     headRollDeg: clamp(-(m.rollDeg - neutral.rollDeg), -20, 20),
     // A nose a quarter of the eye distance across is a turn of ~30°.
     headYawDeg: clamp(-(m.noseAcross - neutral.noseAcross) * 120, -30, 30),
@@ -96,6 +121,14 @@ export function faceToRig(m: FaceMeasures, neutral: FaceMeasures = DEFAULT_NEUTR
     mouthForm: clamp((m.smile - neutral.smile) * 10, -1, 1),
     mouthRound: clamp((neutral.mouthWidth - m.mouthWidth) / (neutral.mouthWidth * 0.25), 0, 1),
   };
+  // Gaze: an iris 0.15 eye widths off centre looks fully aside, 0.08 fully up or down. A shut eye's
+  // iris is a guess, so gaze is left to the idle motion while either eye is nearly closed.
+  const neutralGaze = neutral.gaze ?? { across: 0, down: 0 };
+  if (m.gaze && Math.min(rig.eyeOpenL, rig.eyeOpenR) > 0.35) {
+    rig.gazeX = clamp(-(m.gaze.across - neutralGaze.across) / 0.15, -1, 1);
+    rig.gazeY = clamp((m.gaze.down - neutralGaze.down) / 0.08, -1, 1);
+  }
+  return rig;
 }
 
 /** Per-parameter One-Euro smoothing of rig values over time. */
@@ -108,7 +141,7 @@ export class FaceRigSmoother {
       let f = this.#filters.get(key);
       if (!f) {
         // Eyes and mouth must stay quick (blinks last ~100 ms); head and body may be smoother.
-        f = key.startsWith('head') || key.startsWith('body') ? new OneEuroFilter(1.0, 0.05) : new OneEuroFilter(3.0, 0.5);
+        f = /^(head|body|arm|forearm)/.test(key) ? new OneEuroFilter(1.0, 0.05) : new OneEuroFilter(3.0, 0.5);
         this.#filters.set(key, f);
       }
       out[key] = f.filter(rig[key] as number, timeS) as T[keyof T & string];

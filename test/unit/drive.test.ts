@@ -11,8 +11,10 @@ import { PROJECT_ROOT } from '../../pipeline/paths.js';
 import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
 import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetector.js';
 import { OneEuroFilter } from '../../pipeline/drive/oneEuro.js';
-import { faceToRig, measureFace } from '../../pipeline/drive/retarget.js';
-import { bodyRoiFromFace, POSE, PoseLandmarker, shoulderTiltDeg } from '../../pipeline/drive/poseLandmarks.js';
+import { FaceTracker } from '../../pipeline/drive/faceTracker.js';
+import { DEFAULT_NEUTRAL, faceToRig, measureFace, measureGaze } from '../../pipeline/drive/retarget.js';
+import { EYE_CORNERS, IrisLandmarker } from '../../pipeline/drive/irisLandmarks.js';
+import { armAngles, bodyRoiFromFace, POSE, PoseLandmarker, shoulderTiltDeg } from '../../pipeline/drive/poseLandmarks.js';
 import { FaceLandmarker, headRollDeg, MESH, MESH_INPUT, roiFromLandmarks, type FaceRoi, type RgbaFrame } from '../../pipeline/drive/faceLandmarks.js';
 import { cropInto } from '../../pipeline/drive/regionModel.js';
 
@@ -96,6 +98,18 @@ test('bad frames: no pixels is an error, a region without a face scores low', as
   assert.ok(wall.score < 0.5, `no face there (score ${wall.score})`);
   const outside = await landmarker.detect(frameOf(image), { cx: -500, cy: -500, size: 100, angle: 0 });
   assert.ok(outside.score < 0.5, 'a region off the frame is black and faceless');
+  // An 8K frame: the whole tracker (detector on the downscaled frame, then the mesh on its region) finds
+  // the portrait drawn large in it.
+  const canvas = createCanvas(7680, 4320);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(image, 372, 0, 160, 160, 2000, 500, 2400, 2400);
+  const huge = { width: 7680, height: 4320, data: ctx.getImageData(0, 0, 7680, 4320).data };
+  const tracker = await FaceTracker.create();
+  let result = await tracker.track(huge, 0);
+  for (let i = 1; i < 3 && !result.found; i++) result = await tracker.track(huge, i / 30);
+  assert.ok(result.found && result.rig, 'the face in the 8K frame is tracked');
+  const blank = await (await FaceTracker.create()).track({ width: 7680, height: 4320, data: new Uint8Array(7680 * 4320 * 4) }, 0);
+  assert.equal(blank.found, false);
 });
 
 test('the detector finds the faces when nothing is tracked, and its regions feed the face mesh', async () => {
@@ -199,4 +213,65 @@ test('body pose from the face region: shoulders where they are, their tilt follo
     const tilt = shoulderTiltDeg((await at(turn)).pose);
     assert.ok(tilt !== null && Math.abs(tilt - base - turn) < 4, `turned ${turn}°: shoulders ${tilt === null ? 'lost' : (tilt - base).toFixed(1)}°`);
   }
+});
+
+test('iris: centres land inside the eyes, and a mirrored picture mirrors the measured gaze', async () => {
+  // Five portraits ~150 px tall (eyes ~25 px wide), from the human package's face-detection screenshot.
+  const image = await loadImage(readFileSync(join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'screenshot-facedetect.jpg')));
+  const landmarker = new FaceLandmarker(await loadModel('facemesh'));
+  const iris = new IrisLandmarker(await loadModel('iris'));
+  const gazeOf = async (mirrored: boolean, x: number) => {
+    const canvas = createCanvas(image.width, image.height);
+    const ctx = canvas.getContext('2d');
+    if (mirrored) ctx.setTransform(-1, 0, 0, 1, image.width, 0);
+    ctx.drawImage(image, 0, 0);
+    const frame = { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+    let region: FaceRoi = { cx: mirrored ? image.width - x : x, cy: 415, size: 140, angle: 0 };
+    region = roiFromLandmarks((await landmarker.detect(frame, region)).points);
+    const mesh = await landmarker.detect(frame, region);
+    assert.ok(mesh.score > 0.9);
+    const centres = await iris.detect(frame, mesh.points);
+    for (const side of ['R', 'L'] as const) {
+      const a = point(mesh.points, EYE_CORNERS[side].outer), b = point(mesh.points, EYE_CORNERS[side].inner);
+      const c = centres[side];
+      assert.ok(c.x > Math.min(a.x, b.x) && c.x < Math.max(a.x, b.x) && Math.abs(c.y - (a.y + b.y) / 2) < Math.abs(b.x - a.x) / 3, `${x} ${side}: iris between the corners`);
+    }
+    return measureGaze(mesh.points, centres);
+  };
+  for (const x of [80, 240, 395, 555, 715]) {
+    const [plain, mirrored] = [await gazeOf(false, x), await gazeOf(true, x)];
+    assert.ok(Math.abs(plain.across + mirrored.across) < 0.05, `${x}: gaze across ${plain.across.toFixed(3)} mirrors to ${mirrored.across.toFixed(3)}`);
+    assert.ok(Math.abs(plain.down - mirrored.down) < 0.05, `${x}: gaze down ${plain.down.toFixed(3)} stays ${mirrored.down.toFixed(3)}`);
+  }
+  // Gaze drives the rig only with open eyes, mirrored like the head.
+  const open = { ...DEFAULT_NEUTRAL, gaze: { across: 0.075, down: 0.04 } };
+  assert.deepEqual([faceToRig(open).gazeX, faceToRig(open).gazeY].map((v) => Math.round((v ?? 9) * 10) / 10), [-0.5, 0.5]);
+  assert.equal(faceToRig({ ...open, eyeOpenL: 0.05, eyeOpenR: 0.05 }).gazeX, undefined);
+});
+
+test('arms: two-bone angles from BlazePose, the same in a mirror, and a hidden arm is left to the rig', async () => {
+  const image = await loadImage(readFileSync(SAMPLES));
+  const poser = new PoseLandmarker(await loadModel('blazepose-lite'));
+  const at = async (mirrored: boolean, cx: number) => {
+    const canvas = createCanvas(image.width, image.height);
+    const ctx = canvas.getContext('2d');
+    if (mirrored) ctx.setTransform(-1, 0, 0, 1, image.width, 0);
+    ctx.drawImage(image, 0, 0);
+    const frame = { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+    return armAngles(await poser.detect(frame, { cx: mirrored ? image.width - cx : cx, cy: 80, size: 170, angle: 0 }));
+  };
+  // The collage's first picture: a figure in an A-pose, both arms ~35° out from the body, nearly straight.
+  const plain = await at(false, 80);
+  const mirrored = await at(true, 80);
+  for (const [name, arm] of [['left', plain.left], ['right', plain.right]] as const) {
+    assert.ok(arm && arm.upperDeg > 25 && arm.upperDeg < 50, `${name} upper arm ${arm?.upperDeg.toFixed(1)}° out`);
+    assert.ok(arm.forearmDeg !== null && Math.abs(arm.forearmDeg) < 25, `${name} forearm nearly straight (${arm.forearmDeg?.toFixed(1)}°)`);
+  }
+  // Mirrored, the person's left arm is seen as their right one, at the same outward angle.
+  assert.ok(mirrored.right && plain.left && Math.abs(mirrored.right.upperDeg - plain.left.upperDeg) < 6);
+  assert.ok(mirrored.left && plain.right && Math.abs(mirrored.left.upperDeg - plain.right.upperDeg) < 6);
+  // The man at the dinner table: his left arm is behind the table and the plate.
+  const seated = await at(false, 420);
+  assert.equal(seated.left, null);
+  assert.ok(seated.right && Math.abs(seated.right.upperDeg) < 20, 'his right arm hangs down by his side');
 });
