@@ -61,6 +61,15 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (rtmpPort !== undefined) fromEnv.rtmpPort = rtmpPort;
   const flvPort = envPort(env, 'FENSHEN_FLV_PORT');
   if (flvPort !== undefined) fromEnv.flvPort = flvPort;
+  const webrtcPort = envPort(env, 'FENSHEN_WEBRTC_PORT');
+  if (webrtcPort !== undefined || env.FENSHEN_WEBRTC_ANNOUNCED_ADDRESS) {
+    const fileWebrtc: unknown = (fromFile as Record<string, unknown>).webrtc;
+    fromEnv.webrtc = {
+      ...(typeof fileWebrtc === 'object' && fileWebrtc !== null ? fileWebrtc : {}),
+      ...(webrtcPort !== undefined ? { port: webrtcPort } : {}),
+      ...(env.FENSHEN_WEBRTC_ANNOUNCED_ADDRESS ? { announcedAddress: env.FENSHEN_WEBRTC_ANNOUNCED_ADDRESS } : {}),
+    };
+  }
   if (env.FENSHEN_DATA) fromEnv.dataDir = env.FENSHEN_DATA;
   if (env.FENSHEN_TOKEN) fromEnv.token = env.FENSHEN_TOKEN;
   if (env.FENSHEN_FFMPEG) fromEnv.ffmpegPath = env.FENSHEN_FFMPEG;

@@ -84,6 +84,14 @@ export const encoderSchema = z.strictObject({
   x264Params: z.string().regex(/^([a-z0-9_-]+=[A-Za-z0-9_.,/-]+)(:[a-z0-9_-]+=[A-Za-z0-9_.,/-]+)*$|^$/, 'x264Params must look like key=value:key=value').default('subme=0'),
 });
 
+/** The channel's WebRTC rendition: a second, short-GOP H.264 encode in the same encoder process (see README). */
+export const channelWebrtcSchema = z.strictObject({
+  videoKbps: z.number().int().min(200).max(8000).default(1500),
+  /** Keyframe spacing: a viewer who joins waits at most this long for a picture. */
+  keyframeSeconds: z.number().min(0.2).max(2).default(0.5),
+  audioKbps: z.number().int().min(16).max(256).default(64),
+});
+
 export const audioSchema = z.strictObject({
   sampleRateHz: z.union([z.literal(44100), z.literal(48000)]).default(48000),
   music: z
@@ -98,6 +106,7 @@ export const channelSchema = z.strictObject({
   audio: audioSchema.default({ sampleRateHz: 48000 }),
   encoder: encoderSchema.default(() => encoderSchema.parse({})),
   speech: speechSchema.default(() => speechSchema.parse({})),
+  webrtc: channelWebrtcSchema.default(() => channelWebrtcSchema.parse({})),
   drive: z
     .strictObject({
       provider: z.enum(['cpu', 'cuda']).default('cpu'),
@@ -118,6 +127,14 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Where frames are pushed when no destination is configured: the embedded server's `live/<id>`. */
   channel: channelSchema.default(() => channelSchema.parse({})),
+  /** WebRTC viewers: one UDP + TCP media port for all of them (0 turns WebRTC off). */
+  webrtc: z
+    .strictObject({
+      port: port.default(40000),
+      /** The address browsers are told to reach (a public IP or host name behind NAT); default: host. */
+      announcedAddress: z.string().min(1).optional(),
+    })
+    .default({ port: 40000 }),
   /** Start `main` at boot (tests and embedding may turn it off). */
   startMain: z.boolean().default(true),
 });

@@ -19,7 +19,7 @@ import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
 import { PreparedScene } from './compose/scene.js';
 import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
-import { Encoder } from './output/encoder.js';
+import { Encoder, type RtpTarget } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
 import { RtmpDestination, type DestinationStatus } from './output/rtmpDestination.js';
 
@@ -32,8 +32,16 @@ export interface ChannelOptions {
   readonly metrics: PipelineMetrics;
   /** Where the embedded RTMP server takes this channel, or null when it is off. */
   readonly embeddedRtmpUrl: string | null;
+  /** The channel's way into the SFU, or null when WebRTC is off. */
+  readonly webrtc: WebrtcOutput | null;
   readonly time?: MonotonicTime;
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+/** Where the channel's RTP goes in the SFU (signaling/sfu.ts) and how many watch there. */
+export interface WebrtcOutput {
+  readonly rtpTargets: { readonly video: RtpTarget; readonly audio: RtpTarget };
+  readonly viewerCount: number;
 }
 
 export type ChannelState = 'starting' | 'live' | 'stalled' | 'closed';
@@ -191,6 +199,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       x264Preset: options.config.encoder.x264Preset,
       x264Params: options.config.encoder.x264Params,
       threads: options.config.encoder.threads,
+      rtp: options.webrtc ? { ...options.webrtc.rtpTargets, ...options.config.webrtc } : null,
     });
     this.#wireEncoder();
   }
@@ -499,7 +508,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
       destinations: [...this.#destinations.values()].map((d) => d.status),
-      viewers: 0,
+      viewers: this.#options.webrtc?.viewerCount ?? 0,
       framesRendered: this.#framesRendered,
       framesRepeated: this.#framesRepeated,
       uptimeS: this.#startedAtUs ? Math.round((now - this.#startedAtUs) / 1e5) / 10 : 0,

@@ -17,7 +17,8 @@ if [ -n "$need" ]; then
 fi
 
 echo "fenshen setup: npm packages"
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+if [ -f package-lock.json ]; then MEDIASOUP_WORKER_BIN=skip npm ci --no-audit --no-fund; else MEDIASOUP_WORKER_BIN=skip npm install --no-audit --no-fund; fi
+sh scripts/mediasoup/build-worker.sh
 
 echo "fenshen setup: build"
 npm run build --silent

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -103,6 +104,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const consolePage = readFileSync(join(PROJECT_ROOT, 'client', 'console.html'), 'utf8');
   app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(consolePage));
+  const watchPage = readFileSync(join(PROJECT_ROOT, 'client', 'watch.html'), 'utf8');
+  app.get('/watch/:id', async (_request, reply) => reply.type('text/html; charset=utf-8').send(watchPage));
+  // The bundled browser code (npm run build); read per request so a rebuild needs no restart.
+  const bundles = new Map([['watch.js', 'text/javascript; charset=utf-8'], ['watch.js.map', 'application/json']]);
+  app.get('/client/:file', async (request, reply) => {
+    const { file } = request.params as { file: string };
+    const type = bundles.get(file);
+    if (!type) throw errors.notFound(`client file ${file}`);
+    try {
+      return reply.type(type).send(await readFile(join(PROJECT_ROOT, 'dist', 'client', file)));
+    } catch {
+      throw errors.notFound(`client file ${file} (run npm run build)`);
+    }
+  });
 
   app.register(async (api) => {
     api.addHook('onRequest', requireToken);

@@ -8,6 +8,7 @@ import type { PipelineMetrics } from '../pipeline/metrics.js';
 import { errors } from './errors.js';
 import type { EmbeddedRtmpServer } from './embeddedRtmp.js';
 import type { Logger } from './log.js';
+import type { Sfu, SfuChannel } from '../signaling/sfu.js';
 
 export const CHANNEL_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const MAX_CHANNELS = 16;
@@ -20,11 +21,13 @@ export class ChannelRegistry {
   readonly #metrics: PipelineMetrics;
   readonly #rtmp: EmbeddedRtmpServer | null;
   readonly #log: Logger;
+  readonly #sfu: Sfu | null;
 
-  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, log: Logger) {
+  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, sfu: Sfu | null, log: Logger) {
     this.#config = config;
     this.#metrics = metrics;
     this.#rtmp = rtmp;
+    this.#sfu = sfu;
     this.#log = log;
   }
 
@@ -60,7 +63,9 @@ export class ChannelRegistry {
     if (this.#channels.size + this.#pending.size >= MAX_CHANNELS) throw errors.conflict(`at most ${MAX_CHANNELS} channels can run at once`);
     const config = this.configFor(overrides);
     this.#pending.add(id);
+    let webrtc: SfuChannel | null = null;
     try {
+      webrtc = (await this.#sfu?.openChannel(id)) ?? null;
       const channel = await Channel.create({
         id,
         config,
@@ -68,6 +73,7 @@ export class ChannelRegistry {
         dataDir: this.#config.dataDir,
         metrics: this.#metrics,
         embeddedRtmpUrl: this.#rtmp?.urlFor(id) ?? null,
+        webrtc,
         log: (level, message) => this.#log[level](message),
       });
       this.#channels.set(id, channel);
@@ -75,6 +81,7 @@ export class ChannelRegistry {
       this.#log.info(`channel ${id} started (${config.preset}, avatar ${config.avatar.id})`);
       return channel;
     } catch (err) {
+      webrtc?.close();
       if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
       throw err;
     } finally {
@@ -87,6 +94,7 @@ export class ChannelRegistry {
     if (!channel) throw errors.notFound(`channel ${id}`);
     this.#channels.delete(id);
     await channel.close();
+    this.#sfu?.channel(id)?.close();
     this.#log.info(`channel ${id} deleted`);
   }
 
@@ -94,5 +102,6 @@ export class ChannelRegistry {
     const all = [...this.#channels.values()];
     this.#channels.clear();
     await Promise.all(all.map((c) => c.close()));
+    for (const channel of all) this.#sfu?.channel(channel.id)?.close();
   }
 }

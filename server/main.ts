@@ -10,12 +10,16 @@ import { ChannelRegistry } from './channelRegistry.js';
 import { EmbeddedRtmpServer } from './embeddedRtmp.js';
 import { ApiError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
+import { WebrtcMetrics } from '../signaling/metrics.js';
+import { Sfu } from '../signaling/sfu.js';
+import { SignalingServer } from '../signaling/wsServer.js';
 
 export interface RunningServer {
   readonly url: string;
   readonly token: string;
   readonly channels: ChannelRegistry;
   readonly rtmp: EmbeddedRtmpServer | null;
+  readonly sfu: Sfu | null;
   close(): Promise<void>;
 }
 
@@ -39,15 +43,27 @@ export async function startServer(config: Config, log: Logger = createLogger(con
 
   const rtmp = config.rtmpPort > 0 ? new EmbeddedRtmpServer(config.host, config.rtmpPort, config.flvPort) : null;
   await rtmp?.start(config.dataDir);
-  const channels = new ChannelRegistry(config, metrics, rtmp, log);
+  const sfu = await startSfu(config, log);
+  const webrtcMetrics = sfu ? new WebrtcMetrics(registry, sfu) : null;
+  const channels = new ChannelRegistry(config, metrics, rtmp, sfu, log);
   const mainChannelId = config.startMain ? 'main' : null;
   const app = await buildApp({ token, channels, registry, mainChannelId });
+  const signaling = sfu
+    ? new SignalingServer(app.server, {
+        path: '/ws',
+        lookup: (id) => sfu.channel(id),
+        hooks: { joined: (ms) => webrtcMetrics?.joinSeconds.observe(ms / 1000), error: (kind) => webrtcMetrics?.signalingErrors.inc({ kind }) },
+        log: (level, message) => log[level](message),
+      })
+    : null;
   try {
     if (mainChannelId) await channels.create(mainChannelId);
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    signaling?.close();
     await channels.closeAll();
     await app.close();
+    sfu?.close();
     await rtmp?.stop();
     if (err instanceof ApiError) throw new ConfigError(`channel main: ${err.message}`);
     throw err;
@@ -68,14 +84,35 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     token,
     channels,
     rtmp,
+    sfu,
     async close() {
       if (closed) return;
       closed = true;
+      signaling?.close();
       await app.close();
       await channels.closeAll();
+      sfu?.close();
       await rtmp?.stop();
     },
   };
+}
+
+/** The SFU for WebRTC viewers; without a worker (not built) the RTMP side still runs, and the log says why. */
+async function startSfu(config: Config, log: Logger): Promise<Sfu | null> {
+  if (config.webrtc.port === 0) return null;
+  try {
+    const sfu = await Sfu.create({
+      listenIp: config.host,
+      ...(config.webrtc.announcedAddress ? { announcedAddress: config.webrtc.announcedAddress } : {}),
+      port: config.webrtc.port,
+      log: (level, message) => log[level](message),
+    });
+    log.info(`WebRTC media on ${config.host}:${config.webrtc.port} (UDP and TCP), viewer page /watch/<channel>`);
+    return sfu;
+  } catch (err) {
+    log.error(`WebRTC viewers are off: the SFU did not start (${(err as Error).message}); run npm run setup to build mediasoup's worker, or set FENSHEN_WEBRTC_PORT to a free port`);
+    return null;
+  }
 }
 
 async function main(): Promise<void> {

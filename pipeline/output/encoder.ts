@@ -4,6 +4,27 @@ import type { Readable, Writable } from 'node:stream';
 import type { AvTick } from '../frames.js';
 import { FlvTagReader, type FlvTag } from './flvTags.js';
 
+/** Where one RTP stream goes (the SFU's plain transport) and how it is labelled. */
+export interface RtpTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly rtcpPort: number;
+  readonly ssrc: number;
+  readonly payloadType: number;
+}
+
+/**
+ * The WebRTC rendition: H.264 constrained baseline with short keyframe spacing (so a viewer who joins sees
+ * a picture at once; the RTMP encode keeps the platforms' 2 s GOP) and Opus, as RTP to the SFU.
+ */
+export interface RtpOutput {
+  readonly video: RtpTarget;
+  readonly audio: RtpTarget;
+  readonly videoKbps: number;
+  readonly keyframeSeconds: number;
+  readonly audioKbps: number;
+}
+
 export interface EncoderSettings {
   readonly ffmpegPath: string;
   readonly width: number;
@@ -16,6 +37,7 @@ export interface EncoderSettings {
   readonly x264Preset: string;
   readonly x264Params: string;
   readonly threads: number;
+  readonly rtp: RtpOutput | null;
 }
 
 export interface EncoderStats {
@@ -63,6 +85,24 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.sampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
     '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1',
+    ...(s.rtp ? rtpOutputArgs(s.rtp, s.fps) : []),
+  ];
+}
+
+/** The RTP outputs' arguments: a second encode of the same input frames, in the same process. */
+export function rtpOutputArgs(rtp: RtpOutput, fps: number): string[] {
+  const gop = Math.max(1, Math.round(rtp.keyframeSeconds * fps));
+  const url = (t: RtpTarget) => `rtp://${t.host}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
+  return [
+    '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
+    '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
+    '-bf', '0', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-b:v', `${rtp.videoKbps}k`, '-maxrate', `${rtp.videoKbps}k`, '-bufsize', `${Math.round(rtp.videoKbps / 2)}k`, '-threads', '1',
+    // Parameter sets before every keyframe: a viewer may start at any of them.
+    '-bsf:v', 'dump_extra=freq=keyframe',
+    '-payload_type', String(rtp.video.payloadType), '-ssrc', String(rtp.video.ssrc), '-f', 'rtp', url(rtp.video),
+    '-map', '1:a', '-c:a', 'libopus', '-b:a', `${rtp.audioKbps}k`, '-ar', '48000', '-ac', '2', '-application', 'lowdelay', '-frame_duration', '20',
+    '-payload_type', String(rtp.audio.payloadType), '-ssrc', String(rtp.audio.ssrc), '-f', 'rtp', url(rtp.audio),
   ];
 }
 

@@ -44,12 +44,12 @@ export interface FenshenProcess {
 
 /** Starts the real server process (`server/main.ts`) on free ports with its own data folder. */
 export async function startFenshen(env: Record<string, string> = {}): Promise<FenshenProcess> {
-  const [port, rtmpPort, flvPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, rtmpPort, flvPort, webrtcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(join(tmpdir(), 'fenshen-e2e-'));
   const token = 'e2e-token-0123456789';
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, FENSHEN_PORT: String(port), FENSHEN_RTMP_PORT: String(rtmpPort), FENSHEN_FLV_PORT: String(flvPort), FENSHEN_DATA: dataDir, FENSHEN_TOKEN: token, ...env },
+    env: { ...process.env, FENSHEN_PORT: String(port), FENSHEN_RTMP_PORT: String(rtmpPort), FENSHEN_FLV_PORT: String(flvPort), FENSHEN_WEBRTC_PORT: String(webrtcPort), FENSHEN_DATA: dataDir, FENSHEN_TOKEN: token, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * The WebSocket signaling protocol on `/ws`: JSON text messages. A client sends requests with its own
+ * `id`; the server answers each with a response carrying the same `id` (`ok: true` and data, or
+ * `ok: false` and an error a person can read). The server also sends notifications (no `id`).
+ *
+ * A viewer: join → createTransport → connect → consume → resume … leave.
+ * mediasoup's own objects (RTP capabilities and parameters, ICE and DTLS parameters) travel as JSON
+ * objects: the schema bounds their size and shape here, mediasoup validates their content.
+ */
+
+/** Largest message accepted, bytes: RTP capabilities of a browser are ~10 kB. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+const mediasoupObject = z.record(z.string(), z.unknown());
+const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const objectId = z.string().min(1).max(64);
+
+export const requestSchema = z.discriminatedUnion('type', [
+  /** Join a channel as a viewer: the answer carries the router's RTP capabilities. */
+  z.strictObject({ id: requestId, type: z.literal('join'), channel: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/) }),
+  /** A receive transport for this viewer. */
+  z.strictObject({ id: requestId, type: z.literal('createTransport') }),
+  z.strictObject({ id: requestId, type: z.literal('connect'), transportId: objectId, dtlsParameters: mediasoupObject }),
+  /** Consumers (paused) for everything the channel sends, given what the client can receive. */
+  z.strictObject({ id: requestId, type: z.literal('consume'), transportId: objectId, rtpCapabilities: mediasoupObject }),
+  /** Starts media on the consumers once the client has set them up; asks for a keyframe. */
+  z.strictObject({ id: requestId, type: z.literal('resume') }),
+  z.strictObject({ id: requestId, type: z.literal('leave') }),
+]);
+
+export type SignalingRequest = z.infer<typeof requestSchema>;
+export type RequestType = SignalingRequest['type'];
+
+export interface TransportInfo {
+  readonly id: string;
+  readonly iceParameters: unknown;
+  readonly iceCandidates: unknown;
+  readonly dtlsParameters: unknown;
+}
+
+export interface ConsumerInfo {
+  readonly id: string;
+  readonly producerId: string;
+  readonly kind: 'audio' | 'video';
+  readonly rtpParameters: unknown;
+}
+
+/** What each request answers with. */
+export interface ResponseData {
+  join: { routerRtpCapabilities: unknown };
+  createTransport: { transport: TransportInfo };
+  connect: Record<string, never>;
+  consume: { consumers: ConsumerInfo[] };
+  resume: Record<string, never>;
+  leave: Record<string, never>;
+}
+
+export type SignalingResponse = { id: number; ok: true; data: ResponseData[RequestType] } | { id: number | null; ok: false; error: string };
+
+/** Server → client, unasked: the channel's media was replaced (encoder restart): consume again. */
+export type SignalingNotification = { notification: 'producersChanged' } | { notification: 'channelClosed' };
+
+/**
+ * Parses one incoming text message. Never throws: junk becomes an error message for the client, with
+ * the request's id when one could be read.
+ */
+export function parseRequest(text: string): { ok: true; request: SignalingRequest } | { ok: false; id: number | null; error: string } {
+  if (text.length > MAX_MESSAGE_BYTES) return { ok: false, id: null, error: `message too large (over ${MAX_MESSAGE_BYTES} bytes)` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, id: null, error: 'message is not JSON' };
+  }
+  const parsed = requestSchema.safeParse(value);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  const id = typeof value === 'object' && value !== null && 'id' in value && requestId.safeParse(value.id).success ? (value.id as number) : null;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+  return { ok: false, id, error: `bad request: ${where}${issue?.message ?? 'invalid'}` };
+}

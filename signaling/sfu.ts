@@ -1,0 +1,243 @@
+import { EventEmitter } from 'node:events';
+import * as mediasoup from 'mediasoup';
+import type { types as ms } from 'mediasoup';
+import type { RtpTarget } from '../pipeline/output/encoder.js';
+
+/**
+ * The SFU: one mediasoup worker (this box has two cores; the encoder and the tick need the other), one
+ * WebRtcServer so every viewer shares a single UDP/TCP port, and a router per channel. A channel's
+ * picture and sound enter as plain RTP from its encoder (H.264 and Opus, see pipeline/output/encoder.ts)
+ * into a PlainTransport and leave to each viewer through a WebRtcTransport.
+ */
+
+export interface SfuOptions {
+  /** Address the media port listens on. */
+  readonly listenIp: string;
+  /** Address given to browsers in ICE candidates when it differs (NAT, a public IP or host name). */
+  readonly announcedAddress?: string;
+  /** UDP and TCP port shared by all viewers. */
+  readonly port: number;
+  readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface ChannelRtpTargets {
+  readonly video: RtpTarget;
+  readonly audio: RtpTarget;
+}
+
+const VIDEO_PT = 102;
+const AUDIO_PT = 111;
+/** Constrained baseline, level 3.1: what every browser decodes; the encoder is told to match. */
+export const H264_PROFILE_LEVEL_ID = '42e01f';
+
+const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
+  { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  {
+    kind: 'video',
+    mimeType: 'video/H264',
+    clockRate: 90000,
+    parameters: { 'packetization-mode': 1, 'profile-level-id': H264_PROFILE_LEVEL_ID, 'level-asymmetry-allowed': 1 },
+  },
+];
+
+export interface SfuChannelEvents {
+  /** A viewer transport was opened or closed. */
+  viewers: [number];
+}
+
+/** One channel in the SFU: its router, the encoder's way in, the viewers' transports. */
+export class SfuChannel extends EventEmitter<SfuChannelEvents> {
+  readonly id: string;
+  readonly router: ms.Router;
+  readonly producers: { readonly video: ms.Producer; readonly audio: ms.Producer };
+  readonly rtpTargets: ChannelRtpTargets;
+  readonly ingress: ms.PlainTransport[];
+  readonly #webRtcServer: ms.WebRtcServer;
+  readonly #viewers = new Set<ms.WebRtcTransport>();
+  readonly #scores = new Map<string, number>();
+  #closed = false;
+
+  private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, ingress: ms.PlainTransport[], producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
+    super();
+    this.id = id;
+    this.router = router;
+    this.#webRtcServer = webRtcServer;
+    this.ingress = ingress;
+    this.producers = producers;
+    this.rtpTargets = rtpTargets;
+  }
+
+  static async open(id: string, worker: ms.Worker, webRtcServer: ms.WebRtcServer): Promise<SfuChannel> {
+    const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { channel: id } });
+    try {
+      // comedia: the transport learns ffmpeg's source ports from its first packets. ffmpeg sends RTCP
+      // from a second socket, so RTCP needs its own port (muxed, its first SR would claim the tuple).
+      const plain = () => router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
+      const [videoIn, audioIn] = [await plain(), await plain()];
+      const videoSsrc = randomSsrc();
+      const audioSsrc = randomSsrc();
+      const video = await videoIn.produce({
+        kind: 'video',
+        rtpParameters: {
+          codecs: [{ mimeType: 'video/H264', clockRate: 90000, payloadType: VIDEO_PT, parameters: { 'packetization-mode': 1, 'profile-level-id': H264_PROFILE_LEVEL_ID } }],
+          encodings: [{ ssrc: videoSsrc }],
+        },
+      });
+      const audio = await audioIn.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: AUDIO_PT, parameters: { 'sprop-stereo': 1 } }],
+          encodings: [{ ssrc: audioSsrc }],
+        },
+      });
+      return new SfuChannel(id, router, webRtcServer, [videoIn, audioIn], { video, audio }, {
+        video: { host: '127.0.0.1', port: videoIn.tuple.localPort, rtcpPort: rtcpPortOf(videoIn), ssrc: videoSsrc, payloadType: VIDEO_PT },
+        audio: { host: '127.0.0.1', port: audioIn.tuple.localPort, rtcpPort: rtcpPortOf(audioIn), ssrc: audioSsrc, payloadType: AUDIO_PT },
+      });
+    } catch (err) {
+      router.close();
+      throw err;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  /**
+   * Sending bitrate to all viewers and the worst viewer's consumer score (0..10: 10 is a clean path; low
+   * means packet loss), from each transport's and consumer's stats.
+   */
+  async stats(): Promise<{ sendBitrateBps: number; bytesSent: number; minScore: number | null }> {
+    let sendBitrateBps = 0, bytesSent = 0;
+    let minScore: number | null = null;
+    for (const transport of this.#viewers) {
+      try {
+        const [stats] = await transport.getStats();
+        sendBitrateBps += stats?.sendBitrate ?? 0;
+        bytesSent += stats?.bytesSent ?? 0;
+      } catch {
+        // Closed while asked: it no longer counts.
+      }
+    }
+    for (const score of this.#scores.values()) minScore = minScore === null ? score : Math.min(minScore, score);
+    return { sendBitrateBps, bytesSent, minScore };
+  }
+
+  /** Follows a viewer consumer's score (mediasoup emits it as the path's quality changes). */
+  watchConsumer(consumer: ms.Consumer): void {
+    this.#scores.set(consumer.id, consumer.score.score);
+    consumer.on('score', (score) => this.#scores.set(consumer.id, score.score));
+    consumer.observer.once('close', () => this.#scores.delete(consumer.id));
+  }
+
+  /** A receive transport for one viewer, on the shared media port. */
+  async openViewerTransport(): Promise<ms.WebRtcTransport> {
+    if (this.#closed) throw new Error(`channel ${this.id} is closed`);
+    const transport = await this.router.createWebRtcTransport({ webRtcServer: this.#webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true });
+    this.#viewers.add(transport);
+    this.emit('viewers', this.#viewers.size);
+    transport.observer.once('close', () => {
+      this.#viewers.delete(transport);
+      if (!this.#closed) this.emit('viewers', this.#viewers.size);
+    });
+    return transport;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Closing the router closes its transports, producers and consumers.
+    this.router.close();
+    this.ingress.length = 0;
+    this.#viewers.clear();
+  }
+}
+
+function rtcpPortOf(transport: ms.PlainTransport): number {
+  const port = transport.rtcpTuple?.localPort;
+  if (!port) throw new Error('plain transport has no RTCP port');
+  return port;
+}
+
+function randomSsrc(): number {
+  return 100_000_000 + Math.floor(Math.random() * 800_000_000);
+}
+
+export interface SfuEvents {
+  /** The worker died; every channel's SFU side is gone until the server restarts it. */
+  died: [Error];
+}
+
+export class Sfu extends EventEmitter<SfuEvents> {
+  readonly options: SfuOptions;
+  readonly #worker: ms.Worker;
+  readonly #webRtcServer: ms.WebRtcServer;
+  readonly #channels = new Map<string, SfuChannel>();
+  #closed = false;
+
+  private constructor(options: SfuOptions, worker: ms.Worker, webRtcServer: ms.WebRtcServer) {
+    super();
+    this.options = options;
+    this.#worker = worker;
+    this.#webRtcServer = webRtcServer;
+    worker.on('died', (err) => {
+      options.log('error', `mediasoup worker died: ${err.message}`);
+      for (const channel of this.#channels.values()) channel.close();
+      this.#channels.clear();
+      this.emit('died', err);
+    });
+  }
+
+  static async create(options: SfuOptions): Promise<Sfu> {
+    const worker = await mediasoup.createWorker({ logLevel: 'warn', disableLiburing: true });
+    try {
+      const listen = (protocol: 'udp' | 'tcp'): ms.TransportListenInfo => ({
+        protocol,
+        ip: options.listenIp,
+        ...(options.announcedAddress ? { announcedAddress: options.announcedAddress } : {}),
+        port: options.port,
+      });
+      const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] });
+      return new Sfu(options, worker, webRtcServer);
+    } catch (err) {
+      worker.close();
+      throw err;
+    }
+  }
+
+  get workerPid(): number {
+    return this.#worker.pid;
+  }
+
+  async openChannel(id: string): Promise<SfuChannel> {
+    if (this.#closed) throw new Error('the SFU is closed');
+    if (this.#channels.has(id)) throw new Error(`channel ${id} is already open in the SFU`);
+    const channel = await SfuChannel.open(id, this.#worker, this.#webRtcServer);
+    this.#channels.set(id, channel);
+    channel.router.observer.once('close', () => {
+      if (this.#channels.get(id) === channel) this.#channels.delete(id);
+    });
+    return channel;
+  }
+
+  channel(id: string): SfuChannel | undefined {
+    return this.#channels.get(id);
+  }
+
+  channels(): SfuChannel[] {
+    return [...this.#channels.values()];
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const channel of this.#channels.values()) channel.close();
+    this.#channels.clear();
+    this.#worker.close();
+  }
+}

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser } from 'playwright-core';
+import WebSocket from 'ws';
+import { startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+
+let fenshen: FenshenProcess;
+let browser: Browser;
+
+before(async () => {
+  fenshen = await startFenshen();
+  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  await fenshen.stop();
+});
+
+interface InboundStats {
+  type: string;
+  kind?: string;
+  packetsReceived?: number;
+  framesDecoded?: number;
+}
+
+test('the viewer page plays the channel over WebRTC: live badge, decoded frames that change, sound arriving, one viewer counted', async () => {
+  const page = await browser.newPage();
+  const opened = performance.now();
+  await page.goto(`${fenshen.url}/watch/main`);
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 15_000 });
+  // Page code goes as strings: the test runner's transpiler would wrap named functions in helpers the page lacks.
+  const firstFrameMs = (await page.evaluate(`new Promise((resolve) => {
+    const video = document.getElementById('video');
+    const check = () => (video.getVideoPlaybackQuality().totalVideoFrames > 0 ? resolve(performance.now()) : requestAnimationFrame(check));
+    check();
+  })`)) as number;
+  assert.ok(firstFrameMs > 0);
+  const grab = async () =>
+    (await page.evaluate(`(() => {
+      const video = document.getElementById('video');
+      const canvas = document.createElement('canvas');
+      canvas.width = 90;
+      canvas.height = 160;
+      const ctx = canvas.getContext('2d');
+      ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
+      return { pixels: Array.from(ctx.getImageData(0, 0, canvas.width, canvas.height).data), frames: video.getVideoPlaybackQuality().totalVideoFrames, width: video.videoWidth, height: video.videoHeight };
+    })()`)) as { pixels: number[]; frames: number; width: number; height: number };
+  const a = await grab();
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = await grab();
+  assert.equal(a.width, 720);
+  assert.equal(a.height, 1280);
+  assert.ok(b.frames - a.frames > 30, `frames decoded in 2 s: ${b.frames - a.frames}`);
+  const lit = b.pixels.filter((v, i) => i % 4 !== 3 && v > 40).length;
+  assert.ok(lit > b.pixels.length / 8, 'the picture is not black');
+  let changed = 0;
+  for (let i = 0; i < a.pixels.length; i++) if (Math.abs((a.pixels[i] as number) - (b.pixels[i] as number)) > 12) changed++;
+  assert.ok(changed > 20, `the avatar moves between grabs (${changed} values changed)`);
+  const stats = (await page.evaluate('window.fenshenViewer.stats()')) as InboundStats[];
+  const audio = stats.find((s) => s.type === 'inbound-rtp' && s.kind === 'audio');
+  assert.ok(audio && (audio.packetsReceived ?? 0) > 50, `audio packets received: ${audio?.packetsReceived}`);
+  const status = (await (await fenshen.api('/api/channels/main')).json()) as { viewers: number };
+  assert.equal(status.viewers, 1);
+  const metrics = await (await fetch(`${fenshen.url}/metrics`)).text();
+  assert.match(metrics, /fenshen_webrtc_viewers\{channel="main"\} 1/);
+  assert.match(metrics, /fenshen_webrtc_join_seconds_count 1/);
+  console.log(`# page open → live → first frame: ${(firstFrameMs).toFixed(0)} ms after navigation start (test wall ${(performance.now() - opened).toFixed(0)} ms)`);
+  await page.close();
+  await waitFor('the viewer is gone', async () => (((await (await fenshen.api('/api/channels/main')).json()) as { viewers: number }).viewers === 0 ? true : undefined), 15_000);
+});
+
+test('signaling refuses junk and out-of-order requests with clear errors, and the stream goes on', async () => {
+  const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const replies: { id: number | null; ok: boolean; error?: string }[] = [];
+  socket.on('message', (data) => replies.push(JSON.parse(data.toString()) as (typeof replies)[number]));
+  const sent = [
+    'not json',
+    JSON.stringify({ id: 1, type: 'dance' }),
+    JSON.stringify({ id: 2, type: 'createTransport' }),
+    JSON.stringify({ id: 3, type: 'join', channel: 'nope' }),
+    JSON.stringify({ id: 4, type: 'join', channel: '../main' }),
+    JSON.stringify({ id: 5, type: 'resume' }),
+    JSON.stringify({ id: 6, type: 'join', channel: 'main' }),
+    JSON.stringify({ id: 7, type: 'connect', transportId: 'x', dtlsParameters: {} }),
+    JSON.stringify({ id: 8, type: 'createTransport' }),
+    JSON.stringify({ id: 9, type: 'consume', transportId: 'x', rtpCapabilities: {} }),
+    JSON.stringify({ id: 10, type: 'join', channel: 'main', extra: true }),
+  ];
+  for (const message of sent) socket.send(message);
+  socket.send(Buffer.from([1, 2, 3]));
+  await waitFor('all answered', () => (replies.length >= sent.length + 1 ? true : undefined), 10_000);
+  const byId = (id: number) => replies.find((r) => r.id === id);
+  assert.match(replies.find((r) => r.id === null && /JSON/.test(r.error ?? ''))?.error ?? '', /not JSON/);
+  assert.match(byId(1)?.error ?? '', /bad request/);
+  assert.match(byId(2)?.error ?? '', /join a channel first/);
+  assert.match(byId(3)?.error ?? '', /no channel nope/);
+  assert.match(byId(4)?.error ?? '', /bad request: channel/);
+  assert.match(byId(5)?.error ?? '', /consume first/);
+  assert.equal(byId(6)?.ok, true);
+  assert.match(byId(7)?.error ?? '', /unknown transport/);
+  assert.equal(byId(8)?.ok, true);
+  assert.match(byId(9)?.error ?? '', /unknown transport/);
+  assert.match(byId(10)?.error ?? '', /bad request/);
+  assert.ok(replies.some((r) => /binary/.test(r.error ?? '')));
+  // An oversized message closes that socket (ws refuses it) and nothing else.
+  socket.send('x'.repeat(70 * 1024));
+  await new Promise((r) => socket.once('close', r));
+  const health = await fetch(`${fenshen.url}/healthz`);
+  assert.equal(health.status, 200);
+  await waitFor('its transport is freed', async () => (((await (await fenshen.api('/api/channels/main')).json()) as { viewers: number }).viewers === 0 ? true : undefined), 15_000);
+});
