@@ -1,8 +1,8 @@
 /** The browser side of the signaling protocol (signaling/messages.ts): request/response over one WebSocket. */
-import type { ResponseData, SignalingNotification, SignalingRequest, SignalingResponse } from '../signaling/messages.js';
+import type { ResponseData, SignalingNotification, SignalingRequestInput, SignalingResponse } from '../signaling/messages.js';
 
-type RequestType = SignalingRequest['type'];
-type RequestBody<T extends RequestType> = Omit<Extract<SignalingRequest, { type: T }>, 'id' | 'type'>;
+type RequestType = SignalingRequestInput['type'];
+type RequestBody<T extends RequestType> = Omit<Extract<SignalingRequestInput, { type: T }>, 'id' | 'type'>;
 
 /** Requests that get no answer within this time fail (a stuck server must not hang the page). */
 const REQUEST_TIMEOUT_MS = 10_000;

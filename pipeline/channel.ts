@@ -10,6 +10,7 @@ import { AvatarRenderer, type AvatarPlacement } from './avatar/renderer.js';
 import { blendPose, clampPose, restPose, type RigPose } from './avatar/rig.js';
 import { MediaClock, systemTime, type MediaTick, type MonotonicTime } from './clock.js';
 import { DriveStartError, FaceDriver } from './drive/faceDriver.js';
+import type { DriveInput } from './drive/videoSource.js';
 import type { DriveRig } from './drive/retarget.js';
 import { EspeakProvider } from './speech/espeakProvider.js';
 import { HttpTtsProvider } from './speech/httpProvider.js';
@@ -42,6 +43,15 @@ export interface ChannelOptions {
 export interface WebrtcOutput {
   readonly rtpTargets: { readonly video: RtpTarget; readonly audio: RtpTarget };
   readonly viewerCount: number;
+  /** The operator's camera as plain RTP for the drive's decoder; rejects when no camera is sent. */
+  openCameraTap(): Promise<CameraTap>;
+}
+
+/** The operator's camera out of the SFU: an SDP for ffmpeg, keyframe requests, and its end. */
+export interface CameraTap {
+  readonly sdp: string;
+  requestKeyFrame(): Promise<void>;
+  close(): void;
 }
 
 export type ChannelState = 'starting' | 'live' | 'stalled' | 'closed';
@@ -79,6 +89,8 @@ interface ActiveDrive {
   readonly source: DriveSource;
   readonly url?: string;
   readonly face: FaceDriver;
+  /** The camera's way out of the SFU, and the timer asking it for keyframes until frames decode. */
+  readonly camera?: { readonly tap: CameraTap; readonly keyframes: NodeJS.Timeout };
 }
 
 /** A drive request that cannot be served (bad source, no models, camera not available yet). */
@@ -416,29 +428,67 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (rig) this.#lastRig = rig;
   }
 
-  /** What moves the avatar: idle motion alone, or a face tracked in a video file/URL (the camera comes with WebRTC). */
+  /**
+   * What moves the avatar: idle motion alone, a face tracked in a video file/URL, or the operator's
+   * camera (sent from the console over WebRTC).
+   */
   async setDrive(source: DriveSource, url?: string): Promise<void> {
-    if (source === 'camera') throw new DriveError('camera drive needs the WebRTC camera path, which is not built yet; use "file" with a video');
     let next: ActiveDrive | null = null;
     if (source === 'file') {
       if (!url) throw new DriveError('drive source "file" needs a url (a video file path or URL)');
-      let face: FaceDriver;
-      try {
-        face = await FaceDriver.start(url, {
-          ffmpegPath: this.#options.ffmpegPath,
-          tracking: this.#config.drive,
-          onError: (m) => this.#options.log('warn', `channel ${this.id}: ${m}`),
-          onLog: (m) => this.#options.log('info', `channel ${this.id}: ${m}`),
-        });
-      } catch (err) {
-        throw new DriveError(err instanceof DriveStartError ? err.message : `drive failed to start: ${(err as Error).message}`);
-      }
-      next = { source, url, face };
+      next = { source, url, face: await this.#startFaceDriver({ kind: 'file', url }) };
+    } else if (source === 'camera') {
+      next = await this.#startCamera();
     }
     const previous = this.#driver;
     this.#driver = next;
-    await previous?.face.close();
-    if (this.#closed) await next?.face.close();
+    await this.#stopDrive(previous);
+    if (this.#closed) await this.#stopDrive(next);
+  }
+
+  async #startFaceDriver(input: DriveInput): Promise<FaceDriver> {
+    try {
+      return await FaceDriver.start(input, {
+        ffmpegPath: this.#options.ffmpegPath,
+        tracking: this.#config.drive,
+        onError: (m) => this.#options.log('warn', `channel ${this.id}: ${m}`),
+        onLog: (m) => this.#options.log('info', `channel ${this.id}: ${m}`),
+      });
+    } catch (err) {
+      throw new DriveError(err instanceof DriveStartError ? err.message : `drive failed to start: ${(err as Error).message}`);
+    }
+  }
+
+  async #startCamera(): Promise<ActiveDrive> {
+    const webrtc = this.#options.webrtc;
+    if (!webrtc) throw new DriveError('the camera comes over WebRTC, which is off on this server (FENSHEN_WEBRTC_PORT=0 or no mediasoup worker)');
+    let tap: CameraTap;
+    try {
+      tap = await webrtc.openCameraTap();
+    } catch (err) {
+      throw new DriveError((err as Error).message);
+    }
+    let face: FaceDriver;
+    try {
+      face = await this.#startFaceDriver({ kind: 'rtp', sdp: tap.sdp });
+    } catch (err) {
+      tap.close();
+      throw err;
+    }
+    // The decoder joins mid-stream: it needs a keyframe, and again whenever frames stop (camera restarted).
+    const ask = () => void tap.requestKeyFrame().catch(() => undefined);
+    ask();
+    const keyframes = setInterval(() => {
+      if (performance.timeOrigin + performance.now() - face.lastResultAtMs > 2000) ask();
+    }, 1000);
+    return { source: 'camera', face, camera: { tap, keyframes } };
+  }
+
+  async #stopDrive(drive: ActiveDrive | null): Promise<void> {
+    if (!drive) return;
+    if (drive.camera) clearInterval(drive.camera.keyframes);
+    await drive.face.close();
+    drive.camera?.tap.close();
   }
 
   /** Takes the current face as the neutral one. */
@@ -522,7 +572,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#music?.close();
-    await this.#driver?.face.close();
+    await this.#stopDrive(this.#driver);
     this.#driver = null;
     await this.#speaker.close();
     await this.#tts.close();

@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['client/watch.ts'],
+  entryPoints: ['client/watch.ts', 'client/camera.ts'],
   bundle: true,
   format: 'esm',
   platform: 'browser',

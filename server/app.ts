@@ -107,7 +107,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const watchPage = readFileSync(join(PROJECT_ROOT, 'client', 'watch.html'), 'utf8');
   app.get('/watch/:id', async (_request, reply) => reply.type('text/html; charset=utf-8').send(watchPage));
   // The bundled browser code (npm run build); read per request so a rebuild needs no restart.
-  const bundles = new Map([['watch.js', 'text/javascript; charset=utf-8'], ['watch.js.map', 'application/json']]);
+  const bundles = new Map(['watch.js', 'camera.js'].flatMap((f) => [[f, 'text/javascript; charset=utf-8'], [`${f}.map`, 'application/json']] as const));
   app.get('/client/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
     const type = bundles.get(file);

@@ -21,8 +21,12 @@ export function resolveToken(dataDir: string, configured: string | undefined): {
 
 /** Constant-time check of an `Authorization: Bearer <token>` header. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
-  if (!header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice(7).trim());
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return header?.startsWith('Bearer ') === true && tokenMatches(header.slice(7).trim(), token);
+}
+
+/** Constant-time token comparison (the signaling's operator join uses it too). */
+export function tokenMatches(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -52,6 +52,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ? new SignalingServer(app.server, {
         path: '/ws',
         lookup: (id) => sfu.channel(id),
+        operatorToken: token,
         hooks: { joined: (ms) => webrtcMetrics?.joinSeconds.observe(ms / 1000), error: (kind) => webrtcMetrics?.signalingErrors.inc({ kind }) },
         log: (level, message) => log[level](message),
       })

@@ -5,7 +5,8 @@ import { z } from 'zod';
  * `id`; the server answers each with a response carrying the same `id` (`ok: true` and data, or
  * `ok: false` and an error a person can read). The server also sends notifications (no `id`).
  *
- * A viewer: join → createTransport → connect → consume → resume … leave.
+ * A viewer: join → createTransport → consume → connect (when DTLS starts) → resume … leave.
+ * The operator's camera: join as operator (with the token) → createTransport send → connect → produce.
  * mediasoup's own objects (RTP capabilities and parameters, ICE and DTLS parameters) travel as JSON
  * objects: the schema bounds their size and shape here, mediasoup validates their content.
  */
@@ -18,19 +19,29 @@ const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const objectId = z.string().min(1).max(64);
 
 export const requestSchema = z.discriminatedUnion('type', [
-  /** Join a channel as a viewer: the answer carries the router's RTP capabilities. */
-  z.strictObject({ id: requestId, type: z.literal('join'), channel: z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/) }),
-  /** A receive transport for this viewer. */
-  z.strictObject({ id: requestId, type: z.literal('createTransport') }),
+  /** Join a channel (as a viewer, or as its operator with the operator token): the answer carries the router's RTP capabilities. */
+  z.strictObject({
+    id: requestId,
+    type: z.literal('join'),
+    channel: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
+    role: z.enum(['viewer', 'operator']).default('viewer'),
+    token: z.string().max(256).optional(),
+  }),
+  /** A receive transport (viewers), or a send transport (the operator's camera and microphone). */
+  z.strictObject({ id: requestId, type: z.literal('createTransport'), direction: z.enum(['recv', 'send']).default('recv') }),
   z.strictObject({ id: requestId, type: z.literal('connect'), transportId: objectId, dtlsParameters: mediasoupObject }),
   /** Consumers (paused) for everything the channel sends, given what the client can receive. */
   z.strictObject({ id: requestId, type: z.literal('consume'), transportId: objectId, rtpCapabilities: mediasoupObject }),
   /** Starts media on the consumers once the client has set them up; asks for a keyframe. */
   z.strictObject({ id: requestId, type: z.literal('resume') }),
+  /** The operator sends its camera or microphone on its send transport. */
+  z.strictObject({ id: requestId, type: z.literal('produce'), transportId: objectId, kind: z.enum(['audio', 'video']), rtpParameters: mediasoupObject }),
   z.strictObject({ id: requestId, type: z.literal('leave') }),
 ]);
 
 export type SignalingRequest = z.infer<typeof requestSchema>;
+/** What a client sends (fields with defaults may be left out). */
+export type SignalingRequestInput = z.input<typeof requestSchema>;
 export type RequestType = SignalingRequest['type'];
 
 export interface TransportInfo {
@@ -54,6 +65,7 @@ export interface ResponseData {
   connect: Record<string, never>;
   consume: { consumers: ConsumerInfo[] };
   resume: Record<string, never>;
+  produce: { producerId: string };
   leave: Record<string, never>;
 }
 

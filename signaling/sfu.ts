@@ -1,6 +1,8 @@
+import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
+import type { CameraTap } from '../pipeline/channel.js';
 import type { RtpTarget } from '../pipeline/output/encoder.js';
 
 /**
@@ -32,6 +34,8 @@ export const H264_PROFILE_LEVEL_ID = '42e01f';
 
 const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
   { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
+  // The operator's camera comes in as VP8 (listed first, browsers pick it for sending); viewers get H.264.
+  { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
   {
     kind: 'video',
     mimeType: 'video/H264',
@@ -43,7 +47,10 @@ const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
 export interface SfuChannelEvents {
   /** A viewer transport was opened or closed. */
   viewers: [number];
+  /** The operator's camera (video) or microphone (audio) started or stopped sending. */
+  operator: ['audio' | 'video', boolean];
 }
+
 
 /** One channel in the SFU: its router, the encoder's way in, the viewers' transports. */
 export class SfuChannel extends EventEmitter<SfuChannelEvents> {
@@ -55,6 +62,7 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
   readonly #webRtcServer: ms.WebRtcServer;
   readonly #viewers = new Set<ms.WebRtcTransport>();
   readonly #scores = new Map<string, number>();
+  readonly #operator = new Map<'audio' | 'video', ms.Producer>();
   #closed = false;
 
   private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, ingress: ms.PlainTransport[], producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
@@ -135,6 +143,67 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     consumer.observer.once('close', () => this.#scores.delete(consumer.id));
   }
 
+  /** The operator's send transport (not counted as a viewer). */
+  async openOperatorTransport(): Promise<ms.WebRtcTransport> {
+    if (this.#closed) throw new Error(`channel ${this.id} is closed`);
+    return this.router.createWebRtcTransport({ webRtcServer: this.#webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true });
+  }
+
+  /** The operator's camera or microphone; a new one of a kind replaces the old. */
+  setOperatorProducer(producer: ms.Producer): void {
+    const kind = producer.kind;
+    this.#operator.get(kind)?.close();
+    this.#operator.set(kind, producer);
+    producer.observer.once('close', () => {
+      if (this.#operator.get(kind) !== producer) return;
+      this.#operator.delete(kind);
+      if (!this.#closed) this.emit('operator', kind, false);
+    });
+    this.emit('operator', kind, true);
+  }
+
+  get hasCamera(): boolean {
+    return this.#operator.has('video');
+  }
+
+  /**
+   * Sends the operator's camera as plain RTP to a local port pair and describes it in an SDP, for ffmpeg
+   * to decode into drive frames. The consumer starts paused: resume it (requestKeyFrame) once ffmpeg listens.
+   */
+  async openCameraTap(): Promise<CameraTap> {
+    const producer = this.#operator.get('video');
+    if (!producer) throw new Error('no camera is being sent: turn the camera on in the console first');
+    const port = await freeUdpPortPair();
+    const transport = await this.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+    try {
+      await transport.connect({ ip: '127.0.0.1', port, rtcpPort: port + 1 });
+      const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities, paused: true });
+      const codec = consumer.rtpParameters.codecs[0];
+      if (!codec) throw new Error('camera consumer has no codec');
+      const name = codec.mimeType.split('/')[1] ?? 'VP8';
+      const fmtp = Object.entries(codec.parameters ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(';');
+      const sdp = [
+        'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=fenshen camera', 'c=IN IP4 127.0.0.1', 't=0 0',
+        `m=video ${port} RTP/AVP ${codec.payloadType}`,
+        `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}`,
+        ...(fmtp ? [`a=fmtp:${codec.payloadType} ${fmtp}`] : []),
+        'a=recvonly', '',
+      ].join('\r\n');
+      return {
+        sdp,
+        requestKeyFrame: async () => {
+          if (consumer.closed) return;
+          if (consumer.paused) await consumer.resume();
+          await consumer.requestKeyFrame();
+        },
+        close: () => transport.close(),
+      };
+    } catch (err) {
+      transport.close();
+      throw err;
+    }
+  }
+
   /** A receive transport for one viewer, on the shared media port. */
   async openViewerTransport(): Promise<ms.WebRtcTransport> {
     if (this.#closed) throw new Error(`channel ${this.id} is closed`);
@@ -156,6 +225,28 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     this.ingress.length = 0;
     this.#viewers.clear();
   }
+}
+
+/** An even UDP port whose next one is free too (ffmpeg takes RTP on it and RTCP on the next). */
+async function freeUdpPortPair(): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<dgram.Socket | null>((resolve) => {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', () => resolve(null));
+      socket.bind(port, '127.0.0.1', () => resolve(socket));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = await bind(0);
+    if (!first) continue;
+    const port = first.address().port;
+    first.close();
+    const even = port % 2 === 0 ? port : port + 1;
+    const [a, b] = [await bind(even), await bind(even + 1)];
+    a?.close();
+    b?.close();
+    if (a && b) return even;
+  }
+  throw new Error('no free UDP port pair for the camera');
 }
 
 function rtcpPortOf(transport: ms.PlainTransport): number {

@@ -1,14 +1,17 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { tokenMatches } from '../server/auth.js';
 import { MAX_MESSAGE_BYTES, parseRequest, type SignalingNotification, type SignalingResponse } from './messages.js';
 import type { SfuChannel } from './sfu.js';
-import { SignalingError, ViewerSession, type ViewerSessionHooks } from './viewerSession.js';
+import { SignalingError, PeerSession, type PeerSessionHooks } from './peerSession.js';
 
 export interface SignalingOptions {
   readonly path: string;
   readonly lookup: (channelId: string) => SfuChannel | undefined;
-  readonly hooks?: ViewerSessionHooks & { readonly error?: (kind: 'request' | 'internal') => void };
+  /** The operators' bearer token: joining as operator (to send the camera) needs it. */
+  readonly operatorToken: string;
+  readonly hooks?: PeerSessionHooks & { readonly error?: (kind: 'request' | 'internal') => void };
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
 
@@ -19,13 +22,13 @@ const HEARTBEAT_MS = 10_000;
 
 /**
  * WebSocket signaling on the HTTP server's port: `ws` in noServer mode takes the upgrades for `path`.
- * Each connection gets one ViewerSession; its requests are handled one at a time in arrival order.
+ * Each connection gets one PeerSession; its requests are handled one at a time in arrival order.
  */
 export class SignalingServer {
   readonly #wss: WebSocketServer;
   readonly #server: Server;
   readonly #options: SignalingOptions;
-  readonly #sessions = new Map<WebSocket, ViewerSession>();
+  readonly #sessions = new Map<WebSocket, PeerSession>();
   readonly #alive = new WeakSet<WebSocket>();
   readonly #heartbeat: NodeJS.Timeout;
   #closed = false;
@@ -66,7 +69,12 @@ export class SignalingServer {
     const send = (message: SignalingResponse | SignalingNotification) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
-    const session = new ViewerSession(this.#options.lookup, () => send({ notification: 'channelClosed' }), this.#options.hooks);
+    const session = new PeerSession({
+      lookup: this.#options.lookup,
+      isOperatorToken: (token) => tokenMatches(token, this.#options.operatorToken),
+      onChannelGone: () => send({ notification: 'channelClosed' }),
+      ...(this.#options.hooks ? { hooks: this.#options.hooks } : {}),
+    });
     this.#sessions.set(socket, session);
     this.#alive.add(socket);
     socket.on('pong', () => this.#alive.add(socket));

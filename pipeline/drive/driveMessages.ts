@@ -1,8 +1,9 @@
 import type { FaceResult, TrackingOptions } from './faceTracker.js';
+import type { DriveInput } from './videoSource.js';
 
 /** Main thread → drive worker. */
 export type DriveWorkerIn =
-  | { readonly type: 'start'; readonly url: string; readonly ffmpegPath: string; readonly tracking: TrackingOptions }
+  | { readonly type: 'start'; readonly input: DriveInput; readonly ffmpegPath: string; readonly tracking: TrackingOptions }
   | { readonly type: 'calibrate' }
   | { readonly type: 'stop' };
 

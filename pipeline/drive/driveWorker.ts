@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FaceTracker, type TrackingOptions } from './faceTracker.js';
-import { FfmpegVideoSource } from './videoSource.js';
+import { FfmpegVideoSource, type DriveInput } from './videoSource.js';
 import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
 
 const port = parentPort;
@@ -17,9 +17,9 @@ let tracker: FaceTracker | null = null;
 let busy = false;
 let dropped = 0;
 
-async function start(url: string, ffmpegPath: string, tracking: TrackingOptions): Promise<void> {
+async function start(input: DriveInput, ffmpegPath: string, tracking: TrackingOptions): Promise<void> {
   try {
-    source = new FfmpegVideoSource(url, { ffmpegPath });
+    source = new FfmpegVideoSource(input, { ffmpegPath });
     source.probe();
     tracker = await FaceTracker.create(tracking, (message) => send({ type: 'log', message }));
   } catch (err) {
@@ -49,7 +49,7 @@ async function start(url: string, ffmpegPath: string, tracking: TrackingOptions)
 port.on('message', (message: DriveWorkerIn) => {
   switch (message.type) {
     case 'start':
-      void start(message.url, message.ffmpegPath, message.tracking);
+      void start(message.input, message.ffmpegPath, message.tracking);
       return;
     case 'calibrate':
       send({ type: 'calibrated', ok: tracker?.calibrate() ?? false });

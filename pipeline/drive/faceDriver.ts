@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
 import type { FaceResult, StageTimes, TrackingOptions } from './faceTracker.js';
 import type { DriveRig } from './retarget.js';
+import type { DriveInput } from './videoSource.js';
 
 /** One tracking stage over the last second: runs per second and mean inference time per run. */
 export interface StageStats {
@@ -94,7 +95,7 @@ export class FaceDriver {
   }
 
   /** Starts the worker on `url`; rejects with DriveStartError when the source or the models cannot be used. */
-  static async start(url: string, options: { ffmpegPath: string; tracking: TrackingOptions; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
+  static async start(input: DriveInput, options: { ffmpegPath: string; tracking: TrackingOptions; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
     // Sources run under tsx in development (.ts) and from dist/ in production (.js).
     const fromSources = import.meta.url.endsWith('.ts');
     const worker = fromSources
@@ -110,7 +111,7 @@ export class FaceDriver {
       };
       worker.on('message', onMessage);
       worker.once('error', (err) => resolve({ type: 'failed', message: err.message }));
-      worker.postMessage({ type: 'start', url, ffmpegPath: options.ffmpegPath, tracking: options.tracking } satisfies DriveWorkerIn);
+      worker.postMessage({ type: 'start', input, ffmpegPath: options.ffmpegPath, tracking: options.tracking } satisfies DriveWorkerIn);
     });
     if (started.type === 'failed') {
       await driver.close();
@@ -123,6 +124,11 @@ export class FaceDriver {
     this.#stages.face.add(ms.face);
     this.#stages.iris.add(ms.iris);
     this.#stages.pose.add(ms.pose);
+  }
+
+  /** When the last tracked frame (face or not) came back from the worker, wall ms; 0 before the first. */
+  get lastResultAtMs(): number {
+    return this.#latest?.atMs ?? 0;
   }
 
   /** The latest face rig, or null when no face has been seen for `staleMs`. */

@@ -2,7 +2,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { RgbaFrame } from './faceLandmarks.js';
 
-/** Where drive frames come from: a file or URL now, the operator's WebRTC camera later. */
+/** What ffmpeg decodes: a file or URL (looped, real time), or live RTP described by an SDP (the operator's camera). */
+export type DriveInput = { readonly kind: 'file'; readonly url: string } | { readonly kind: 'rtp'; readonly sdp: string };
+
+/** A camera's picture is letterboxed into this size: its own size is unknown until it decodes and may change. */
+const CAMERA_SIZE = { width: 640, height: 480 } as const;
+
+/** Where drive frames come from. */
 export interface FrameSource {
   on(event: 'frame', listener: (frame: RgbaFrame, timeS: number) => void): this;
   on(event: 'error', listener: (message: string) => void): this;
@@ -18,12 +24,13 @@ export class VideoSourceError extends Error {
 const MAX_WIDTH = 640;
 
 /**
- * A video file or URL decoded by ffmpeg in real time (-re) and looped, as RGBA frames at most 640 px
- * wide: lets a user drive the avatar from a recording. Spawned with an argument array; the path is
- * never seen by a shell, and the accepted forms cannot start with '-' (so it is never taken for an option).
+ * Drive frames decoded by ffmpeg as RGBA, at most 640 px wide. A video file or URL is decoded in real
+ * time (-re) and looped: it lets a user drive the avatar from a recording. Live RTP (the operator's
+ * camera, from the SFU) is read from an SDP on stdin with no buffering. Spawned with an argument array;
+ * a path is never seen by a shell, and the accepted forms cannot start with '-' (never taken for an option).
  */
 export class FfmpegVideoSource extends EventEmitter implements FrameSource {
-  readonly url: string;
+  readonly input: DriveInput;
   readonly fps: number;
   width = 0;
   height = 0;
@@ -32,19 +39,31 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   #closed = false;
   #restartTimer: NodeJS.Timeout | null = null;
 
-  constructor(url: string, options: { ffmpegPath: string; fps?: number }) {
+  constructor(input: DriveInput, options: { ffmpegPath: string; fps?: number }) {
     super();
-    if (!/^(https?|rtmps?|rtsp|srt):\/\/\S+$/.test(url) && !url.startsWith('/') && !/^[\w.][\w./ -]*$/.test(url)) throw new VideoSourceError(`drive source "${url}" is not a file path or a http/rtmp/rtsp/srt URL`);
-    this.url = url;
+    if (input.kind === 'file') {
+      const url = input.url;
+      if (!/^(https?|rtmps?|rtsp|srt):\/\/\S+$/.test(url) && !url.startsWith('/') && !/^[\w.][\w./ -]*$/.test(url)) throw new VideoSourceError(`drive source "${url}" is not a file path or a http/rtmp/rtsp/srt URL`);
+    } else {
+      this.width = CAMERA_SIZE.width;
+      this.height = CAMERA_SIZE.height;
+    }
+    this.input = input;
     this.fps = options.fps ?? 30;
     this.#ffmpegPath = options.ffmpegPath;
   }
 
+  /** What the source reads, for messages. */
+  get label(): string {
+    return this.input.kind === 'file' ? this.input.url : 'the camera';
+  }
+
   /** Reads the source's size (throws a clear error when ffmpeg cannot open it). */
   probe(): { width: number; height: number } {
-    const probe = spawnSync(this.#ffmpegPath.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', this.url], { encoding: 'utf8', timeout: 15_000 });
+    if (this.input.kind === 'rtp') return { width: this.width, height: this.height };
+    const probe = spawnSync(this.#ffmpegPath.replace(/ffmpeg$/, 'ffprobe'), ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', this.input.url], { encoding: 'utf8', timeout: 15_000 });
     const [w, h] = (probe.stdout ?? '').trim().split(',').map(Number);
-    if (probe.status !== 0 || !w || !h) throw new VideoSourceError(`drive source ${this.url} has no readable video: ${(probe.stderr ?? '').trim().split('\n').at(-1) || 'no video stream'}`);
+    if (probe.status !== 0 || !w || !h) throw new VideoSourceError(`drive source ${this.input.url} has no readable video: ${(probe.stderr ?? '').trim().split('\n').at(-1) || 'no video stream'}`);
     const scale = Math.min(1, MAX_WIDTH / w);
     this.width = Math.max(2, Math.round((w * scale) / 2) * 2);
     this.height = Math.max(2, Math.round((h * scale) / 2) * 2);
@@ -54,9 +73,18 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   start(): void {
     if (this.#closed || this.#child) return;
     if (!this.width) this.probe();
-    const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.url,
-      '-an', '-vf', `scale=${this.width}:${this.height},fps=${this.fps}`, '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1'];
-    const child = spawn(this.#ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { width: w, height: h } = this;
+    const args =
+      this.input.kind === 'file'
+        ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.input.url,
+            '-an', '-vf', `scale=${w}:${h},fps=${this.fps}`, '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1']
+        : ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-flags', 'low_delay',
+            '-reorder_queue_size', '0', '-max_delay', '0', '-f', 'sdp', '-i', 'pipe:0',
+            '-an', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
+            '-fps_mode', 'passthrough', '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1'];
+    const child = spawn(this.#ffmpegPath, args, { stdio: [this.input.kind === 'rtp' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (this.input.kind === 'rtp') child.stdin?.end(this.input.sdp);
+    const startedMs = performance.now();
     this.#child = child;
     const frameBytes = this.width * this.height * 4;
     let pending: Buffer[] = [];
@@ -75,13 +103,15 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
         const rest = all.subarray(frameBytes);
         pending = rest.length ? [rest] : [];
         pendingBytes = rest.length;
-        this.emit('frame', { width: this.width, height: this.height, data: frame }, frames++ / this.fps);
+        // A file's frames are evenly spaced; a camera's arrive when they arrive.
+        const timeS = this.input.kind === 'file' ? frames++ / this.fps : (performance.now() - startedMs) / 1000;
+        this.emit('frame', { width: w, height: h, data: frame }, timeS);
       }
     });
     child.on('close', (code) => {
       this.#child = null;
       if (this.#closed) return;
-      this.emit('error', `drive source ${this.url} stopped (${err.trim().split('\n').at(-1) || `exit ${code}`}); retrying`);
+      this.emit('error', `drive source ${this.label} stopped (${err.trim().split('\n').at(-1) || `exit ${code}`}); retrying`);
       this.#restartTimer = setTimeout(() => this.start(), 2000);
     });
   }

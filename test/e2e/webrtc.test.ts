@@ -1,18 +1,28 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
-import { startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { commandOf, descendants, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
 let browser: Browser;
+let cameraClip = '';
 
 before(async () => {
   fenshen = await startFenshen();
   await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  // The browser's camera: a sample portrait rocking ±15° (Chromium's fake capture device plays a Y4M file in a loop).
+  cameraClip = join(fenshen.dataDir, 'camera.y4m');
+  const samples = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg');
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', samples, '-t', '6', '-r', '30', '-vf', "crop=160:160:372:0,scale=480:480,rotate='0.26*sin(2*PI*t/3)':fillcolor=black", '-pix_fmt', 'yuv420p', cameraClip], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${cameraClip}`],
   });
 });
 after(async () => {
@@ -116,4 +126,62 @@ test('signaling refuses junk and out-of-order requests with clear errors, and th
   const health = await fetch(`${fenshen.url}/healthz`);
   assert.equal(health.status, 200);
   await waitFor('its transport is freed', async () => (((await (await fenshen.api('/api/channels/main')).json()) as { viewers: number }).viewers === 0 ? true : undefined), 15_000);
+});
+
+interface DriveState {
+  drive: { source: string; face: { found: boolean; fps: number; rig: { headRollDeg: number } | null } };
+}
+
+test('the operator\'s browser camera drives the avatar: console → WebRTC → SFU → decoder → tracker; stop returns to idle', async () => {
+  const camera = await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'camera' }) });
+  assert.equal(camera.status, 422);
+  assert.match(((await camera.json()) as { error: string }).error, /no camera is being sent/);
+
+  const page = await browser.newPage();
+  await page.goto(`${fenshen.url}/`);
+  await page.fill('#token', fenshen.token);
+  await page.click('#go');
+  await page.click('#camera-start');
+  await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('drives')", undefined, { timeout: 20_000 });
+  const rolls: number[] = [];
+  let found = 0;
+  const until = performance.now() + 8000;
+  while (performance.now() < until) {
+    await new Promise((r) => setTimeout(r, 200));
+    const { drive } = (await (await fenshen.api('/api/channels/main')).json()) as DriveState;
+    assert.equal(drive.source, 'camera');
+    if (drive.face.found && drive.face.rig) {
+      found++;
+      rolls.push(drive.face.rig.headRollDeg);
+    }
+  }
+  assert.ok(found > 15, `the face in the camera is tracked (${found} of 40 samples)`);
+  assert.ok(Math.max(...rolls) - Math.min(...rolls) > 10, `head roll follows the camera (${Math.min(...rolls).toFixed(1)}…${Math.max(...rolls).toFixed(1)}°)`);
+  await page.click('#camera-calibrate');
+  await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('calibrated')", undefined, { timeout: 5000 });
+
+  await page.click('#camera-stop');
+  await waitFor('drive back to idle', async () => (((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive.source === 'idle' ? true : undefined), 10_000);
+  await waitFor('the camera decoder is gone', () => (descendants(fenshen.child.pid ?? 0).some((pid) => commandOf(pid).includes('-f sdp')) ? undefined : true), 5000);
+  await page.close();
+});
+
+test('signaling: the camera needs the operator token; a viewer cannot send', async () => {
+  const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const replies: { id: number | null; ok: boolean; error?: string }[] = [];
+  socket.on('message', (data) => replies.push(JSON.parse(data.toString()) as (typeof replies)[number]));
+  socket.send(JSON.stringify({ id: 1, type: 'join', channel: 'main', role: 'operator', token: 'wrong-token-0000000000' }));
+  socket.send(JSON.stringify({ id: 2, type: 'join', channel: 'main' }));
+  socket.send(JSON.stringify({ id: 3, type: 'createTransport', direction: 'send' }));
+  socket.send(JSON.stringify({ id: 4, type: 'produce', transportId: 'x', kind: 'video', rtpParameters: {} }));
+  await waitFor('all answered', () => (replies.length >= 4 ? true : undefined), 10_000);
+  assert.match(replies.find((r) => r.id === 1)?.error ?? '', /operator token missing or wrong/);
+  assert.equal(replies.find((r) => r.id === 2)?.ok, true);
+  assert.match(replies.find((r) => r.id === 3)?.error ?? '', /only the operator may send/);
+  assert.match(replies.find((r) => r.id === 4)?.error ?? '', /unknown transport/);
+  socket.close();
 });

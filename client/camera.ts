@@ -1,0 +1,100 @@
+/**
+ * The console's camera panel: the operator's camera goes to the server over WebRTC (mediasoup-client,
+ * a send transport joined with the operator token) and becomes the channel's drive source; a mirrored
+ * self-view shows what is sent, and "calibrate" takes the current face as the neutral one.
+ */
+import { Device } from 'mediasoup-client';
+import type { types } from 'mediasoup-client';
+import { SignalingClient } from './signalingClient.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const startButton = $<HTMLButtonElement>('camera-start');
+const stopButton = $<HTMLButtonElement>('camera-stop');
+const calibrateButton = $<HTMLButtonElement>('camera-calibrate');
+const message = $<HTMLElement>('camera-msg');
+const selfView = $<HTMLVideoElement>('camera-self');
+
+interface Sending {
+  readonly channel: string;
+  readonly stream: MediaStream;
+  readonly transport: types.Transport;
+  readonly signaling: SignalingClient;
+}
+let sending: Sending | null = null;
+
+const token = () => (document.getElementById('token') as HTMLInputElement).value.trim();
+
+function say(text: string, error = false): void {
+  message.textContent = text;
+  message.className = error ? 'err' : '';
+}
+
+async function api(path: string, method: string, body?: unknown): Promise<void> {
+  const res = await fetch(path, { method, headers: { authorization: `Bearer ${token()}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+  if (!res.ok) throw new Error(((await res.json()) as { error?: string }).error ?? `${method} ${path}: ${res.status}`);
+}
+
+async function start(): Promise<void> {
+  const channel = $<HTMLInputElement>('camera-channel').value.trim();
+  say('打开摄像头… opening the camera');
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } }, audio: false });
+  selfView.srcObject = stream;
+  const signaling = await SignalingClient.open(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
+  try {
+    const { routerRtpCapabilities } = await signaling.request('join', { channel, role: 'operator', token: token() });
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    const { transport: info } = await signaling.request('createTransport', { direction: 'send' });
+    const transport = device.createSendTransport(info as types.TransportOptions);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      signaling.request('connect', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+      signaling.request('produce', { transportId: transport.id, kind, rtpParameters }).then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw new Error('the camera gave no video');
+    await transport.produce({ track });
+    sending = { channel, stream, transport, signaling };
+    signaling.onClose(() => {
+      if (sending?.signaling === signaling) void stop('信令断开 · signaling lost', true);
+    });
+    await api(`/api/channels/${encodeURIComponent(channel)}/drive`, 'PUT', { source: 'camera' });
+    say('摄像头驱动中 · the camera drives the avatar');
+    stopButton.disabled = false;
+    calibrateButton.disabled = false;
+    startButton.disabled = true;
+  } catch (err) {
+    signaling.close();
+    for (const t of stream.getTracks()) t.stop();
+    throw err;
+  }
+}
+
+async function stop(text = '已停止 · stopped', error = false): Promise<void> {
+  const current = sending;
+  sending = null;
+  if (current) {
+    current.transport.close();
+    current.signaling.close();
+    for (const t of current.stream.getTracks()) t.stop();
+    selfView.srcObject = null;
+    await api(`/api/channels/${encodeURIComponent(current.channel)}/drive`, 'PUT', { source: 'idle' }).catch(() => undefined);
+  }
+  startButton.disabled = false;
+  stopButton.disabled = true;
+  calibrateButton.disabled = true;
+  say(text, error);
+}
+
+startButton.addEventListener('click', () => {
+  start().catch((err: Error) => say(err.message, true));
+});
+stopButton.addEventListener('click', () => void stop());
+calibrateButton.addEventListener('click', () => {
+  if (!sending) return;
+  api(`/api/channels/${encodeURIComponent(sending.channel)}/drive/calibrate`, 'POST').then(
+    () => say('已校准 · calibrated'),
+    (err: Error) => say(err.message, true),
+  );
+});
