@@ -1,7 +1,8 @@
 /**
- * The console's camera panel: the operator's camera goes to the server over WebRTC (mediasoup-client,
- * a send transport joined with the operator token) and becomes the channel's drive source; a mirrored
- * self-view shows what is sent, and "calibrate" takes the current face as the neutral one.
+ * The console's camera panel: the operator's camera (and microphone) go to the server over WebRTC
+ * (mediasoup-client, a send transport joined with the operator token) and become the channel's drive:
+ * the face moves the avatar, the voice is heard in the stream and moves the mouth. A mirrored self-view
+ * shows what is sent, and "calibrate" takes the current face as the neutral one.
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
@@ -37,7 +38,11 @@ async function api(path: string, method: string, body?: unknown): Promise<void> 
 async function start(): Promise<void> {
   const channel = $<HTMLInputElement>('camera-channel').value.trim();
   say('打开摄像头… opening the camera');
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } }, audio: false });
+  const withMic = $<HTMLInputElement>('camera-mic').checked;
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+    audio: withMic ? { echoCancellation: true, noiseSuppression: true, autoGainControl: true } : false,
+  });
   selfView.srcObject = stream;
   const signaling = await SignalingClient.open(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   try {
@@ -55,6 +60,9 @@ async function start(): Promise<void> {
     const track = stream.getVideoTracks()[0];
     if (!track) throw new Error('the camera gave no video');
     await transport.produce({ track });
+    // The microphone before the drive switch: the server takes the voice when the camera drive starts.
+    const voice = stream.getAudioTracks()[0];
+    if (voice) await transport.produce({ track: voice, codecOptions: { opusStereo: false, opusDtx: false } });
     sending = { channel, stream, transport, signaling };
     signaling.onClose(() => {
       if (sending?.signaling === signaling) void stop('信令断开 · signaling lost', true);

@@ -140,6 +140,21 @@ async function liveLoop(preset: PresetName, seconds: number) {
   };
 }
 
+/**
+ * One ffmpeg encode of the rendered pictures (raw I420 on stdin, 30 fps, output discarded): CPU per
+ * frame. Compares the WebRTC rendition's codec choices with the RTMP encode on the same frames.
+ */
+function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], frames: number, codecArgs: string[]): number {
+  const p = OUTPUT_PRESETS[preset];
+  const input = Buffer.concat(Array.from({ length: frames }, (_, i) => pictures[i % pictures.length] as Buffer));
+  // -benchmark makes ffmpeg print its own user and system CPU time at the end.
+  const run = spawnSync('ffmpeg', ['-v', 'error', '-benchmark', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', 'pipe:0', ...codecArgs, '-f', 'null', '-'], { input, maxBuffer: 1 << 20, encoding: 'buffer' });
+  const report = `${run.stdout.toString()}${run.stderr.toString()}`;
+  const match = /utime=([\d.]+)s stime=([\d.]+)s/.exec(report);
+  if (run.status !== 0 || !match) throw new Error(`ffmpeg ${codecArgs.join(' ')}: ${report.slice(-300)}`);
+  return ((Number(match[1]) + Number(match[2])) / frames) * 1000;
+}
+
 const rows: string[][] = [];
 for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
   const p = OUTPUT_PRESETS[preset];
@@ -165,6 +180,27 @@ console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const row of rows) console.log(line(row));
 console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');
+
+// The WebRTC rendition: what each way of feeding viewers costs on the same rendered frames (720x1280).
+{
+  console.error('webrtc rendition: encoder cost per codec choice');
+  const draw = await drawCosts('portrait-720p', 120);
+  const frames = 300;
+  const x264 = ['-c:v', 'libx264', '-tune', 'zerolatency', '-bf', '0', '-threads', '1'];
+  const choices: [string, string[], string][] = [
+    ['RTMP encode: x264 superfast, high, 2 s GOP, 2500 kb/s (reference)', [...x264, '-preset', 'superfast', '-profile:v', 'high', '-g', '60', '-b:v', '2500k', '-x264-params', 'subme=0'], ''],
+    ['WebRTC, chosen: second x264 encode, ultrafast, constrained baseline, 0.5 s GOP, 1500 kb/s', [...x264, '-preset', 'ultrafast', '-profile:v', 'baseline', '-g', '15', '-b:v', '1500k'], 'any browser; new viewers get a keyframe within 0.5 s'],
+    ['WebRTC, alternative: VP8 (libvpx realtime, cpu-used 8), 0.5 s GOP, 1500 kb/s', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '15', '-b:v', '1500k', '-threads', '1'], 'also wrtc peers; 3x the CPU'],
+  ];
+  console.log('');
+  console.log('| WebRTC video rendition (720x1280@30, same frames) | encoder CPU ms/frame | cores at 30 fps | note |');
+  console.log('|---|---|---|---|');
+  console.log('| reuse the RTMP encode (H.264 RTP copy) | 0 | 0 | 2 s GOP: a new viewer waits up to 2 s for a keyframe; ffmpeg cannot take keyframe requests |');
+  for (const [name, args, note] of choices) {
+    const ms = encoderCpuPerFrameMs('portrait-720p', draw.pictures, frames, args);
+    console.log(`| ${name} | ${ms.toFixed(2)} | ${((ms * 30) / 1000).toFixed(3)} | ${note} |`);
+  }
+}
 
 console.error('speech: say → audible, TTS real-time factor, lip-sync CPU');
 const latency = await sayToAudible(6);

@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { OUTPUT_PRESETS, type OutputPreset } from '../config/presets.js';
 import type { ChannelConfig, SceneConfig } from '../config/schema.js';
 import { AudioMixer, dbToGain } from './audio/mixer.js';
+import { MicSource } from './audio/micSource.js';
+import { AudioMouth } from './speech/audioMouth.js';
+import type { MouthState } from './speech/visemes.js';
 import { MusicSource } from './audio/musicSource.js';
 import { IdleAnimator } from './avatar/idle.js';
 import { loadAvatar, resolveAvatarDir } from './avatar/loader.js';
@@ -43,14 +46,17 @@ export interface ChannelOptions {
 export interface WebrtcOutput {
   readonly rtpTargets: { readonly video: RtpTarget; readonly audio: RtpTarget };
   readonly viewerCount: number;
-  /** The operator's camera as plain RTP for the drive's decoder; rejects when no camera is sent. */
-  openCameraTap(): Promise<CameraTap>;
+  /** Whether the operator sends its camera (video) or microphone (audio) now. */
+  sends(kind: 'audio' | 'video'): boolean;
+  /** The operator's camera or microphone as plain RTP for a local decoder; rejects when it is not sent. */
+  openOperatorTap(kind: 'audio' | 'video'): Promise<OperatorTap>;
 }
 
-/** The operator's camera out of the SFU: an SDP for ffmpeg, keyframe requests, and its end. */
-export interface CameraTap {
+/** The operator's camera or microphone out of the SFU: an SDP for ffmpeg, and its start and end. */
+export interface OperatorTap {
   readonly sdp: string;
-  requestKeyFrame(): Promise<void>;
+  /** (Re)starts the flow; for video it also asks the sender for a keyframe. */
+  resume(): Promise<void>;
   close(): void;
 }
 
@@ -89,8 +95,11 @@ interface ActiveDrive {
   readonly source: DriveSource;
   readonly url?: string;
   readonly face: FaceDriver;
-  /** The camera's way out of the SFU, and the timer asking it for keyframes until frames decode. */
-  readonly camera?: { readonly tap: CameraTap; readonly keyframes: NodeJS.Timeout };
+  /**
+   * The camera's way out of the SFU and the timer asking it for keyframes until frames decode; the
+   * microphone, when the operator sends one: the voice goes out with the picture and moves the mouth.
+   */
+  readonly camera?: { readonly tap: OperatorTap; readonly keyframes: NodeJS.Timeout; readonly mic: { readonly tap: OperatorTap; readonly source: MicSource } | null };
 }
 
 /** A drive request that cannot be served (bad source, no models, camera not available yet). */
@@ -133,6 +142,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #composeTimings: ComposeTimings = { render: 0, convert: 0, damagedPixels: 0 };
   readonly #idle: IdleAnimator;
   readonly #pose = restPose();
+  #micBlock = new Float32Array(0);
+  #micMouth: AudioMouth;
   readonly #mixer: AudioMixer;
   readonly #tts: TtsProvider;
   readonly #speaker: Speaker;
@@ -175,6 +186,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#idle = new IdleAnimator(options.config.avatar.seed ?? hashSeed(options.id));
     this.#baseScene = scene;
     this.#mixer = new AudioMixer(options.config.audio.sampleRateHz);
+    this.#micMouth = new AudioMouth(options.config.audio.sampleRateHz);
     this.#tts = Channel.#makeTts(options.config);
     this.#speaker = new Speaker(this.#tts, options.config.audio.sampleRateHz, (level, message) => options.log(level, `channel ${this.id}: ${message}`));
     for (const type of ['started', 'sentence', 'finished', 'error'] as const) {
@@ -366,6 +378,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
     t.speech.start();
     const speech = this.#speaker.next(tick.audioSamples, tick.firstSample);
     this.#showCaption(speech.sentence);
+    // The operator's live voice, when the camera drive brought a microphone: it is heard with the
+    // picture and, while no scripted speech plays, moves the mouth.
+    const mic = this.#driver?.camera?.mic?.source;
+    let voice = speech.samples;
+    let micMouth: MouthState | null = null;
+    if (mic) {
+      if (this.#micBlock.length < tick.audioSamples) this.#micBlock = new Float32Array(tick.audioSamples);
+      const block = mic.take(tick.audioSamples, this.#micBlock);
+      micMouth = this.#micMouth.process(block);
+      if (voice) for (let i = 0; i < Math.min(voice.length, block.length); i++) block[i] = (block[i] as number) + (voice[i] as number);
+      voice = block;
+    }
+    const micVoiced = micMouth !== null && this.#micMouth.voiced;
     t.speech.stop();
     // Late ticks and a slow encoder repeat the last picture (this tick holds one reference to it).
     let picture = render && !encoderBehind ? null : this.#compositor.repeatLast();
@@ -379,6 +404,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // Speech has the last word on the mouth, over idle motion and a tracked face.
       const m = speech.mouth;
       if (speech.mouthWeight > 0) blendPose(pose, { mouthOpen: m.open, mouthForm: m.form, mouthRound: m.round }, speech.mouthWeight);
+      else if (micMouth && micVoiced) blendPose(pose, { mouthOpen: micMouth.open, mouthForm: micMouth.form, mouthRound: micMouth.round });
       clampPose(pose);
       t.rig.stop();
       const timings = this.#composeTimings;
@@ -389,7 +415,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#counters.rendered.inc();
     }
     t.mix.start();
-    const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), speech.samples, speech.speaking);
+    const pcm = this.#mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), voice, speech.speaking || micVoiced);
     t.mix.stop();
     const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, picture, repeated: !render };
     const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
@@ -462,9 +488,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   async #startCamera(): Promise<ActiveDrive> {
     const webrtc = this.#options.webrtc;
     if (!webrtc) throw new DriveError('the camera comes over WebRTC, which is off on this server (FENSHEN_WEBRTC_PORT=0 or no mediasoup worker)');
-    let tap: CameraTap;
+    let tap: OperatorTap;
     try {
-      tap = await webrtc.openCameraTap();
+      tap = await webrtc.openOperatorTap('video');
     } catch (err) {
       throw new DriveError((err as Error).message);
     }
@@ -476,12 +502,28 @@ export class Channel extends EventEmitter<ChannelEvents> {
       throw err;
     }
     // The decoder joins mid-stream: it needs a keyframe, and again whenever frames stop (camera restarted).
-    const ask = () => void tap.requestKeyFrame().catch(() => undefined);
+    const ask = () => void tap.resume().catch(() => undefined);
     ask();
     const keyframes = setInterval(() => {
       if (performance.timeOrigin + performance.now() - face.lastResultAtMs > 2000) ask();
     }, 1000);
-    return { source: 'camera', face, camera: { tap, keyframes } };
+    return { source: 'camera', face, camera: { tap, keyframes, mic: await this.#startMic(webrtc) } };
+  }
+
+  /** The operator's microphone, when sent: decoded live for the mix and the mouth. A failure only logs. */
+  async #startMic(webrtc: WebrtcOutput): Promise<{ tap: OperatorTap; source: MicSource } | null> {
+    if (!webrtc.sends('audio')) return null;
+    try {
+      const tap = await webrtc.openOperatorTap('audio');
+      const source = new MicSource({ ffmpegPath: this.#options.ffmpegPath, sdp: tap.sdp, sampleRateHz: this.clock.sampleRateHz, onError: (m) => this.#options.log('warn', `channel ${this.id}: ${m}`) });
+      source.start();
+      // ffmpeg binds its port within a moment; the first packets before that are lost, which is fine for a voice.
+      setTimeout(() => void tap.resume().catch(() => undefined), 300);
+      return { tap, source };
+    } catch (err) {
+      this.#options.log('warn', `channel ${this.id}: the microphone cannot be used: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   async #stopDrive(drive: ActiveDrive | null): Promise<void> {
@@ -489,6 +531,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (drive.camera) clearInterval(drive.camera.keyframes);
     await drive.face.close();
     drive.camera?.tap.close();
+    drive.camera?.mic?.source.close();
+    drive.camera?.mic?.tap.close();
   }
 
   /** Takes the current face as the neutral one. */

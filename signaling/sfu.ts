@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
-import type { CameraTap } from '../pipeline/channel.js';
+import type { OperatorTap } from '../pipeline/channel.js';
 import type { RtpTarget } from '../pipeline/output/encoder.js';
 
 /**
@@ -162,17 +162,19 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     this.emit('operator', kind, true);
   }
 
-  get hasCamera(): boolean {
-    return this.#operator.has('video');
+  /** Whether the operator sends its camera (video) or microphone (audio) now. */
+  sends(kind: 'audio' | 'video'): boolean {
+    return this.#operator.has(kind);
   }
 
   /**
-   * Sends the operator's camera as plain RTP to a local port pair and describes it in an SDP, for ffmpeg
-   * to decode into drive frames. The consumer starts paused: resume it (requestKeyFrame) once ffmpeg listens.
+   * Sends the operator's camera or microphone as plain RTP to a local port pair and describes it in an
+   * SDP, for ffmpeg to decode (drive frames, or the voice). The consumer starts paused: resume it
+   * (requestKeyFrame) once ffmpeg listens.
    */
-  async openCameraTap(): Promise<CameraTap> {
-    const producer = this.#operator.get('video');
-    if (!producer) throw new Error('no camera is being sent: turn the camera on in the console first');
+  async openOperatorTap(kind: 'audio' | 'video'): Promise<OperatorTap> {
+    const producer = this.#operator.get(kind);
+    if (!producer) throw new Error(kind === 'video' ? 'no camera is being sent: turn the camera on in the console first' : 'no microphone is being sent');
     const port = await freeUdpPortPair();
     const transport = await this.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
     try {
@@ -183,18 +185,18 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
       const name = codec.mimeType.split('/')[1] ?? 'VP8';
       const fmtp = Object.entries(codec.parameters ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(';');
       const sdp = [
-        'v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=fenshen camera', 'c=IN IP4 127.0.0.1', 't=0 0',
-        `m=video ${port} RTP/AVP ${codec.payloadType}`,
-        `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}`,
+        'v=0', 'o=- 0 0 IN IP4 127.0.0.1', `s=fenshen operator ${kind}`, 'c=IN IP4 127.0.0.1', 't=0 0',
+        `m=${kind} ${port} RTP/AVP ${codec.payloadType}`,
+        `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${codec.channels ? `/${codec.channels}` : ''}`,
         ...(fmtp ? [`a=fmtp:${codec.payloadType} ${fmtp}`] : []),
         'a=recvonly', '',
       ].join('\r\n');
       return {
         sdp,
-        requestKeyFrame: async () => {
+        resume: async () => {
           if (consumer.closed) return;
           if (consumer.paused) await consumer.resume();
-          await consumer.requestKeyFrame();
+          if (kind === 'video') await consumer.requestKeyFrame();
         },
         close: () => transport.close(),
       };
@@ -246,7 +248,7 @@ async function freeUdpPortPair(): Promise<number> {
     b?.close();
     if (a && b) return even;
   }
-  throw new Error('no free UDP port pair for the camera');
+  throw new Error('no free UDP port pair for the operator tap');
 }
 
 function rtcpPortOf(transport: ms.PlainTransport): number {

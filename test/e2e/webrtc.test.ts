@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
-import { commandOf, descendants, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { audioEnvelope, commandOf, descendants, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
 let browser: Browser;
@@ -19,10 +19,14 @@ before(async () => {
   const samples = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg');
   const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-loop', '1', '-i', samples, '-t', '6', '-r', '30', '-vf', "crop=160:160:372:0,scale=480:480,rotate='0.26*sin(2*PI*t/3)':fillcolor=black", '-pix_fmt', 'yuv420p', cameraClip], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
+  // Its microphone: a 440 Hz tone, on for half a second in every second, over silence.
+  const voice = join(fenshen.dataDir, 'voice.wav');
+  const tone = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=6', '-af', "volume='if(lt(mod(t,1),0.5),0.5,0)':eval=frame", '-ac', '1', voice], { encoding: 'utf8' });
+  assert.equal(tone.status, 0, tone.stderr);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--autoplay-policy=no-user-gesture-required',
-      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${cameraClip}`],
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${cameraClip}`, `--use-file-for-fake-audio-capture=${voice}`],
   });
 });
 after(async () => {
@@ -132,7 +136,7 @@ interface DriveState {
   drive: { source: string; face: { found: boolean; fps: number; rig: { headRollDeg: number } | null } };
 }
 
-test('the operator\'s browser camera drives the avatar: console → WebRTC → SFU → decoder → tracker; stop returns to idle', async () => {
+test('the operator\'s browser camera and microphone drive the avatar: console → WebRTC → SFU → decoders → tracker and mix; stop returns to idle', async () => {
   const camera = await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'camera' }) });
   assert.equal(camera.status, 422);
   assert.match(((await camera.json()) as { error: string }).error, /no camera is being sent/);
@@ -143,6 +147,9 @@ test('the operator\'s browser camera drives the avatar: console → WebRTC → S
   await page.click('#go');
   await page.click('#camera-start');
   await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('drives')", undefined, { timeout: 20_000 });
+  // The voice reaches the stream (main is otherwise silent: no music, no speech).
+  const recording = join(fenshen.dataDir, 'with-mic.flv');
+  const recorded = recordAsync(`${fenshen.rtmpBase}/main`, 5, recording);
   const rolls: number[] = [];
   let found = 0;
   const until = performance.now() + 8000;
@@ -157,6 +164,11 @@ test('the operator\'s browser camera drives the avatar: console → WebRTC → S
   }
   assert.ok(found > 15, `the face in the camera is tracked (${found} of 40 samples)`);
   assert.ok(Math.max(...rolls) - Math.min(...rolls) > 10, `head roll follows the camera (${Math.min(...rolls).toFixed(1)}…${Math.max(...rolls).toFixed(1)}°)`);
+  await recorded;
+  const envelope = audioEnvelope(recording, 50);
+  const loud = envelope.rms.filter((v) => v > 1000).length;
+  const quiet = envelope.rms.filter((v) => v < 100).length;
+  assert.ok(loud > 20 && quiet > 20, `the microphone's pulses are heard in the stream (${loud} loud and ${quiet} quiet 50 ms windows of ${envelope.rms.length})`);
   await page.click('#camera-calibrate');
   await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('calibrated')", undefined, { timeout: 5000 });
 
