@@ -43,8 +43,8 @@ export async function modelCost(frames = 50): Promise<{ faceMs: number; irisMs: 
 }
 
 /**
- * The tracker on the clip's decoded frames, as the drive worker runs it: face mesh every frame, irises
- * and pose on alternate frames, crops included. Per-frame total ms.
+ * The tracker on the clip's decoded frames, as the drive worker runs it: face mesh every frame, then
+ * pose, right iris and left iris in turn, crops included. Per-frame total ms.
  */
 export async function trackerCost(): Promise<{ meanMs: number; p95Ms: number; maxMs: number; frames: number }> {
   const raw = spawnSync('ffmpeg', ['-v', 'error', '-i', rockingClip(), '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });

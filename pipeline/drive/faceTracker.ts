@@ -3,12 +3,13 @@ import { FaceDetector, roiFromDetection } from './faceDetector.js';
 import { FaceLandmarker, roiFromLandmarks, type FaceRoi, type RgbaFrame } from './faceLandmarks.js';
 import { IrisLandmarker } from './irisLandmarks.js';
 import { armAngles, bodyRoiFromFace, PoseLandmarker, shoulderTiltDeg, type ArmAngles } from './poseLandmarks.js';
-import { DEFAULT_NEUTRAL, FaceRigSmoother, faceToRig, measureFace, measureGaze, type DriveRig, type FaceMeasures, type GazeMeasure } from './retarget.js';
+import { DEFAULT_NEUTRAL, FaceRigSmoother, faceToRig, meanGaze, measureEyeGaze, measureFace, type DriveRig, type FaceMeasures, type GazeMeasure } from './retarget.js';
 
 /** Inference time of one frame per stage, ms; null where the stage did not run on this frame. */
 export interface StageTimes {
   /** Detector (when the face was lost) and face mesh. */
   readonly face: number;
+  /** One eye's iris (the eyes take turns). */
   readonly iris: number | null;
   readonly pose: number | null;
 }
@@ -29,10 +30,10 @@ export interface FaceResult {
 }
 
 /**
- * The face mesh runs on every frame; the irises and the body take turns on alternate frames (gaze and
- * shoulders move slower than lids and lips), so no frame pays for all three models.
+ * The face mesh runs on every frame (lids and lips are quick); the body and each iris take turns on the
+ * frames in between (shoulders and gaze move slower), so a frame pays for the mesh and one more model.
  */
-const IRIS_TURN = 1;
+const TURNS = ['pose', 'R', 'L'] as const;
 
 /**
  * Face tracking on a stream of frames: the detector runs only while no face is tracked; otherwise the
@@ -48,7 +49,8 @@ export class FaceTracker {
   #roi: FaceRoi | null = null;
   #neutral: FaceMeasures = DEFAULT_NEUTRAL;
   #last: FaceMeasures | null = null;
-  #gaze: GazeMeasure | null = null;
+  /** The latest gaze measure of each eye (relative to its corners, so it holds across frames). */
+  #eyes: { R: GazeMeasure | null; L: GazeMeasure | null } = { R: null, L: null };
   #tilt: number | null = null;
   #arms: { left: ArmAngles | null; right: ArmAngles | null } = { left: null, right: null };
   #neutralTilt = 0;
@@ -90,15 +92,16 @@ export class FaceTracker {
       this.#smoother.reset();
       this.#tilt = null;
       this.#arms = { left: null, right: null };
-      this.#gaze = null;
+      this.#eyes = { R: null, L: null };
       return lost(mesh.score);
     }
     this.#roi = roiFromLandmarks(mesh.points);
     const faceMs = performance.now() - t0;
     let irisMs: number | null = null, poseMs: number | null = null;
     const t1 = performance.now();
-    if (this.#frames++ % 2 === IRIS_TURN) {
-      this.#gaze = measureGaze(mesh.points, await this.#iris.detect(frame, mesh.points));
+    const turn = TURNS[this.#frames++ % TURNS.length] ?? 'pose';
+    if (turn !== 'pose') {
+      this.#eyes[turn] = measureEyeGaze(mesh.points, turn, await this.#iris.detectEye(frame, mesh.points, turn));
       irisMs = performance.now() - t1;
     } else {
       const pose = await this.#poser.detect(frame, bodyRoiFromFace(this.#roi));
@@ -106,8 +109,8 @@ export class FaceTracker {
       this.#arms = pose.score > 0.5 ? armAngles(pose) : { left: null, right: null };
       poseMs = performance.now() - t1;
     }
-    // The gaze measured on the last iris frame is relative to the eyes, so it still holds on this one.
-    const measures = measureFace(mesh.points, this.#gaze);
+    const { R, L } = this.#eyes;
+    const measures = measureFace(mesh.points, R && L ? meanGaze(R, L) : (R ?? L));
     this.#last = measures;
     const rig: DriveRig = faceToRig(measures, this.#neutral);
     // Mirrored like the face: the shoulders' tilt leans the avatar's body.

@@ -41,10 +41,11 @@ export class IrisLandmarker {
   }
 
   async detect(frame: RgbaFrame, mesh: Float32Array): Promise<Irises> {
-    return { R: await this.#centre(frame, mesh, 'R'), L: await this.#centre(frame, mesh, 'L') };
+    return { R: await this.detectEye(frame, mesh, 'R'), L: await this.detectEye(frame, mesh, 'L') };
   }
 
-  async #centre(frame: RgbaFrame, mesh: Float32Array, side: EyeSide): Promise<Point2> {
+  /** One eye's iris centre in frame pixels. */
+  async detectEye(frame: RgbaFrame, mesh: Float32Array, side: EyeSide): Promise<Point2> {
     const roi = eyeRoi(mesh, side);
     const mirror = side === 'L';
     const out = await this.#region.run(frame, roi, mirror);

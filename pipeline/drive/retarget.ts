@@ -1,5 +1,5 @@
 import type { RigPose } from '../avatar/rig.js';
-import { EYE_CORNERS, type EyeSide, type Irises } from './irisLandmarks.js';
+import { EYE_CORNERS, type EyeSide, type Irises, type Point2 } from './irisLandmarks.js';
 import { OneEuroFilter } from './oneEuro.js';
 
 /**
@@ -83,19 +83,27 @@ export function measureFace(points: Float32Array, gaze: GazeMeasure | null = nul
   };
 }
 
-/** Iris positions → gaze ratios: independent of the face's size, position and roll in the picture. */
-export function measureGaze(points: Float32Array, irises: Irises): GazeMeasure {
+/**
+ * One iris's position → gaze ratios, from the middle of its eye's corners in eye widths: independent of
+ * the face's size, position and roll in the picture.
+ */
+export function measureEyeGaze(points: Float32Array, side: EyeSide, iris: Point2): GazeMeasure {
   const p = (i: number) => ({ x: points[i * 3] as number, y: points[i * 3 + 1] as number });
-  const eye = (side: EyeSide) => {
-    const o = p(EYE_CORNERS[side].outer), n = p(EYE_CORNERS[side].inner), c = irises[side];
-    const width = Math.max(1e-6, Math.hypot(n.x - o.x, n.y - o.y));
-    // Unit vectors along the eye line (picture left → right) and down across it.
-    const ux = (side === 'R' ? n.x - o.x : o.x - n.x) / width, uy = (side === 'R' ? n.y - o.y : o.y - n.y) / width;
-    const dx = c.x - (o.x + n.x) / 2, dy = c.y - (o.y + n.y) / 2;
-    return { across: (dx * ux + dy * uy) / width, down: (-dx * uy + dy * ux) / width };
-  };
-  const r = eye('R'), l = eye('L');
-  return { across: (r.across + l.across) / 2, down: (r.down + l.down) / 2 };
+  const o = p(EYE_CORNERS[side].outer), n = p(EYE_CORNERS[side].inner);
+  const width = Math.max(1e-6, Math.hypot(n.x - o.x, n.y - o.y));
+  // Unit vectors along the eye line (picture left → right) and down across it.
+  const ux = (side === 'R' ? n.x - o.x : o.x - n.x) / width, uy = (side === 'R' ? n.y - o.y : o.y - n.y) / width;
+  const dx = iris.x - (o.x + n.x) / 2, dy = iris.y - (o.y + n.y) / 2;
+  return { across: (dx * ux + dy * uy) / width, down: (-dx * uy + dy * ux) / width };
+}
+
+/** Both eyes' gaze, averaged (the eyes look the same way; two measures halve the noise). */
+export function measureGaze(points: Float32Array, irises: Irises): GazeMeasure {
+  return meanGaze(measureEyeGaze(points, 'R', irises.R), measureEyeGaze(points, 'L', irises.L));
+}
+
+export function meanGaze(a: GazeMeasure, b: GazeMeasure): GazeMeasure {
+  return { across: (a.across + b.across) / 2, down: (a.down + b.down) / 2 };
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));

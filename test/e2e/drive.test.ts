@@ -107,7 +107,7 @@ test('bad drive requests get clear errors and the stream goes on', async () => {
     [{ source: 'file', url: '/no/such/video.mp4' }, 422, /no readable video/],
     [{ source: 'file' }, 422, /needs a url/],
     [{ source: 'file', url: '; rm -rf / #' }, 422, /not a file path/],
-    [{ source: 'camera' }, 422, /WebRTC/],
+    [{ source: 'camera' }, 422, /no camera is being sent/],
     [{ source: 'dance' }, 400, /source/],
   ];
   for (const [body, status, message] of cases) {
