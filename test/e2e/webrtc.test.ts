@@ -87,6 +87,23 @@ test('the viewer page plays the channel over WebRTC: live badge, decoded frames 
   await waitFor('the viewer is gone', async () => (((await (await fenshen.api('/api/channels/main')).json()) as { viewers: number }).viewers === 0 ? true : undefined), 15_000);
 });
 
+test('the viewer page reconnects by itself when the channel goes away and comes back', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${fenshen.url}/watch/main`);
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 15_000 });
+  const deleted = await fenshen.api('/api/channels/main', { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  await page.waitForSelector('#state:not([data-state="live"])', { timeout: 10_000 });
+  const created = await fenshen.api('/api/channels', { method: 'POST', body: JSON.stringify({ id: 'main' }) });
+  assert.equal(created.status, 201, await created.clone().text());
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 20_000 });
+  const frames = async () => (await page.evaluate("document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames")) as number;
+  const before = await frames();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok((await frames()) - before > 15, 'frames flow again after the reconnect');
+  await page.close();
+});
+
 test('signaling refuses junk and out-of-order requests with clear errors, and the stream goes on', async () => {
   const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
   await new Promise((resolve, reject) => {
