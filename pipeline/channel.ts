@@ -142,6 +142,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #composeTimings: ComposeTimings = { render: 0, convert: 0, damagedPixels: 0 };
   readonly #idle: IdleAnimator;
   readonly #pose = restPose();
+  #webrtc: WebrtcOutput | null;
   #micBlock = new Float32Array(0);
   #micMouth: AudioMouth;
   readonly #mixer: AudioMixer;
@@ -225,7 +226,20 @@ export class Channel extends EventEmitter<ChannelEvents> {
       threads: options.config.encoder.threads,
       rtp: options.webrtc ? { ...options.webrtc.rtpTargets, ...options.config.webrtc } : null,
     });
+    this.#webrtc = options.webrtc;
     this.#wireEncoder();
+  }
+
+  /**
+   * A new way into the SFU (its worker was restarted), or none: the WebRTC rendition follows at once. A
+   * camera drive on the old SFU has lost its camera; it goes back to idle until the operator sends again.
+   */
+  async setWebrtc(webrtc: WebrtcOutput | null): Promise<void> {
+    this.#webrtc = webrtc;
+    const rtp = webrtc ? { ...webrtc.rtpTargets, ...this.#config.webrtc } : null;
+    // The SFU listens where it did before whenever it can: then the encoder need not restart.
+    if (JSON.stringify(rtp) !== JSON.stringify(this.#encoder.settings.rtp)) this.#encoder.setRtp(rtp);
+    if (this.#driver?.source === 'camera') await this.setDrive('idle');
   }
 
   /** Loads the avatar and scene (user errors surface here, before anything starts) and builds the channel. */
@@ -486,7 +500,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   async #startCamera(): Promise<ActiveDrive> {
-    const webrtc = this.#options.webrtc;
+    const webrtc = this.#webrtc;
     if (!webrtc) throw new DriveError('the camera comes over WebRTC, which is off on this server (FENSHEN_WEBRTC_PORT=0 or no mediasoup worker)');
     let tap: OperatorTap;
     try {
@@ -602,7 +616,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       },
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
       destinations: [...this.#destinations.values()].map((d) => d.status),
-      viewers: this.#options.webrtc?.viewerCount ?? 0,
+      viewers: this.#webrtc?.viewerCount ?? 0,
       framesRendered: this.#framesRendered,
       framesRepeated: this.#framesRepeated,
       uptimeS: this.#startedAtUs ? Math.round((now - this.#startedAtUs) / 1e5) / 10 : 0,

@@ -29,6 +29,14 @@ export class ChannelRegistry {
     this.#rtmp = rtmp;
     this.#sfu = sfu;
     this.#log = log;
+    // A restarted SFU worker gives each channel a new way in; the channel's encoder follows.
+    sfu?.on('restarted', (reopened) => {
+      for (const webrtc of reopened) {
+        const channel = this.#channels.get(webrtc.id);
+        if (channel) void channel.setWebrtc(webrtc);
+        else this.#sfu?.closeChannel(webrtc.id);
+      }
+    });
   }
 
   get size(): number {
@@ -65,7 +73,8 @@ export class ChannelRegistry {
     this.#pending.add(id);
     let webrtc: SfuChannel | null = null;
     try {
-      webrtc = (await this.#sfu?.openChannel(id)) ?? null;
+      // Without the SFU (its worker is restarting) the channel still streams to RTMP.
+      webrtc = this.#sfu ? await this.#sfu.openChannel(id).catch((err: Error) => (this.#log.warn(`channel ${id}: no WebRTC output: ${err.message}`), null)) : null;
       const channel = await Channel.create({
         id,
         config,
@@ -81,7 +90,7 @@ export class ChannelRegistry {
       this.#log.info(`channel ${id} started (${config.preset}, avatar ${config.avatar.id})`);
       return channel;
     } catch (err) {
-      webrtc?.close();
+      if (webrtc) this.#sfu?.closeChannel(id);
       if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
       throw err;
     } finally {
@@ -94,7 +103,7 @@ export class ChannelRegistry {
     if (!channel) throw errors.notFound(`channel ${id}`);
     this.#channels.delete(id);
     await channel.close();
-    this.#sfu?.channel(id)?.close();
+    this.#sfu?.closeChannel(id);
     this.#log.info(`channel ${id} deleted`);
   }
 
@@ -102,6 +111,6 @@ export class ChannelRegistry {
     const all = [...this.#channels.values()];
     this.#channels.clear();
     await Promise.all(all.map((c) => c.close()));
-    for (const channel of all) this.#sfu?.channel(channel.id)?.close();
+    for (const channel of all) this.#sfu?.closeChannel(channel.id);
   }
 }

@@ -75,15 +75,29 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     this.rtpTargets = rtpTargets;
   }
 
-  static async open(id: string, worker: ms.Worker, webRtcServer: ms.WebRtcServer): Promise<SfuChannel> {
+  /**
+   * Opens the channel's router and its way in. With `reuse` (the targets it had on a worker that died)
+   * it listens on the same ports for the same SSRCs, so the running encoder carries on untouched.
+   */
+  static async open(id: string, worker: ms.Worker, webRtcServer: ms.WebRtcServer, reuse?: ChannelRtpTargets): Promise<SfuChannel> {
     const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { channel: id } });
     try {
       // comedia: the transport learns ffmpeg's source ports from its first packets. ffmpeg sends RTCP
       // from a second socket, so RTCP needs its own port (muxed, its first SR would claim the tuple).
-      const plain = () => router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
-      const [videoIn, audioIn] = [await plain(), await plain()];
-      const videoSsrc = randomSsrc();
-      const audioSsrc = randomSsrc();
+      const plain = async (previous?: RtpTarget) => {
+        const at = (port?: number): ms.TransportListenInfo => ({ protocol: 'udp', ip: '127.0.0.1', ...(port ? { port } : {}) });
+        if (previous) {
+          try {
+            return await router.createPlainTransport({ listenInfo: at(previous.port), rtcpListenInfo: at(previous.rtcpPort), rtcpMux: false, comedia: true });
+          } catch {
+            // Taken meanwhile: new ports (the encoder is then pointed at them).
+          }
+        }
+        return router.createPlainTransport({ listenInfo: at(), rtcpMux: false, comedia: true });
+      };
+      const [videoIn, audioIn] = [await plain(reuse?.video), await plain(reuse?.audio)];
+      const videoSsrc = reuse?.video.ssrc ?? randomSsrc();
+      const audioSsrc = reuse?.audio.ssrc ?? randomSsrc();
       const video = await videoIn.produce({
         kind: 'video',
         rtpParameters: {
@@ -262,31 +276,43 @@ function randomSsrc(): number {
 }
 
 export interface SfuEvents {
-  /** The worker died; every channel's SFU side is gone until the server restarts it. */
+  /** The worker died: every channel's SFU side is gone; a new worker is being started. */
   died: [Error];
+  /** A new worker runs and these channels are open again (with new RTP targets for their encoders). */
+  restarted: [SfuChannel[]];
+}
+
+/** Waits between attempts to start a new worker after one died. */
+const RESTART_DELAYS_MS = [500, 2000, 5000, 15_000, 30_000];
+
+interface WorkerAndServer {
+  readonly worker: ms.Worker;
+  readonly webRtcServer: ms.WebRtcServer;
 }
 
 export class Sfu extends EventEmitter<SfuEvents> {
   readonly options: SfuOptions;
-  readonly #worker: ms.Worker;
-  readonly #webRtcServer: ms.WebRtcServer;
+  #current: WorkerAndServer;
   readonly #channels = new Map<string, SfuChannel>();
+  /** Channels the server wants open: a dead worker's routers close first, this list survives them. */
+  readonly #wanted = new Set<string>();
+  /** Where each channel's encoder sends RTP, kept so a new worker can listen there again. */
+  readonly #targets = new Map<string, ChannelRtpTargets>();
+  #restartTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
-  private constructor(options: SfuOptions, worker: ms.Worker, webRtcServer: ms.WebRtcServer) {
+  private constructor(options: SfuOptions, current: WorkerAndServer) {
     super();
     this.options = options;
-    this.#worker = worker;
-    this.#webRtcServer = webRtcServer;
-    worker.on('died', (err) => {
-      options.log('error', `mediasoup worker died: ${err.message}`);
-      for (const channel of this.#channels.values()) channel.close();
-      this.#channels.clear();
-      this.emit('died', err);
-    });
+    this.#current = current;
+    this.#watch(current.worker);
   }
 
   static async create(options: SfuOptions): Promise<Sfu> {
+    return new Sfu(options, await Sfu.#startWorker(options));
+  }
+
+  static async #startWorker(options: SfuOptions): Promise<WorkerAndServer> {
     const worker = await mediasoup.createWorker({ logLevel: 'warn', disableLiburing: true });
     try {
       const listen = (protocol: 'udp' | 'tcp'): ms.TransportListenInfo => ({
@@ -296,26 +322,72 @@ export class Sfu extends EventEmitter<SfuEvents> {
         port: options.port,
       });
       const webRtcServer = await worker.createWebRtcServer({ listenInfos: [listen('udp'), listen('tcp')] });
-      return new Sfu(options, worker, webRtcServer);
+      return { worker, webRtcServer };
     } catch (err) {
       worker.close();
       throw err;
     }
   }
 
+  /** A dead worker takes every router with it: the channels are closed, then reopened on a new worker. */
+  #watch(worker: ms.Worker): void {
+    worker.on('died', (err) => {
+      this.options.log('error', `mediasoup worker died: ${err.message}; starting a new one`);
+      const ids = [...this.#wanted];
+      for (const channel of this.#channels.values()) channel.close();
+      this.#channels.clear();
+      this.emit('died', err);
+      this.#restart(ids, 0);
+    });
+  }
+
+  #restart(ids: string[], attempt: number): void {
+    if (this.#closed) return;
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = null;
+      void (async () => {
+        try {
+          const next = await Sfu.#startWorker(this.options);
+          if (this.#closed) {
+            next.worker.close();
+            return;
+          }
+          this.#current = next;
+          this.#watch(next.worker);
+          const reopened: SfuChannel[] = [];
+          for (const id of ids) if (this.#wanted.has(id)) reopened.push(await this.openChannel(id));
+          this.options.log('info', `mediasoup worker restarted (pid ${next.worker.pid}); ${reopened.length} channel(s) open again`);
+          this.emit('restarted', reopened);
+        } catch (err) {
+          this.options.log('error', `mediasoup worker restart failed: ${(err as Error).message}; trying again`);
+          this.#restart(ids, attempt + 1);
+        }
+      })();
+    }, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
+  }
+
   get workerPid(): number {
-    return this.#worker.pid;
+    return this.#current.worker.pid;
   }
 
   async openChannel(id: string): Promise<SfuChannel> {
     if (this.#closed) throw new Error('the SFU is closed');
     if (this.#channels.has(id)) throw new Error(`channel ${id} is already open in the SFU`);
-    const channel = await SfuChannel.open(id, this.#worker, this.#webRtcServer);
+    this.#wanted.add(id);
+    const channel = await SfuChannel.open(id, this.#current.worker, this.#current.webRtcServer, this.#targets.get(id));
+    this.#targets.set(id, channel.rtpTargets);
     this.#channels.set(id, channel);
     channel.router.observer.once('close', () => {
       if (this.#channels.get(id) === channel) this.#channels.delete(id);
     });
     return channel;
+  }
+
+  /** The server no longer wants this channel (deleted): closed, and not reopened after a restart. */
+  closeChannel(id: string): void {
+    this.#wanted.delete(id);
+    this.#targets.delete(id);
+    this.#channels.get(id)?.close();
   }
 
   channel(id: string): SfuChannel | undefined {
@@ -329,8 +401,9 @@ export class Sfu extends EventEmitter<SfuEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#restartTimer) clearTimeout(this.#restartTimer);
     for (const channel of this.#channels.values()) channel.close();
     this.#channels.clear();
-    this.#worker.close();
+    this.#current.worker.close();
   }
 }

@@ -112,7 +112,7 @@ export function rtpOutputArgs(rtp: RtpOutput, fps: number): string[] {
  * restarted with its timestamps offset to the current media time, so destinations see one timeline.
  */
 export class Encoder extends EventEmitter<EncoderEvents> {
-  readonly settings: EncoderSettings;
+  #settings: EncoderSettings;
   #child: ChildProcess | null = null;
   #video: Writable | null = null;
   #audio: Writable | null = null;
@@ -122,9 +122,27 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   #restartTimer: NodeJS.Timeout | null = null;
   #nextPtsUs = 0;
 
+  #switching = false;
+
   constructor(settings: EncoderSettings) {
     super();
-    this.settings = settings;
+    this.#settings = settings;
+  }
+
+  get settings(): EncoderSettings {
+    return this.#settings;
+  }
+
+  /**
+   * Points the WebRTC rendition somewhere else (the SFU was restarted) or turns it off: the process is
+   * restarted at once at the media clock, which destinations see as one timeline.
+   */
+  setRtp(rtp: RtpOutput | null): void {
+    this.#settings = { ...this.#settings, rtp };
+    const child = this.#child;
+    if (!child || this.#closed) return;
+    this.#switching = true;
+    child.kill('SIGTERM');
   }
 
   /** The encoder process id while it runs (for CPU accounting). */
@@ -143,7 +161,7 @@ export class Encoder extends EventEmitter<EncoderEvents> {
 
   start(): void {
     if (this.#closed || this.#child) return;
-    const child = spawn(this.settings.ffmpegPath, encoderArgs(this.settings, this.#nextPtsUs / 1e6), {
+    const child = spawn(this.settings.ffmpegPath, encoderArgs(this.#settings, this.#nextPtsUs / 1e6), {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
@@ -178,6 +196,11 @@ export class Encoder extends EventEmitter<EncoderEvents> {
       this.#video = null;
       this.#audio = null;
       if (this.#closed) return;
+      if (this.#switching) {
+        this.#switching = false;
+        this.start();
+        return;
+      }
       const why = this.#lastError.trim().split('\n').at(-1) || `exit ${code ?? signal}`;
       this.emit('died', why);
       this.#restartTimer = setTimeout(() => {
@@ -205,7 +228,7 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   /** Writes one tick; returns false (nothing written) when no encoder is running. */
   write(tick: AvTick): boolean {
     // Kept even while down: a restarted encoder resumes at the media clock, not where it died.
-    this.#nextPtsUs = tick.video.ptsUs + Math.round(1e6 / this.settings.fps);
+    this.#nextPtsUs = tick.video.ptsUs + Math.round(1e6 / this.#settings.fps);
     if (!this.#video || !this.#audio) return false;
     const picture = tick.video.picture.retain();
     this.#video.write(picture.data, () => picture.release());

@@ -104,6 +104,33 @@ test('the viewer page reconnects by itself when the channel goes away and comes 
   await page.close();
 });
 
+test('a crashed SFU worker is replaced: viewers reconnect and play again, RTMP never stops', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${fenshen.url}/watch/main`);
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 15_000 });
+  const worker = descendants(fenshen.child.pid ?? 0).find((pid) => commandOf(pid).includes('mediasoup-worker'));
+  assert.ok(worker, 'the mediasoup worker runs under the server');
+  const recording = join(fenshen.dataDir, 'during-sfu-crash.flv');
+  const recorded = recordAsync(`${fenshen.rtmpBase}/main`, 6, recording);
+  process.kill(worker, 'SIGKILL');
+  await page.waitForSelector('#state:not([data-state="live"])', { timeout: 10_000 });
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 20_000 });
+  const frames = async () => (await page.evaluate("document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames")) as number;
+  const before = await frames();
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok((await frames()) - before > 15, 'frames flow again from the new worker');
+  const replaced = descendants(fenshen.child.pid ?? 0).find((pid) => commandOf(pid).includes('mediasoup-worker'));
+  assert.ok(replaced && replaced !== worker, 'a new worker runs');
+  await recorded;
+  // The RTMP side went on: about 6 s of video with no gap longer than the encoder's switch-over.
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', recording], { encoding: 'utf8' });
+  const times = probe.stdout.trim().split('\n').map(Number).filter(Number.isFinite);
+  assert.ok(times.length > 120, `RTMP frames while the SFU restarted: ${times.length}`);
+  const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+  assert.ok(Math.max(...gaps) < 0.5, `largest RTMP timestamp gap ${Math.max(...gaps).toFixed(3)} s`);
+  await page.close();
+});
+
 test('signaling refuses junk and out-of-order requests with clear errors, and the stream goes on', async () => {
   const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
   await new Promise((resolve, reject) => {
