@@ -7,5 +7,5 @@ npx tsc -p tsconfig.json --noEmit
 npx tsc -p client/tsconfig.json
 # The browser bundle the viewer-page tests load, from the current sources.
 node scripts/build-client.mjs
-sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 test/unit/*.test.ts
-sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 test/e2e/*.test.ts
+sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 --test-timeout=120000 test/unit/*.test.ts
+sh scripts/tuned.sh node --import tsx --test --test-concurrency=1 --test-timeout=180000 test/e2e/*.test.ts

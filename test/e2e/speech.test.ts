@@ -249,7 +249,10 @@ test('an HTTP voice speaks with an audio-driven mouth; a dead one gives an error
     assert.ok((sorted.at(-1) as number) > Math.max(closed * 4, 300), `the mouth opens (${closed} → ${sorted.at(-1)})`);
     assert.ok((dark.counts.at(-1) as number) < Math.max(closed * 2, 150), 'and is closed at the end');
 
-    await new Promise<void>((r) => tts.close(() => r()));
+    // Close the voice service for good: open keep-alive connections would hold close() forever.
+    const ttsClosed = new Promise<void>((r) => tts.close(() => r()));
+    tts.closeAllConnections();
+    await ttsClosed;
     const dead = await say({ text: 'Nobody answers this.' }, server);
     const error = await waitFor('error event', () => listener.events.find((e) => e.data.type === 'error' && e.data.utteranceId === dead), 10_000);
     assert.match(String(error.data.message), /unreachable|did not answer/);
