@@ -6,7 +6,9 @@
  *  - loop CPU: CPU seconds per second of stream for the whole live loop (tick + encoder), measured over
  *    a real-time run, and whether it held real time (fps out, repeated frames).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../config/presets.js';
@@ -144,91 +146,106 @@ async function liveLoop(preset: PresetName, seconds: number) {
  * One ffmpeg encode of the rendered pictures (raw I420 on stdin, 30 fps, output discarded): CPU per
  * frame. Compares the WebRTC rendition's codec choices with the RTMP encode on the same frames.
  */
-function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], frames: number, codecArgs: string[]): number {
+function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], loops: number, codecArgs: string[]): number {
   const p = OUTPUT_PRESETS[preset];
-  const input = Buffer.concat(Array.from({ length: frames }, (_, i) => pictures[i % pictures.length] as Buffer));
-  // -benchmark makes ffmpeg print its own user and system CPU time at the end.
-  const run = spawnSync('ffmpeg', ['-v', 'error', '-benchmark', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', 'pipe:0', ...codecArgs, '-f', 'null', '-'], { input, maxBuffer: 1 << 20, encoding: 'buffer' });
-  const report = `${run.stdout.toString()}${run.stderr.toString()}`;
+  const raw = join(mkdtempSync(join(tmpdir(), 'fenshen-bench-')), 'frames.yuv');
+  writeFileSync(raw, Buffer.concat(pictures));
+  const frames = pictures.length * loops;
+  // -benchmark makes ffmpeg print its own user and system CPU time at the end (at the info log level).
+  const run = spawnSync('ffmpeg', ['-hide_banner', '-nostats', '-v', 'info', '-benchmark', '-stream_loop', String(loops - 1), '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', raw, ...codecArgs, '-f', 'null', '-'], { encoding: 'utf8' });
+  rmSync(dirname(raw), { recursive: true, force: true });
+  const report = `${run.stdout}${run.stderr}`;
   const match = /utime=([\d.]+)s stime=([\d.]+)s/.exec(report);
-  if (run.status !== 0 || !match) throw new Error(`ffmpeg ${codecArgs.join(' ')}: ${report.slice(-300)}`);
+  if (run.status !== 0 || !match) throw new Error(`ffmpeg ${codecArgs.join(' ')}: ${run.error?.message ?? report.slice(-300)}`);
   return ((Number(match[1]) + Number(match[2])) / frames) * 1000;
 }
 
-const rows: string[][] = [];
-for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
-  const p = OUTPUT_PRESETS[preset];
-  console.error(`${preset}: drawing`);
-  const draw = await drawCosts(preset, 300);
-  console.error(`${preset}: encoding`);
-  const enc = await encodeFps(preset, draw.pictures, 150);
-  console.error(`${preset}: live loop`);
-  const live = await liveLoop(preset, 20);
-  rows.push([
-    `${p.width}x${p.height}@${p.fps}`,
-    draw.render.toFixed(2), draw.convert.toFixed(2), `${(draw.damagedShare * 100).toFixed(1)}%`, `${draw.cacheMb.toFixed(0)} MB / ${(draw.missRate * 100).toFixed(1)}%`,
-    enc.fps.toFixed(1), enc.cpuPerFrameMs.toFixed(1),
-    live.cpuPerS.toFixed(2), live.nodePerS.toFixed(2), live.encoderPerS.toFixed(2),
-    live.fpsOut.toFixed(2), String(live.repeated), live.encoderSpeed.toFixed(2),
-  ]);
+/** `npm run bench -- webrtc tracking` runs only those tables; no argument runs them all. */
+const wanted = new Set(process.argv.slice(2));
+const runs = (section: 'loop' | 'webrtc' | 'speech' | 'tracking') => wanted.size === 0 || wanted.has(section);
+
+if (runs('loop')) {
+  const rows: string[][] = [];
+  for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
+    const p = OUTPUT_PRESETS[preset];
+    console.error(`${preset}: drawing`);
+    const draw = await drawCosts(preset, 300);
+    console.error(`${preset}: encoding`);
+    const enc = await encodeFps(preset, draw.pictures, 150);
+    console.error(`${preset}: live loop`);
+    const live = await liveLoop(preset, 20);
+    rows.push([
+      `${p.width}x${p.height}@${p.fps}`,
+      draw.render.toFixed(2), draw.convert.toFixed(2), `${(draw.damagedShare * 100).toFixed(1)}%`, `${draw.cacheMb.toFixed(0)} MB / ${(draw.missRate * 100).toFixed(1)}%`,
+      enc.fps.toFixed(1), enc.cpuPerFrameMs.toFixed(1),
+      live.cpuPerS.toFixed(2), live.nodePerS.toFixed(2), live.encoderPerS.toFixed(2),
+      live.fpsOut.toFixed(2), String(live.repeated), live.encoderSpeed.toFixed(2),
+    ]);
+  }
+  const header = ['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated (20 s)', 'enc speed'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
+  console.log(`x264 preset ${config.encoder.x264Preset} (${config.encoder.x264Params}), avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');
+
 }
-const header = ['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f', 'loop cpu s/s', 'node s/s', 'ffmpeg s/s', 'fps out', 'repeated (20 s)', 'enc speed'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i] as number)).join(' | ')} |`;
-console.log(`x264 preset ${config.encoder.x264Preset} (${config.encoder.x264Params}), avatar xiaomei, caption on, idle motion; ${new Date().toISOString()}`);
-console.log(line(header));
-console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-for (const row of rows) console.log(line(row));
-console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');
 
 // The WebRTC rendition: what each way of feeding viewers costs on the same rendered frames (720x1280).
-{
+if (runs('webrtc')) {
   console.error('webrtc rendition: encoder cost per codec choice');
   const draw = await drawCosts('portrait-720p', 120);
-  const frames = 300;
+  const loops = 5;
   const x264 = ['-c:v', 'libx264', '-tune', 'zerolatency', '-bf', '0', '-threads', '1'];
   const choices: [string, string[], string][] = [
     ['RTMP encode: x264 superfast, high, 2 s GOP, 2500 kb/s (reference)', [...x264, '-preset', 'superfast', '-profile:v', 'high', '-g', '60', '-b:v', '2500k', '-x264-params', 'subme=0'], ''],
     ['WebRTC, chosen: second x264 encode, ultrafast, constrained baseline, 0.5 s GOP, 1500 kb/s', [...x264, '-preset', 'ultrafast', '-profile:v', 'baseline', '-g', '15', '-b:v', '1500k'], 'any browser; new viewers get a keyframe within 0.5 s'],
-    ['WebRTC, alternative: VP8 (libvpx realtime, cpu-used 8), 0.5 s GOP, 1500 kb/s', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '15', '-b:v', '1500k', '-threads', '1'], 'also wrtc peers; 3x the CPU'],
+    ['WebRTC, alternative: VP8 (libvpx realtime, cpu-used 8), 0.5 s GOP, 1500 kb/s', ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-g', '15', '-b:v', '1500k', '-threads', '1'], 'also wrtc peers; 2.7x the CPU'],
   ];
   console.log('');
   console.log('| WebRTC video rendition (720x1280@30, same frames) | encoder CPU ms/frame | cores at 30 fps | note |');
   console.log('|---|---|---|---|');
   console.log('| reuse the RTMP encode (H.264 RTP copy) | 0 | 0 | 2 s GOP: a new viewer waits up to 2 s for a keyframe; ffmpeg cannot take keyframe requests |');
   for (const [name, args, note] of choices) {
-    const ms = encoderCpuPerFrameMs('portrait-720p', draw.pictures, frames, args);
+    const ms = encoderCpuPerFrameMs('portrait-720p', draw.pictures, loops, args);
     console.log(`| ${name} | ${ms.toFixed(2)} | ${((ms * 30) / 1000).toFixed(3)} | ${note} |`);
   }
 }
 
-console.error('speech: say → audible, TTS real-time factor, lip-sync CPU');
-const latency = await sayToAudible(6);
-const sorted = [...latency.samplesMs].sort((a, b) => a - b);
-const rtf = await ttsRealTimeFactor();
-const lips = await lipSyncCpu();
-console.log('');
-console.log('| speech | value | goal |');
-console.log('|---|---|---|');
-console.log(`| say → first audible sample read back from RTMP (median / max of ${sorted.length}) | ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} / ${sorted.at(-1)?.toFixed(0)} ms | ≤ 400 ms |`);
-console.log(`| eSpeak NG real-time factor (synthesis / audio, ${rtf.audioS.toFixed(1)} s of speech) | ${rtf.rtf.toFixed(4)} | < 1 |`);
-console.log(`| lip sync CPU per second of speech (${lips.speechS.toFixed(1)} s) | ${lips.msPerSpeechS.toFixed(2)} ms | |`);
+if (runs('speech')) {
+  console.error('speech: say → audible, TTS real-time factor, lip-sync CPU');
+  const latency = await sayToAudible(6);
+  const sorted = [...latency.samplesMs].sort((a, b) => a - b);
+  const rtf = await ttsRealTimeFactor();
+  const lips = await lipSyncCpu();
+  console.log('');
+  console.log('| speech | value | goal |');
+  console.log('|---|---|---|');
+  console.log(`| say → first audible sample read back from RTMP (median / max of ${sorted.length}) | ${sorted[Math.floor(sorted.length / 2)]?.toFixed(0)} / ${sorted.at(-1)?.toFixed(0)} ms | ≤ 400 ms |`);
+  console.log(`| eSpeak NG real-time factor (synthesis / audio, ${rtf.audioS.toFixed(1)} s of speech) | ${rtf.rtf.toFixed(4)} | < 1 |`);
+  console.log(`| lip sync CPU per second of speech (${lips.speechS.toFixed(1)} s) | ${lips.msPerSpeechS.toFixed(2)} ms | |`);
 
-const models = await modelCost();
-const tracker = await trackerCost();
-console.log('');
-console.log('| tracking (onnxruntime-node, CPU, one thread) | ms | goal |');
-console.log('|---|---|---|');
-console.log(`| face mesh 192x192, one run | ${models.faceMs.toFixed(1)} | |`);
-console.log(`| iris 64x64, both eyes | ${models.irisMs.toFixed(1)} | |`);
-console.log(`| BlazePose lite 256x256 (landmark heads only) | ${models.poseMs.toFixed(1)} | |`);
-console.log(`| tracker per frame: face mesh every frame, then pose / right iris / left iris in turn, crops included (mean / p95 / max of ${tracker.frames}) | ${tracker.meanMs.toFixed(1)} / ${tracker.p95Ms.toFixed(1)} / ${tracker.maxMs.toFixed(1)} | ≤ 20 |`);
+}
 
-const drive = await driveLoop(10);
-console.log('');
-console.log('| live drive from a face clip (720x1280 channel, 10 s) | value | goal |');
-console.log('|---|---|---|');
-console.log(`| face / iris (one eye) / pose runs per second | ${drive.faceFps.toFixed(1)} / ${drive.irisFps.toFixed(1)} / ${drive.poseFps.toFixed(1)} | |`);
-console.log(`| face (mesh + crop) / iris (one eye) / pose per run | ${drive.faceMs.toFixed(1)} / ${drive.irisMs.toFixed(1)} / ${drive.poseMs.toFixed(1)} ms | |`);
-console.log(`| camera frame → rendered frame latency (smoothed) | ${drive.latencyMs.toFixed(0)} ms | |`);
-console.log(`| node CPU with tracking (render + tracking + tick; ffmpeg decoder/encoder not counted) | ${drive.cpuPerS.toFixed(2)} s/s | |`);
+if (runs('tracking')) {
+  const models = await modelCost();
+  const tracker = await trackerCost();
+  console.log('');
+  console.log('| tracking (onnxruntime-node, CPU, one thread) | ms | goal |');
+  console.log('|---|---|---|');
+  console.log(`| face mesh 192x192, one run | ${models.faceMs.toFixed(1)} | |`);
+  console.log(`| iris 64x64, both eyes | ${models.irisMs.toFixed(1)} | |`);
+  console.log(`| BlazePose lite 256x256 (landmark heads only) | ${models.poseMs.toFixed(1)} | |`);
+  console.log(`| tracker per frame: face mesh every frame, then pose / right iris / left iris in turn, crops included (mean / p95 / max of ${tracker.frames}) | ${tracker.meanMs.toFixed(1)} / ${tracker.p95Ms.toFixed(1)} / ${tracker.maxMs.toFixed(1)} | ≤ 20 |`);
+
+  const drive = await driveLoop(10);
+  console.log('');
+  console.log('| live drive from a face clip (720x1280 channel, 10 s) | value | goal |');
+  console.log('|---|---|---|');
+  console.log(`| face / iris (one eye) / pose runs per second | ${drive.faceFps.toFixed(1)} / ${drive.irisFps.toFixed(1)} / ${drive.poseFps.toFixed(1)} | |`);
+  console.log(`| face (mesh + crop) / iris (one eye) / pose per run | ${drive.faceMs.toFixed(1)} / ${drive.irisMs.toFixed(1)} / ${drive.poseMs.toFixed(1)} ms | |`);
+  console.log(`| camera frame → rendered frame latency (smoothed) | ${drive.latencyMs.toFixed(0)} ms | |`);
+  console.log(`| node CPU with tracking (render + tracking + tick; ffmpeg decoder/encoder not counted) | ${drive.cpuPerS.toFixed(2)} s/s | |`);
+}
