@@ -584,7 +584,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Swaps scene and/or avatar at a tick boundary; a bad file leaves the running scene untouched. */
   async update(next: ChannelConfig): Promise<void> {
     const scene = await PreparedScene.prepare(next.scene, this.preset.width, this.preset.height, this.#options.dataDir);
-    const avatarChanged = JSON.stringify(next.avatar) !== JSON.stringify(this.#config.avatar) || next.scene.avatarPlacement !== this.#config.scene.avatarPlacement;
+    // By value: every request's config is parsed afresh, so an unchanged avatar is a new but equal object
+    // (by reference, each background change re-rasterised the avatar: 100-300 ms and a burst of memory).
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const avatarChanged = !same(next.avatar, this.#config.avatar) || !same(next.scene.avatarPlacement, this.#config.scene.avatarPlacement);
     const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
     if (this.#closed) return;
     this.#baseScene = scene;
