@@ -131,14 +131,26 @@ test('a crashed SFU worker is replaced: viewers reconnect and play again, RTMP n
   await page.close();
 });
 
-test('signaling refuses junk and out-of-order requests with clear errors, and the stream goes on', async () => {
+interface Reply {
+  id: number | null;
+  ok: boolean;
+  error?: string;
+}
+
+/** A raw signaling connection (no mediasoup-client) and every reply it gets. */
+async function openSignaling(): Promise<{ socket: WebSocket; replies: Reply[] }> {
   const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
   await new Promise((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('error', reject);
   });
-  const replies: { id: number | null; ok: boolean; error?: string }[] = [];
-  socket.on('message', (data) => replies.push(JSON.parse(data.toString()) as (typeof replies)[number]));
+  const replies: Reply[] = [];
+  socket.on('message', (data) => replies.push(JSON.parse(data.toString()) as Reply));
+  return { socket, replies };
+}
+
+test('signaling refuses junk and out-of-order requests with clear errors, and the stream goes on', async () => {
+  const { socket, replies } = await openSignaling();
   const sent = [
     'not json',
     JSON.stringify({ id: 1, type: 'dance' }),
@@ -223,13 +235,7 @@ test('the operator\'s browser camera and microphone drive the avatar: console â†
 });
 
 test('signaling: the camera needs the operator token; a viewer cannot send', async () => {
-  const socket = new WebSocket(`${fenshen.url.replace('http', 'ws')}/ws`);
-  await new Promise((resolve, reject) => {
-    socket.once('open', resolve);
-    socket.once('error', reject);
-  });
-  const replies: { id: number | null; ok: boolean; error?: string }[] = [];
-  socket.on('message', (data) => replies.push(JSON.parse(data.toString()) as (typeof replies)[number]));
+  const { socket, replies } = await openSignaling();
   socket.send(JSON.stringify({ id: 1, type: 'join', channel: 'main', role: 'operator', token: 'wrong-token-0000000000' }));
   socket.send(JSON.stringify({ id: 2, type: 'join', channel: 'main' }));
   socket.send(JSON.stringify({ id: 3, type: 'createTransport', direction: 'send' }));

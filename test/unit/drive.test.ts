@@ -25,9 +25,11 @@ const FACES: { name: string; roi: FaceRoi }[] = [
   { name: 'man, frontal', roi: { cx: 452, cy: 38, size: 85, angle: 0 } },
 ];
 
-function frameOf(image: Image, rotateDeg = 0, about: { x: number; y: number } = { x: 0, y: 0 }): RgbaFrame {
+/** The photo as a frame: turned by `rotateDeg` about a point, or mirrored left-right. */
+function frameOf(image: Image, rotateDeg = 0, about: { x: number; y: number } = { x: 0, y: 0 }, mirrored = false): RgbaFrame {
   const canvas = createCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d');
+  if (mirrored) ctx.setTransform(-1, 0, 0, 1, image.width, 0);
   ctx.translate(about.x, about.y);
   ctx.rotate((rotateDeg * Math.PI) / 180);
   ctx.translate(-about.x, -about.y);
@@ -221,11 +223,7 @@ test('iris: centres land inside the eyes, and a mirrored picture mirrors the mea
   const landmarker = new FaceLandmarker(await loadModel('facemesh'));
   const iris = new IrisLandmarker(await loadModel('iris'));
   const gazeOf = async (mirrored: boolean, x: number) => {
-    const canvas = createCanvas(image.width, image.height);
-    const ctx = canvas.getContext('2d');
-    if (mirrored) ctx.setTransform(-1, 0, 0, 1, image.width, 0);
-    ctx.drawImage(image, 0, 0);
-    const frame = { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+    const frame = frameOf(image, 0, undefined, mirrored);
     let region: FaceRoi = { cx: mirrored ? image.width - x : x, cy: 415, size: 140, angle: 0 };
     region = roiFromLandmarks((await landmarker.detect(frame, region)).points);
     const mesh = await landmarker.detect(frame, region);
@@ -253,11 +251,7 @@ test('arms: two-bone angles from BlazePose, the same in a mirror, and a hidden a
   const image = await loadImage(readFileSync(SAMPLES));
   const poser = new PoseLandmarker(await loadModel('blazepose-lite'));
   const at = async (mirrored: boolean, cx: number) => {
-    const canvas = createCanvas(image.width, image.height);
-    const ctx = canvas.getContext('2d');
-    if (mirrored) ctx.setTransform(-1, 0, 0, 1, image.width, 0);
-    ctx.drawImage(image, 0, 0);
-    const frame = { width: image.width, height: image.height, data: ctx.getImageData(0, 0, image.width, image.height).data };
+    const frame = frameOf(image, 0, undefined, mirrored);
     return armAngles(await poser.detect(frame, { cx: mirrored ? image.width - cx : cx, cy: 80, size: 170, angle: 0 }));
   };
   // The collage's first picture: a figure in an A-pose, both arms ~35° out from the body, nearly straight.
