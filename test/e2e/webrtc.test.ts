@@ -168,7 +168,7 @@ test('signaling refuses junk and out-of-order requests with clear errors, and th
   socket.send(Buffer.from([1, 2, 3]));
   await waitFor('all answered', () => (replies.length >= sent.length + 1 ? true : undefined), 10_000);
   const byId = (id: number) => replies.find((r) => r.id === id);
-  assert.match(replies.find((r) => r.id === null && /JSON/.test(r.error ?? ''))?.error ?? '', /not JSON/);
+  assert.match(replies.find((r) => r.id === null && /is not JSON/.test(r.error ?? ''))?.error ?? '', /message is not JSON/);
   assert.match(byId(1)?.error ?? '', /bad request/);
   assert.match(byId(2)?.error ?? '', /join a channel first/);
   assert.match(byId(3)?.error ?? '', /no channel nope/);
