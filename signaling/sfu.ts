@@ -58,19 +58,17 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
   readonly router: ms.Router;
   readonly producers: { readonly video: ms.Producer; readonly audio: ms.Producer };
   readonly rtpTargets: ChannelRtpTargets;
-  readonly ingress: ms.PlainTransport[];
   readonly #webRtcServer: ms.WebRtcServer;
   readonly #viewers = new Set<ms.WebRtcTransport>();
   readonly #scores = new Map<string, number>();
   readonly #operator = new Map<'audio' | 'video', ms.Producer>();
   #closed = false;
 
-  private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, ingress: ms.PlainTransport[], producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
+  private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
     super();
     this.id = id;
     this.router = router;
     this.#webRtcServer = webRtcServer;
-    this.ingress = ingress;
     this.producers = producers;
     this.rtpTargets = rtpTargets;
   }
@@ -112,7 +110,7 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
           encodings: [{ ssrc: audioSsrc }],
         },
       });
-      return new SfuChannel(id, router, webRtcServer, [videoIn, audioIn], { video, audio }, {
+      return new SfuChannel(id, router, webRtcServer, { video, audio }, {
         video: { host: '127.0.0.1', port: videoIn.tuple.localPort, rtcpPort: rtcpPortOf(videoIn), ssrc: videoSsrc, payloadType: VIDEO_PT },
         audio: { host: '127.0.0.1', port: audioIn.tuple.localPort, rtcpPort: rtcpPortOf(audioIn), ssrc: audioSsrc, payloadType: AUDIO_PT },
       });
@@ -238,7 +236,6 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     this.#closed = true;
     // Closing the router closes its transports, producers and consumers.
     this.router.close();
-    this.ingress.length = 0;
     this.#viewers.clear();
   }
 }
