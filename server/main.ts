@@ -89,10 +89,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     async close() {
       if (closed) return;
       closed = true;
+      // The SFU first: a terminal's Ctrl-C reaches its worker too, and a worker that dies while the SFU
+      // is open gets replaced, which must not happen on the way out.
       signaling?.close();
+      sfu?.close();
       await app.close();
       await channels.closeAll();
-      sfu?.close();
       await rtmp?.stop();
     },
   };
