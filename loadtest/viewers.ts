@@ -6,7 +6,8 @@
  * and time background colour changes for glass-to-glass latency), holds them T seconds, and prints
  * markdown tables: join times, frames per viewer, loss, latency, and CPU and memory of the server's node,
  * ffmpeg and mediasoup-worker processes apart from the load generator's own. Without --url it starts the
- * server from the sources on free ports and stops it at the end.
+ * server from the sources on free ports and stops it at the end. The counting viewers count from the clear
+ * RTP header of the SRTP packets once they have seen an IDR; --full-srtp has werift decrypt every packet.
  */
 import { sceneSchema, type BackgroundConfig } from '../config/schema.js';
 import { parseLoadTestArgs, type LoadTestArgs } from './viewers/args.js';
@@ -51,9 +52,9 @@ async function run(args: LoadTestArgs): Promise<Results> {
     const opened = browsers;
     onCleanup(() => opened.close());
   }
-  const crowd = new Crowd();
+  const crowd = new Crowd(args.fullSrtp);
   onCleanup(() => crowd.close());
-  log(`joining ${args.viewers} werift viewers at ${args.joinRate}/s …`);
+  log(`joining ${args.viewers} werift viewers at ${args.joinRate}/s (${args.fullSrtp ? 'full SRTP' : 'header-only counting after the first IDR'}) …`);
   await crowd.join(target.wsUrl, args.channel, args.viewers, args.joinRate, (started, live) => log(`  started ${started}, receiving video ${live}`));
 
   log(`holding ${args.seconds} s …`);
@@ -81,6 +82,7 @@ async function run(args: LoadTestArgs): Promise<Results> {
   return {
     viewers: args.viewers,
     sample: args.sample,
+    fullSrtp: args.fullSrtp,
     holdSeconds: hold.seconds,
     load: { before: loadBefore, after: loadAverage() },
     serverViewers,

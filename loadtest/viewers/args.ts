@@ -17,10 +17,12 @@ export interface LoadTestArgs {
   readonly url: string | null;
   readonly token: string | null;
   readonly serverPid: number | null;
+  /** Counting viewers let werift decrypt and parse every SRTP packet (default: count from the clear RTP header). */
+  readonly fullSrtp: boolean;
 }
 
 export const USAGE = `usage: npm run loadtest:viewers -- [--viewers N=200] [--seconds T=60] [--sample K=2] [--join-rate 20]
-       [--flips 10] [--channel main] [--url http://host:port --token TOKEN [--server-pid PID]]`;
+       [--flips 10] [--channel main] [--full-srtp] [--url http://host:port --token TOKEN [--server-pid PID]]`;
 
 function positive(name: string, text: string | undefined, fallback: number, min = 1): number {
   if (text === undefined) return fallback;
@@ -42,6 +44,7 @@ export function parseLoadTestArgs(argv: readonly string[]): LoadTestArgs {
       url: { type: 'string' },
       token: { type: 'string' },
       'server-pid': { type: 'string' },
+      'full-srtp': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -60,5 +63,6 @@ export function parseLoadTestArgs(argv: readonly string[]): LoadTestArgs {
     url: values.url ?? null,
     token: values.token ?? process.env.FENSHEN_TOKEN ?? null,
     serverPid: values['server-pid'] ? Math.floor(positive('server-pid', values['server-pid'], 0)) : null,
+    fullSrtp: values['full-srtp'] ?? false,
   };
 }

@@ -9,6 +9,9 @@ export class Crowd {
   readonly viewers: WeriftViewer[] = [];
   #closed = false;
 
+  /** `fullSrtp`: werift decrypts every packet instead of header-only counting (see WeriftViewer). */
+  constructor(private readonly fullSrtp = false) {}
+
   /** Starts `count` joins, `perSecond` a second, and resolves when every join has succeeded or failed. */
   async join(wsUrl: string, channel: string, count: number, perSecond: number, progress: (started: number, live: number) => void): Promise<void> {
     // werift makes one DTLS certificate per process, on first use: make it now, outside every join time.
@@ -19,7 +22,7 @@ export class Crowd {
     for (let i = 0; i < count && !this.#closed; i++) {
       const wait = start + i * gapMs - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const viewer = new WeriftViewer();
+      const viewer = new WeriftViewer(this.fullSrtp);
       this.viewers.push(viewer);
       joins.push(viewer.join(wsUrl, channel, JOIN_TIMEOUT_MS));
       if (i % Math.max(1, Math.round(perSecond)) === 0) progress(i + 1, this.live().length);

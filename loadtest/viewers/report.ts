@@ -11,6 +11,8 @@ export interface CoreSplit {
 export interface Results {
   readonly viewers: number;
   readonly sample: number;
+  /** The counting viewers decrypted every packet (else: header-only after the first IDR, no NACKs). */
+  readonly fullSrtp: boolean;
   readonly holdSeconds: number;
   readonly load: { readonly before: string; readonly after: string };
   /** Viewers the server counted during the hold (GET /api/channels/:id). */
@@ -91,8 +93,9 @@ export function formatReport(r: Results): string {
   out.push('', 'werift waits a fixed 100 ms before its DTLS ClientHello (a browser does not): the counting viewers\' joins are that much slower than a browser\'s would be.');
   out.push('', `failures (no video): ${r.failures.count}${r.failures.messages.length ? ` — ${r.failures.messages.join('; ')}` : ''}`, '');
 
-  out.push('### Media at the counting viewers (hold window)', '', row(['frames/s per viewer: min', 'p5', 'median', 'video packets', 'audio packets', 'lost after NACK (video + audio)', 'IDR received', 'producer notifications']), row(Array(8).fill('---')));
-  out.push(row([num(fps.min), num(fps.p5), num(fps.p50), r.packets.video, r.packets.audio, `${r.packets.lostVideo} + ${r.packets.lostAudio}`, r.packets.keyframes, r.notifications]));
+  out.push('### Media at the counting viewers (hold window)', '', row(['frames/s per viewer: min', 'p5', 'median', 'video packets', 'audio packets', r.fullSrtp ? 'lost after NACK (video + audio)' : 'lost, no NACK (video + audio)', 'IDR received', 'producer notifications']), row(Array(8).fill('---')));
+  out.push(row([num(fps.min), num(fps.p5), num(fps.p50), r.packets.video, r.packets.audio, `${r.packets.lostVideo} + ${r.packets.lostAudio}`, r.fullSrtp ? r.packets.keyframes : 'n/a (header-only)', r.notifications]));
+  if (!r.fullSrtp) out.push('', 'Counted from the clear RTP header of the SRTP packets after each viewer\'s first IDR (werift decrypts nothing after it, so it sends no NACKs and IDRs are not counted); --full-srtp decrypts every packet.');
   out.push('');
 
   if (r.browser && g2g) {

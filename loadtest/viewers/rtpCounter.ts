@@ -44,8 +44,11 @@ export class RtpCounter {
 
   constructor(private readonly video: boolean) {}
 
-  /** Adds one packet; answers whether it carried an IDR (video only). */
-  add(sequenceNumber: number, timestamp: number, marker: boolean, payload: Uint8Array): boolean {
+  /**
+   * Adds one packet; answers whether it carried an IDR (video only). `payload` null: still encrypted
+   * (header-only counting), so IDRs are not looked for.
+   */
+  add(sequenceNumber: number, timestamp: number, marker: boolean, payload: Uint8Array | null): boolean {
     this.#packets++;
     const ext = this.#extend(sequenceNumber);
     const tag = (Math.floor(ext / 65536) % 255) + 1;
@@ -55,7 +58,7 @@ export class RtpCounter {
     this.#unique++;
     if (!this.video) return false;
     if (marker) this.#frames++;
-    if (timestamp !== this.#lastKeyTimestamp && carriesIdr(payload)) {
+    if (payload !== null && timestamp !== this.#lastKeyTimestamp && carriesIdr(payload)) {
       this.#lastKeyTimestamp = timestamp;
       this.#keyframes++;
       return true;

@@ -2,7 +2,15 @@
  * One counting viewer: a real WebRTC peer (werift: ICE, DTLS, SRTP in TypeScript) that joins through the
  * same signaling as the page, receives the channel's video and audio and only counts RTP; nothing is
  * decoded, so hundreds fit in one process.
+ *
+ * By default (header-only) werift handles every packet until the first IDR, then the viewer counts RTP
+ * from the clear 12-byte header of the still-encrypted SRTP packets and never hands them to werift:
+ * werift's SRTP decryption and RTP parsing cost ~50–90 µs of JS a packet, too much for 200 peers on the
+ * same box as the server. STUN, DTLS and SRTCP still reach werift (ICE consent, DTLS alerts, sender
+ * reports). What that gives up: no NACKs once counting is header-only (loss is what the SFU's first send
+ * lost) and no IDR count after the first. `fullSrtp` keeps werift's full processing for comparison.
  */
+import type { Socket } from 'node:dgram';
 import { RTCPeerConnection, RTCRtpCodecParameters, type MediaStreamTrack } from 'werift';
 import { viewerCapabilities } from './capabilities.js';
 import { consumerSchema, routerCapabilitiesSchema, transportSchema, type ConsumerShape } from './mediasoupShapes.js';
@@ -26,6 +34,41 @@ export interface ViewerSnapshot {
 
 const isLoopback = (address: string) => address.startsWith('127.') || address === '::1';
 
+/** werift's UDP socket wrapper (common/src/transport.ts): its one `onData` gets every datagram. */
+interface UdpTransportLike {
+  onData?: (data: Buffer, addr: unknown) => void;
+  socket?: Socket;
+}
+
+/**
+ * Receive buffer per peer socket: 200 peers and the server share 2 cores, so this process's event loop
+ * can run a few hundred ms late, and the default 208 kB (~90 video packets) then overflows and drops.
+ */
+const RECV_BUFFER_BYTES = 2 * 1024 * 1024;
+
+/**
+ * Puts `take` in front of werift's handling of every datagram on the ICE connection's UDP sockets
+ * (StunProtocol.transport.onData, before STUN parsing and the SRTP session); a datagram `take` answers
+ * true for never reaches werift. `protocols` is private in werift's types, hence the casts.
+ */
+function interceptDatagrams(pc: RTCPeerConnection, take: (data: Buffer) => boolean): void {
+  const connection = pc.iceTransports[0]?.connection as unknown as { protocols?: { transport?: UdpTransportLike }[] } | undefined;
+  for (const protocol of connection?.protocols ?? []) {
+    const transport = protocol.transport;
+    const werift = transport?.onData;
+    if (!transport || !werift || (werift as { intercepted?: boolean }).intercepted) continue; // TCP, or done
+    const hook = (data: Buffer, addr: unknown) => {
+      if (!take(data)) werift(data, addr);
+    };
+    transport.onData = Object.assign(hook, { intercepted: true });
+    try {
+      transport.socket?.setRecvBufferSize(RECV_BUFFER_BYTES); // the kernel caps it at net.core.rmem_max
+    } catch {
+      // not bound any more: nothing to receive
+    }
+  }
+}
+
 export class WeriftViewer {
   readonly video = new RtpCounter(true);
   readonly audio = new RtpCounter(false);
@@ -38,6 +81,9 @@ export class WeriftViewer {
   /** Where the join is, for the message when it times out. */
   #stage = 'opening the WebSocket';
   #onFirstVideo: () => void = () => undefined;
+
+  /** `fullSrtp`: werift decrypts and parses every packet (no header-only counting). */
+  constructor(private readonly fullSrtp = false) {}
 
   get times(): JoinTimes {
     return { ...this.#times };
@@ -123,7 +169,11 @@ export class WeriftViewer {
     this.#pc = pc;
     pc.onTrack.subscribe((track) => this.#count(track));
     pc.iceConnectionStateChange.subscribe((state) => {
-      if (state === 'connected') this.#times.iceConnected ??= this.#since();
+      if (state !== 'connected') return;
+      this.#times.iceConnected ??= this.#since();
+      // Before DTLS starts, so before any SRTP: the sockets exist once candidates are gathered. With
+      // --full-srtp everything goes on to werift (the hook only enlarges the receive buffer).
+      interceptDatagrams(pc, this.fullSrtp ? () => false : this.#headerOnly(consumers));
     });
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') this.#times.connected ??= this.#since();
@@ -143,6 +193,24 @@ export class WeriftViewer {
       }
       if (key) this.#times.firstKeyframe ??= this.#since();
     });
+  }
+
+  /**
+   * Counts one datagram from its clear RTP header and answers true (drop it) once the first IDR is in;
+   * anything else (STUN: first byte 0–3, DTLS: 20–63, SRTCP: payload type 64–95, other payload types,
+   * RTP before the first IDR) goes on to werift.
+   */
+  #headerOnly(consumers: readonly ConsumerShape[]): (data: Buffer) => boolean {
+    const videoPt = consumers.find((c) => c.kind === 'video')?.rtpParameters.codecs[0]?.payloadType;
+    const audioPt = consumers.find((c) => c.kind === 'audio')?.rtpParameters.codecs[0]?.payloadType;
+    return (data) => {
+      if (this.#times.firstKeyframe === null || data.length < 12 || (data.readUInt8(0) & 0xc0) !== 0x80) return false;
+      const pt = data.readUInt8(1) & 0x7f;
+      const counter = pt === videoPt ? this.video : pt === audioPt ? this.audio : null;
+      if (!counter) return false;
+      counter.add(data.readUInt16BE(2), data.readUInt32BE(4), (data.readUInt8(1) & 0x80) !== 0, null);
+      return true;
+    };
   }
 
   #since(): number {
