@@ -52,7 +52,7 @@ async function watchOnce(): Promise<void> {
       });
       signaling.onClose(resolve);
       signaling.onNotification((n) => {
-        if (n.notification === 'channelClosed' || n.notification === 'producersChanged') resolve();
+        if (n.notification === 'channelClosed') resolve();
       });
     });
     const { consumers } = await signaling.request('consume', { transportId: recv.id, rtpCapabilities: device.recvRtpCapabilities });

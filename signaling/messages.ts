@@ -71,8 +71,8 @@ export interface ResponseData {
 
 export type SignalingResponse = { id: number; ok: true; data: ResponseData[RequestType] } | { id: number | null; ok: false; error: string };
 
-/** Server → client, unasked: the channel's media was replaced (encoder restart): consume again. */
-export type SignalingNotification = { notification: 'producersChanged' } | { notification: 'channelClosed' };
+/** Server → client, unasked: the channel's SFU side closed (deleted, or its worker died): join again later. */
+export type SignalingNotification = { notification: 'channelClosed' };
 
 /**
  * Parses one incoming text message. Never throws: junk becomes an error message for the client, with

@@ -44,16 +44,8 @@ const MEDIA_CODECS: ms.RouterRtpCodecCapability[] = [
   },
 ];
 
-export interface SfuChannelEvents {
-  /** A viewer transport was opened or closed. */
-  viewers: [number];
-  /** The operator's camera (video) or microphone (audio) started or stopped sending. */
-  operator: ['audio' | 'video', boolean];
-}
-
-
 /** One channel in the SFU: its router, the encoder's way in, the viewers' transports. */
-export class SfuChannel extends EventEmitter<SfuChannelEvents> {
+export class SfuChannel {
   readonly id: string;
   readonly router: ms.Router;
   readonly producers: { readonly video: ms.Producer; readonly audio: ms.Producer };
@@ -65,7 +57,6 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
   #closed = false;
 
   private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
-    super();
     this.id = id;
     this.router = router;
     this.#webRtcServer = webRtcServer;
@@ -167,11 +158,8 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     this.#operator.get(kind)?.close();
     this.#operator.set(kind, producer);
     producer.observer.once('close', () => {
-      if (this.#operator.get(kind) !== producer) return;
-      this.#operator.delete(kind);
-      if (!this.#closed) this.emit('operator', kind, false);
+      if (this.#operator.get(kind) === producer) this.#operator.delete(kind);
     });
-    this.emit('operator', kind, true);
   }
 
   /** Whether the operator sends its camera (video) or microphone (audio) now. */
@@ -223,11 +211,7 @@ export class SfuChannel extends EventEmitter<SfuChannelEvents> {
     if (this.#closed) throw new Error(`channel ${this.id} is closed`);
     const transport = await this.router.createWebRtcTransport({ webRtcServer: this.#webRtcServer, enableUdp: true, enableTcp: true, preferUdp: true });
     this.#viewers.add(transport);
-    this.emit('viewers', this.#viewers.size);
-    transport.observer.once('close', () => {
-      this.#viewers.delete(transport);
-      if (!this.#closed) this.emit('viewers', this.#viewers.size);
-    });
+    transport.observer.once('close', () => this.#viewers.delete(transport));
     return transport;
   }
 
@@ -273,8 +257,6 @@ function randomSsrc(): number {
 }
 
 export interface SfuEvents {
-  /** The worker died: every channel's SFU side is gone; a new worker is being started. */
-  died: [Error];
   /** A new worker runs and these channels are open again (with new RTP targets for their encoders). */
   restarted: [SfuChannel[]];
 }
@@ -333,8 +315,7 @@ export class Sfu extends EventEmitter<SfuEvents> {
       const ids = [...this.#wanted];
       for (const channel of this.#channels.values()) channel.close();
       this.#channels.clear();
-      this.emit('died', err);
-      this.#restart(ids, 0);
+        this.#restart(ids, 0);
     });
   }
 
@@ -361,10 +342,6 @@ export class Sfu extends EventEmitter<SfuEvents> {
         }
       })();
     }, RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
-  }
-
-  get workerPid(): number {
-    return this.#current.worker.pid;
   }
 
   async openChannel(id: string): Promise<SfuChannel> {

@@ -52,10 +52,6 @@ export class SignalingServer {
     this.#heartbeat.unref();
   }
 
-  get connections(): number {
-    return this.#sessions.size;
-  }
-
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== this.#options.path || this.#closed) {

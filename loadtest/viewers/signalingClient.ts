@@ -19,7 +19,7 @@ export class SignalingClient {
   readonly #pending = new Map<number, { resolve: (data: unknown) => void; reject: (err: Error) => void; timer: NodeJS.Timeout }>();
   #nextId = 1;
   #closedReason: string | null = null;
-  /** Notifications received (producersChanged, channelClosed): a load test holds on, and reports them. */
+  /** Notifications received (channelClosed): a load test holds on, and reports them. */
   readonly notifications: string[] = [];
 
   private constructor(socket: WebSocket) {

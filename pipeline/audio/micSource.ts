@@ -29,9 +29,6 @@ export class MicSource {
   #closed = false;
   #playing = false;
   #restartTimer: NodeJS.Timeout | null = null;
-  /** Samples dropped to keep latency down, and samples the tick asked for that had not arrived. */
-  dropped = 0;
-  underrun = 0;
 
   constructor(options: MicSourceOptions) {
     this.#options = options;
@@ -74,10 +71,7 @@ export class MicSource {
       this.#write++;
     }
     const excess = this.#write - this.#read - Math.floor(this.#options.sampleRateHz * MAX_LATENCY_S);
-    if (excess > 0) {
-      this.#read += excess;
-      this.dropped += excess;
-    }
+    if (excess > 0) this.#read += excess;
   }
 
   /** This tick's block, mono in -1..1; zeros where nothing arrived. */
@@ -94,7 +88,6 @@ export class MicSource {
     const size = this.#ring.length;
     for (let i = 0; i < available; i++) out[i] = this.#ring[(this.#read + i) % size] as number;
     out.fill(0, available, frames);
-    if (available < frames) this.underrun += frames - available;
     this.#read += available;
     return out.subarray(0, frames);
   }
