@@ -73,7 +73,8 @@ export const speechSchema = z
 
 export const encoderSchema = z.strictObject({
   x264Preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('superfast'),
-  gopSeconds: z.number().min(0.5).max(10).default(2),
+  /** Keyframe spacing of the RTMP encode; default: the preset's (2 s, what the platforms require). */
+  gopSeconds: z.number().min(0.5).max(10).optional(),
   videoKbps: z.number().int().min(200).max(20000).optional(),
   audioKbps: z.number().int().min(32).max(320).optional(),
   threads: z.number().int().min(0).max(16).default(0),

@@ -83,7 +83,7 @@ async function drawCosts(preset: PresetName, frames: number) {
 
 async function encodeFps(preset: PresetName, pictures: Buffer[], frames: number) {
   const p = OUTPUT_PRESETS[preset];
-  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, audioKbps: p.audioKbps, gopSeconds: 2, x264Preset: config.encoder.x264Preset, x264Params: config.encoder.x264Params, threads: config.encoder.threads, rtp: null });
+  const encoder = new Encoder({ ffmpegPath: 'ffmpeg', width: p.width, height: p.height, fps: p.fps, sampleRateHz: 48000, videoKbps: p.videoKbps, profile: p.profile, audioKbps: p.audioKbps, aacSampleRateHz: p.audioSampleRateHz, gopSeconds: p.gopSeconds, x264Preset: config.encoder.x264Preset, x264Params: config.encoder.x264Params, threads: config.encoder.threads, rtp: null });
   let last = 0;
   encoder.on('stats', (s) => {
     last = s.frames;
@@ -115,7 +115,7 @@ async function liveLoop(preset: PresetName, seconds: number) {
     ffmpegPath: 'ffmpeg',
     dataDir: '.',
     metrics: new PipelineMetrics(registry),
-    embeddedRtmpUrl: null, webrtc: null,
+    webrtc: null,
     log: () => {},
   });
   channel.start();

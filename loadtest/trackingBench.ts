@@ -66,7 +66,7 @@ export async function trackerCost(): Promise<{ meanMs: number; p95Ms: number; ma
 
 /** A live channel driven by the face clip for `seconds`: tracking rates, inference times, frame → render latency. */
 export async function driveLoop(seconds = 10): Promise<{ faceFps: number; faceMs: number; irisFps: number; irisMs: number; poseFps: number; poseMs: number; latencyMs: number; cpuPerS: number }> {
-  const channel = await Channel.create({ id: 'drive-bench', config: channelSchema.parse({}), ffmpegPath: 'ffmpeg', dataDir: '.', metrics: new PipelineMetrics(new Registry()), embeddedRtmpUrl: null, webrtc: null, log: () => {} });
+  const channel = await Channel.create({ id: 'drive-bench', config: channelSchema.parse({}), ffmpegPath: 'ffmpeg', dataDir: '.', metrics: new PipelineMetrics(new Registry()), webrtc: null, log: () => {} });
   channel.start();
   await channel.setDrive('file', rockingClip());
   await new Promise((r) => setTimeout(r, 3000));

@@ -25,7 +25,8 @@ import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
 import { Encoder, type RtpTarget } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
-import { RtmpDestination, type DestinationStatus } from './output/rtmpDestination.js';
+import { RtmpDestination, type DestinationOptions, type DestinationState, type DestinationStatus } from './output/rtmpDestination.js';
+import { redactUrl } from './output/rtmpUrl.js';
 
 export interface ChannelOptions {
   readonly id: string;
@@ -34,8 +35,6 @@ export interface ChannelOptions {
   /** Base folder for relative scene and avatar paths. */
   readonly dataDir: string;
   readonly metrics: PipelineMetrics;
-  /** Where the embedded RTMP server takes this channel, or null when it is off. */
-  readonly embeddedRtmpUrl: string | null;
   /** The channel's way into the SFU, or null when WebRTC is off. */
   readonly webrtc: WebrtcOutput | null;
   readonly time?: MonotonicTime;
@@ -83,7 +82,7 @@ export interface ChannelStatus {
     readonly iris: { readonly fps: number; readonly ms: number };
     readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
   };
-  readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number };
+  readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number; readonly heldTicks: number };
   readonly destinations: readonly DestinationStatus[];
   readonly viewers: number;
   readonly framesRendered: number;
@@ -100,6 +99,16 @@ interface ActiveDrive {
    * microphone, when the operator sends one: the voice goes out with the picture and moves the mouth.
    */
   readonly camera?: { readonly tap: OperatorTap; readonly keyframes: NodeJS.Timeout; readonly mic: { readonly tap: OperatorTap; readonly source: MicSource } | null };
+}
+
+/** What a destination is: its id, validated URL, preset (checked against the channel's) and whether it pushes. */
+export type DestinationSpec = Pick<DestinationOptions, 'id' | 'url' | 'preset' | 'enabled'>;
+
+const DESTINATION_STATES: readonly DestinationState[] = ['connecting', 'live', 'retrying', 'failed', 'stopped'];
+
+/** A destination request that cannot be served (unknown id, taken id, closed channel). */
+export class DestinationError extends Error {
+  override readonly name = 'DestinationError';
 }
 
 /** A drive request that cannot be served (bad source, no models, camera not available yet). */
@@ -121,10 +130,8 @@ export interface ChannelEvents {
 
 /** Ticks allowed in one catch-up burst; a longer stall re-anchors the clock instead. */
 const MAX_CATCH_UP_S = 2;
-/** Encoder input queued (in frames) beyond which ticks stop rendering and repeat the last picture. */
+/** Ticks the encoder holds (queued, encoding, or waiting for a restart) beyond which pictures repeat. */
 const SLOW_ENCODER_BACKLOG_FRAMES = 8;
-/** Encoder input queued beyond which whole ticks are dropped to bound memory. */
-const MAX_ENCODER_BACKLOG_FRAMES = 60;
 
 /**
  * One live channel: the media clock ticks at the video rate; each tick pulls the latest rig pose,
@@ -160,6 +167,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #music: MusicSource | null = null;
   readonly #encoder: Encoder;
   readonly #destinations = new Map<string, RtmpDestination>();
+  /** The latest metadata and sequence headers of the encoded stream, for destinations that join later. */
+  readonly #streamHeaders = new Map<'script' | 'video' | 'audio', FlvTag>();
   #state: ChannelState = 'starting';
   #timer: NodeJS.Timeout | null = null;
   #anchorUs = 0;
@@ -205,8 +214,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#counters = {
       rendered: metrics.framesRendered.labels(this.id),
       repeated: metrics.framesDropped.labels(this.id, 'render', 'late'),
-      encoderBacklog: metrics.framesDropped.labels(this.id, 'encoder', 'backlog'),
-      encoderDown: metrics.framesDropped.labels(this.id, 'encoder', 'down'),
+      encoderOverflow: metrics.framesDropped.labels(this.id, 'encoder', 'overflow'),
       fps: metrics.outputFps.labels(this.id),
       lag: metrics.clockLagSeconds.labels(this.id),
       driveLatency: metrics.driveLatencySeconds.labels(this.id),
@@ -219,8 +227,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       fps: p.fps,
       sampleRateHz: options.config.audio.sampleRateHz,
       videoKbps: options.config.encoder.videoKbps ?? p.videoKbps,
+      profile: p.profile,
       audioKbps: options.config.encoder.audioKbps ?? p.audioKbps,
-      gopSeconds: options.config.encoder.gopSeconds,
+      aacSampleRateHz: p.audioSampleRateHz,
+      gopSeconds: options.config.encoder.gopSeconds ?? p.gopSeconds,
       x264Preset: options.config.encoder.x264Preset,
       x264Params: options.config.encoder.x264Params,
       threads: options.config.encoder.threads,
@@ -275,6 +285,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#lastTagAtUs = this.#time.nowUs();
       if (!tag.isSequenceHeader) this.#trackAvOffset(tag, avOffset);
       if (this.#state !== 'live') this.#setState('live');
+      if (tag.isSequenceHeader || tag.type === 'script') this.#streamHeaders.set(tag.isSequenceHeader ? tag.type : 'script', tag);
       for (const destination of this.#destinations.values()) destination.push(tag);
     });
     this.#encoder.on('stats', (stats) => {
@@ -331,33 +342,71 @@ export class Channel extends EventEmitter<ChannelEvents> {
     }
     this.#encoder.start();
     this.#speaker.warm().catch((err: Error) => this.#options.log('warn', `channel ${this.id}: speech is unavailable: ${err.message}`));
-    if (this.#options.embeddedRtmpUrl) this.addDestination('embedded', this.#options.embeddedRtmpUrl);
+    for (const destination of this.#destinations.values()) destination.start();
     this.#startedAtUs = this.#time.nowUs();
     this.#anchorUs = this.#startedAtUs;
     this.#fpsWindow = { startUs: this.#startedAtUs, frames: 0, value: 0 };
     this.#loop();
   }
 
-  addDestination(id: string, url: string): RtmpDestination {
-    const existing = this.#destinations.get(id);
-    if (existing) return existing;
-    const destination = new RtmpDestination(id, url, this.#options.ffmpegPath);
+  /** Starts pushing to one more RTMP server (from the same encode). Throws DestinationError if the id is taken. */
+  addDestination(spec: DestinationSpec): DestinationStatus {
+    if (this.#closed) throw new DestinationError('the channel is closed');
+    if (this.#destinations.has(spec.id)) throw new DestinationError(`destination ${spec.id} already exists`);
+    const destination = new RtmpDestination({ ...spec, ffmpegPath: this.#options.ffmpegPath });
     const { metrics } = this.#options;
-    const up = metrics.destinationUp.labels(this.id, id);
-    const bytes = metrics.destinationBytes.labels(this.id, id);
-    const reconnects = metrics.destinationReconnects.labels(this.id, id);
-    up.set(0);
-    destination.on('state', (state) => {
+    const up = metrics.destinationUp.labels(this.id, spec.id);
+    const bytes = metrics.destinationBytes.labels(this.id, spec.id);
+    const reconnects = metrics.destinationReconnects.labels(this.id, spec.id);
+    const uptime = metrics.destinationUptimeSeconds.labels(this.id, spec.id);
+    const showState = (state: DestinationState) => {
+      for (const s of DESTINATION_STATES) metrics.destinationState.labels(this.id, spec.id, s).set(s === state ? 1 : 0);
       up.set(state === 'live' ? 1 : 0);
+    };
+    showState(destination.status.state);
+    destination.on('state', (state) => {
+      showState(state);
       if (state === 'retrying') {
         reconnects.inc();
-        this.#options.log('warn', `channel ${this.id}: destination ${id} lost (${destination.status.lastError ?? 'unknown'}); reconnecting`);
+        const { lastError, retryInS } = destination.status;
+        this.#options.log('warn', `channel ${this.id}: destination ${spec.id} (${redactUrl(spec.url)}) lost: ${lastError ?? 'unknown'}; retrying in ${retryInS ?? '?'} s`);
+      } else if (state === 'live') {
+        this.#options.log('info', `channel ${this.id}: destination ${spec.id} live`);
+      } else if (state === 'failed') {
+        this.#options.log('error', `channel ${this.id}: destination ${spec.id} failed: ${destination.status.lastError ?? 'unknown'}`);
       }
     });
-    destination.on('bytes', (n) => bytes.inc(n));
-    this.#destinations.set(id, destination);
-    destination.start();
-    return destination;
+    destination.on('bytes', (n) => {
+      bytes.inc(n);
+      uptime.set(destination.status.uptimeS);
+    });
+    this.#destinations.set(spec.id, destination);
+    // A destination added mid-stream needs the headers the encoder sent at its start.
+    for (const header of this.#streamHeaders.values()) destination.push(header);
+    if (this.#encoder.running || this.#timer) destination.start();
+    return destination.status;
+  }
+
+  /** Stops a destination's push for good and forgets its metrics. */
+  async removeDestination(id: string): Promise<void> {
+    const destination = this.#destinations.get(id);
+    if (!destination) throw new DestinationError(`no destination ${id}`);
+    this.#destinations.delete(id);
+    await destination.close();
+    await this.#options.metrics.removeDestination(this.id, id);
+  }
+
+  /** Turns a destination's push on or off (it stays listed). */
+  async setDestinationEnabled(id: string, enabled: boolean): Promise<DestinationStatus> {
+    const destination = this.#destinations.get(id);
+    if (!destination) throw new DestinationError(`no destination ${id}`);
+    await destination.setEnabled(enabled);
+    if (!enabled) this.#options.metrics.destinationUptimeSeconds.labels(this.id, id).set(0);
+    return destination.status;
+  }
+
+  destination(id: string): DestinationStatus | undefined {
+    return this.#destinations.get(id)?.status;
   }
 
   /** The tick loop: produce every frame that is due, then sleep until the next one. */
@@ -385,9 +434,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #tick(tick: MediaTick, render: boolean): void {
     const t = this.#timers;
     t.tick.start();
-    const frameBytes = this.#compositor.layout.byteLength;
-    // A slow encoder gets repeated pictures (cheap for us, same timeline) before anything is dropped.
-    const encoderBehind = this.#encoder.pendingBytes > SLOW_ENCODER_BACKLOG_FRAMES * frameBytes;
+    // A slow, hung or restarting encoder gets repeated pictures (cheap for us, same timeline, and its
+    // held ticks then share one buffer) before anything is dropped.
+    const encoderBehind = this.#encoder.heldTicks > SLOW_ENCODER_BACKLOG_FRAMES;
     // Speech first: its audio is this tick's, and the mouth shown with it is taken from the same samples.
     t.speech.start();
     const speech = this.#speaker.next(tick.audioSamples, tick.firstSample);
@@ -433,11 +482,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     t.mix.stop();
     const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width: this.preset.width, height: this.preset.height, picture, repeated: !render };
     const audio: AudioFrame = { kind: 'audio', ptsUs: tick.ptsUs, sampleRateHz: this.clock.sampleRateHz, channels: 2, pcm };
-    if (this.#encoder.pendingBytes > MAX_ENCODER_BACKLOG_FRAMES * (frameBytes + pcm.length)) {
-      this.#counters.encoderBacklog.inc();
-    } else if (!this.#encoder.write({ video, audio })) {
-      this.#counters.encoderDown.inc();
-    }
+    if (!this.#encoder.write({ video, audio })) this.#counters.encoderOverflow.inc();
     // The encoder holds its own reference while the picture is queued.
     picture.release();
     this.#measureFps();
@@ -617,7 +662,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
         iris: this.#driver ? this.#driver.face.irisStats : { fps: 0, ms: 0 },
         pose: this.#driver ? this.#driver.face.poseStats : { found: false, fps: 0, ms: 0 },
       },
-      encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts },
+      encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts, heldTicks: this.#encoder.heldTicks },
       destinations: [...this.#destinations.values()].map((d) => d.status),
       viewers: this.#webrtc?.viewerCount ?? 0,
       framesRendered: this.#framesRendered,

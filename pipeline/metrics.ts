@@ -18,6 +18,8 @@ export class PipelineMetrics {
   readonly destinationUp: Gauge<'channel' | 'destination'>;
   readonly destinationReconnects: Counter<'channel' | 'destination'>;
   readonly destinationBytes: Counter<'channel' | 'destination'>;
+  readonly destinationState: Gauge<'channel' | 'destination' | 'state'>;
+  readonly destinationUptimeSeconds: Gauge<'channel' | 'destination'>;
   readonly clockLagSeconds: Gauge<'channel'>;
   readonly avOffsetSeconds: Gauge<'channel'>;
   readonly driveLatencySeconds: Histogram<'channel'>;
@@ -45,30 +47,49 @@ export class PipelineMetrics {
     this.encoderRestarts = new Counter({ name: 'fenshen_encoder_restarts_total', help: 'Times the encoder process was restarted', labelNames: ['channel'], registers });
     this.destinationUp = new Gauge({ name: 'fenshen_destination_up', help: '1 while a destination is connected and flowing', labelNames: ['channel', 'destination'], registers });
     this.destinationReconnects = new Counter({ name: 'fenshen_destination_reconnects_total', help: 'Destination reconnect attempts', labelNames: ['channel', 'destination'], registers });
-    this.destinationBytes = new Counter({ name: 'fenshen_destination_bytes_total', help: 'Bytes of FLV handed to a destination', labelNames: ['channel', 'destination'], registers });
+    this.destinationBytes = new Counter({ name: 'fenshen_destination_bytes_total', help: 'Bytes written to a destination server', labelNames: ['channel', 'destination'], registers });
+    this.destinationState = new Gauge({
+      name: 'fenshen_destination_state',
+      help: '1 for the state a destination is in (connecting, live, retrying, failed, stopped), 0 for the others',
+      labelNames: ['channel', 'destination', 'state'],
+      registers,
+    });
+    this.destinationUptimeSeconds = new Gauge({ name: 'fenshen_destination_uptime_seconds', help: 'How long the current connection of a destination has been live (0 when not)', labelNames: ['channel', 'destination'], registers });
     this.driveLatencySeconds = new Histogram({ name: 'fenshen_drive_latency_seconds', help: 'Drive frame arrival to the tick that renders its pose', labelNames: ['channel'], buckets: [0.01, 0.02, 0.033, 0.05, 0.066, 0.1, 0.15, 0.25, 0.5], registers });
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
+  }
+
+  /** Forgets every series of one destination. */
+  async removeDestination(channel: string, destination: string): Promise<void> {
+    const families = [this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds];
+    await removeSeries(families, (labels) => labels.channel === channel && labels.destination === destination);
   }
 
   /** Forgets every series of a channel, so a deleted channel leaves nothing behind. */
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.clockLagSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
     ];
-    for (const family of families) {
-      const { values } = await family.get();
-      const seen = new Set<string>();
-      for (const { labels } of values) {
-        if (labels.channel !== channel) continue;
-        // Histogram samples carry `le`; a series is identified by the family's own labels.
-        const { le: _le, ...own } = labels as Record<string, string | number>;
-        const key = JSON.stringify(own);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        (family as { remove(labels: Record<string, string | number>): void }).remove(own);
-      }
+    await removeSeries(families, (labels) => labels.channel === channel);
+  }
+}
+
+type Family = Counter<string> | Gauge<string> | Histogram<string>;
+
+async function removeSeries(families: readonly Family[], matches: (labels: Record<string, string | number | undefined>) => boolean): Promise<void> {
+  for (const family of families) {
+    const { values } = await family.get();
+    const seen = new Set<string>();
+    for (const { labels } of values) {
+      if (!matches(labels)) continue;
+      // Histogram samples carry `le`; a series is identified by the family's own labels.
+      const { le: _le, ...own } = labels as Record<string, string | number>;
+      const key = JSON.stringify(own);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      (family as { remove(labels: Record<string, string | number>): void }).remove(own);
     }
   }
 }

@@ -66,6 +66,13 @@ const playlistBody = z.strictObject({
   loop: z.boolean().default(true),
 });
 
+const destinationBody = z.strictObject({
+  url: z.string().min(1).max(4096),
+  id: z.string().max(64).optional(),
+  preset: z.enum(PRESET_NAMES).optional(),
+  enabled: z.boolean().optional(),
+});
+
 function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
   if (!result.success) throw errors.invalid(describeIssue(result.error, 'body'));
@@ -229,6 +236,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       }
       return channel.status;
     });
+
+    type DestinationParams = { Params: { id: string; destId: string } };
+    api.get<{ Params: { id: string } }>('/api/channels/:id/destinations', async (request) => {
+      const channel = channels.get(request.params.id);
+      if (!channel) throw errors.notFound(`channel ${request.params.id}`);
+      return { destinations: channel.status.destinations };
+    });
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/destinations', async (request, reply) => {
+      const body = parseBody(destinationBody, request.body);
+      return reply.status(201).send(channels.addDestination(request.params.id, body));
+    });
+
+    api.delete<DestinationParams>('/api/channels/:id/destinations/:destId', async (request, reply) => {
+      await channels.removeDestination(request.params.id, request.params.destId);
+      return reply.status(204).send();
+    });
+
+    for (const [action, enabled] of [['start', true], ['stop', false]] as const) {
+      api.post<DestinationParams>(`/api/channels/:id/destinations/:destId/${action}`, async (request) =>
+        channels.setDestinationEnabled(request.params.id, request.params.destId, enabled),
+      );
+    }
   });
 
   return app;

@@ -1,8 +1,13 @@
+import { randomBytes } from 'node:crypto';
+import { presetMismatch, type PresetName } from '../config/presets.js';
 import type { ChannelConfig, Config } from '../config/schema.js';
 import { channelSchema } from '../config/schema.js';
 import { describeIssue } from '../config/load.js';
 import { AvatarError } from '../pipeline/avatar/loader.js';
-import { Channel } from '../pipeline/channel.js';
+import { Channel, DestinationError } from '../pipeline/channel.js';
+import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
+import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
+import type { Store } from './store.js';
 import { SceneError } from '../pipeline/compose/scene.js';
 import type { PipelineMetrics } from '../pipeline/metrics.js';
 import { errors } from './errors.js';
@@ -12,6 +17,16 @@ import type { Sfu, SfuChannel } from '../signaling/sfu.js';
 
 export const CHANNEL_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const MAX_CHANNELS = 16;
+const MAX_DESTINATIONS = 8;
+/** The embedded RTMP server's destination: built in, not stored, never removed (it can be stopped). */
+export const EMBEDDED_DESTINATION = 'embedded';
+
+export interface NewDestination {
+  readonly url: string;
+  readonly id?: string | undefined;
+  readonly preset?: PresetName | undefined;
+  readonly enabled?: boolean | undefined;
+}
 
 /** All live channels of the process, by id. Creating validates everything before anything starts. */
 export class ChannelRegistry {
@@ -22,9 +37,11 @@ export class ChannelRegistry {
   readonly #rtmp: EmbeddedRtmpServer | null;
   readonly #log: Logger;
   readonly #sfu: Sfu | null;
+  readonly #store: Store;
 
-  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, sfu: Sfu | null, log: Logger) {
+  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, sfu: Sfu | null, store: Store, log: Logger) {
     this.#config = config;
+    this.#store = store;
     this.#metrics = metrics;
     this.#rtmp = rtmp;
     this.#sfu = sfu;
@@ -81,10 +98,12 @@ export class ChannelRegistry {
         ffmpegPath: this.#config.ffmpegPath,
         dataDir: this.#config.dataDir,
         metrics: this.#metrics,
-        embeddedRtmpUrl: this.#rtmp?.urlFor(id) ?? null,
         webrtc,
         log: (level, message) => this.#log[level](message),
       });
+      const embedded = this.#rtmp?.urlFor(id);
+      if (embedded) channel.addDestination({ id: EMBEDDED_DESTINATION, url: embedded, preset: null, enabled: true });
+      for (const stored of this.#store.destinations(id)) channel.addDestination(stored);
       this.#channels.set(id, channel);
       channel.start();
       this.#log.info(`channel ${id} started (${config.preset}, avatar ${config.avatar.id})`);
@@ -104,7 +123,63 @@ export class ChannelRegistry {
     this.#channels.delete(id);
     await channel.close();
     this.#sfu?.closeChannel(id);
+    this.#store.removeChannel(id);
     this.#log.info(`channel ${id} deleted`);
+  }
+
+  /** Validates, stores and starts a destination; the channel's encode feeds it from the next keyframe. */
+  addDestination(channelId: string, request: NewDestination): DestinationStatus {
+    const channel = this.#require(channelId);
+    let url: string;
+    try {
+      url = validateRtmpUrl(request.url);
+    } catch (err) {
+      if (err instanceof RtmpUrlError) throw errors.invalid(err.message);
+      throw err;
+    }
+    if (request.preset) {
+      const mismatch = presetMismatch(request.preset, channel.config.preset);
+      if (mismatch) throw errors.invalid(mismatch);
+    }
+    const id = request.id ?? `d-${randomBytes(3).toString('hex')}`;
+    if (!CHANNEL_ID_PATTERN.test(id)) throw errors.invalid('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
+    if (id === EMBEDDED_DESTINATION || channel.destination(id)) throw errors.conflict(`destination ${id} already exists on channel ${channelId}`);
+    if (channel.status.destinations.length >= MAX_DESTINATIONS) throw errors.conflict(`at most ${MAX_DESTINATIONS} destinations per channel`);
+    const stored = { channel: channelId, id, url, preset: request.preset ?? null, enabled: request.enabled ?? true };
+    this.#store.addDestination(stored);
+    const status = channel.addDestination(stored);
+    this.#log.info(`channel ${channelId}: destination ${id} added (${status.url})`);
+    return status;
+  }
+
+  async removeDestination(channelId: string, id: string): Promise<void> {
+    const channel = this.#require(channelId);
+    if (id === EMBEDDED_DESTINATION) throw errors.conflict('the embedded server\'s destination is built in; stop it instead');
+    await this.#destinationCall(() => channel.removeDestination(id));
+    this.#store.removeDestination(channelId, id);
+    this.#log.info(`channel ${channelId}: destination ${id} removed`);
+  }
+
+  async setDestinationEnabled(channelId: string, id: string, enabled: boolean): Promise<DestinationStatus> {
+    const channel = this.#require(channelId);
+    const status = await this.#destinationCall(() => channel.setDestinationEnabled(id, enabled));
+    this.#store.setDestinationEnabled(channelId, id, enabled);
+    return status;
+  }
+
+  #require(id: string): Channel {
+    const channel = this.#channels.get(id);
+    if (!channel) throw errors.notFound(`channel ${id}`);
+    return channel;
+  }
+
+  async #destinationCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof DestinationError) throw errors.notFound(err.message.replace(/^no /, ''));
+      throw err;
+    }
   }
 
   async closeAll(): Promise<void> {

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log.js';
 import { WebrtcMetrics } from '../signaling/metrics.js';
 import { Sfu } from '../signaling/sfu.js';
 import { SignalingServer } from '../signaling/wsServer.js';
+import { Store } from './store.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -35,8 +36,10 @@ function checkFfmpeg(path: string): void {
 /** Starts everything: metrics, embedded RTMP server, channel `main`, HTTP. */
 export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   checkFfmpeg(config.ffmpegPath);
-  mkdirSync(config.dataDir, { recursive: true });
+  // Owner-only when we make it: it holds the token and the stream keys.
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, created } = resolveToken(config.dataDir, config.token);
+  const store = Store.open(config.dataDir);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fenshen_' });
   const metrics = new PipelineMetrics(registry);
@@ -45,7 +48,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   await rtmp?.start(config.dataDir);
   const sfu = await startSfu(config, log);
   const webrtcMetrics = sfu ? new WebrtcMetrics(registry, sfu) : null;
-  const channels = new ChannelRegistry(config, metrics, rtmp, sfu, log);
+  const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
   const app = await buildApp({ token, channels, registry, mainChannelId });
   const signaling = sfu
@@ -66,6 +69,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await app.close();
     sfu?.close();
     await rtmp?.stop();
+    store.close();
     if (err instanceof ApiError) throw new ConfigError(`channel main: ${err.message}`);
     throw err;
   }
@@ -96,6 +100,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await app.close();
       await channels.closeAll();
       await rtmp?.stop();
+      store.close();
     },
   };
 }

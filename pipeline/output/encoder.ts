@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { AvTick } from '../frames.js';
-import { FlvTagReader, type FlvTag } from './flvTags.js';
+import type { Picture } from '../compose/picturePool.js';
+import { FlvTagReader, FlvTimelineGuard, type FlvTag } from './flvTags.js';
 
 /** Where one RTP stream goes (the SFU's plain transport) and how it is labelled. */
 export interface RtpTarget {
@@ -30,9 +31,13 @@ export interface EncoderSettings {
   readonly width: number;
   readonly height: number;
   readonly fps: number;
+  /** The PCM written each tick. */
   readonly sampleRateHz: number;
   readonly videoKbps: number;
+  readonly profile: 'main' | 'high';
   readonly audioKbps: number;
+  /** AAC's rate in the FLV (the platforms take 44.1 kHz); ffmpeg resamples from `sampleRateHz`. */
+  readonly aacSampleRateHz: number;
   readonly gopSeconds: number;
   readonly x264Preset: string;
   readonly x264Params: string;
@@ -76,13 +81,13 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-probesize', '32', '-analyzeduration', '0',
     '-f', 's16le', '-ar', String(s.sampleRateHz), '-ac', '2', '-i', 'pipe:3',
     '-map', '0:v', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', 'high', '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', s.profile, '-pix_fmt', 'yuv420p',
     '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-bf', '0', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${s.gopSeconds})`,
     '-b:v', `${s.videoKbps}k`, '-maxrate', `${s.videoKbps}k`, '-bufsize', `${s.videoKbps}k`,
     ...(s.x264Params ? ['-x264-params', s.x264Params] : []),
     '-threads', String(encoderThreads(s)),
-    '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.sampleRateHz), '-ac', '2',
+    '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.aacSampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
     '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1',
     ...(s.rtp ? rtpOutputArgs(s.rtp, s.fps) : []),
@@ -106,10 +111,30 @@ export function rtpOutputArgs(rtp: RtpOutput, fps: number): string[] {
   ];
 }
 
+/** How long an encoder may take input without producing output before the watchdog replaces it. */
+const STALL_MS = 3000;
+/**
+ * Ticks kept for a restarted encoder: enough to cover a stall until the watchdog acts, plus the restart.
+ * Cheap: while the encoder is behind, the channel repeats one picture, so held ticks share its buffer.
+ */
+const MAX_HELD_SECONDS = 5;
+
+/** A tick the encoder has taken but whose picture has not yet come out of it. */
+interface HeldTick {
+  readonly ptsUs: number;
+  readonly picture: Picture;
+  readonly pcm: Buffer;
+}
+
 /**
  * The one encoder of a channel. Each tick's picture and sound are written together, so the encoder's
- * timestamps (frame count, sample count) follow the media clock exactly. If the process dies it is
- * restarted with its timestamps offset to the current media time, so destinations see one timeline.
+ * timestamps (frame count, sample count) follow the media clock exactly.
+ *
+ * It never loses the timeline: every tick is held until its picture comes out of ffmpeg as FLV. If the
+ * process dies, or the watchdog finds it stalled, a new one starts at the first tick not yet out
+ * (timestamps offset to it) and is fed the held ticks, then live ones, so destinations see one unbroken
+ * stream (only a pause). Tags that would step back in time after a restart are dropped here, as are
+ * repeats of unchanged sequence headers.
  */
 export class Encoder extends EventEmitter<EncoderEvents> {
   #settings: EncoderSettings;
@@ -120,13 +145,21 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   #closed = false;
   #lastError = '';
   #restartTimer: NodeJS.Timeout | null = null;
+  readonly #watchdog: NodeJS.Timeout;
   #nextPtsUs = 0;
-
+  #held: HeldTick[] = [];
+  #startedAtMs = 0;
+  #lastOutputAtMs = 0;
+  /** Quick deaths in a row: the restart delay grows with them (a broken setting must not spin). */
+  #quickDeaths = 0;
   #switching = false;
+  readonly #timeline = new FlvTimelineGuard();
 
   constructor(settings: EncoderSettings) {
     super();
     this.#settings = settings;
+    this.#watchdog = setInterval(() => this.#checkStall(), 1000);
+    this.#watchdog.unref();
   }
 
   get settings(): EncoderSettings {
@@ -135,7 +168,7 @@ export class Encoder extends EventEmitter<EncoderEvents> {
 
   /**
    * Points the WebRTC rendition somewhere else (the SFU was restarted) or turns it off: the process is
-   * restarted at once at the media clock, which destinations see as one timeline.
+   * restarted at once, continuing the same timeline.
    */
   setRtp(rtp: RtpOutput | null): void {
     this.#settings = { ...this.#settings, rtp };
@@ -154,6 +187,11 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     return this.#child !== null;
   }
 
+  /** Ticks taken but not yet out as FLV: queued, inside ffmpeg, or waiting for a restart. */
+  get heldTicks(): number {
+    return this.#held.length;
+  }
+
   /** Bytes written but not yet taken by ffmpeg: the encoder's input queue. */
   get pendingBytes(): number {
     return (this.#video?.writableLength ?? 0) + (this.#audio?.writableLength ?? 0);
@@ -161,10 +199,13 @@ export class Encoder extends EventEmitter<EncoderEvents> {
 
   start(): void {
     if (this.#closed || this.#child) return;
-    const child = spawn(this.settings.ffmpegPath, encoderArgs(this.#settings, this.#nextPtsUs / 1e6), {
+    const firstPtsUs = this.#held[0]?.ptsUs ?? this.#nextPtsUs;
+    const child = spawn(this.settings.ffmpegPath, encoderArgs(this.#settings, firstPtsUs / 1e6), {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.#child = child;
+    this.#startedAtMs = performance.now();
+    this.#lastError = '';
     this.#reader = new FlvTagReader();
     const [stdin, stdout, stderr, audioPipe, progress] = child.stdio as [Writable, Readable, Readable, Writable, Readable];
     this.#video = stdin;
@@ -172,7 +213,7 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     // A dying ffmpeg closes its pipes; the write errors are expected and reported through 'close'.
     stdin.on('error', () => {});
     audioPipe.on('error', () => {});
-    stdout.on('data', (chunk: Buffer) => this.#reader.push(chunk, (tag) => this.emit('tag', tag)));
+    stdout.on('data', (chunk: Buffer) => this.#reader.push(chunk, (tag) => this.#onTag(tag)));
     stderr.on('data', (chunk: Buffer) => {
       this.#lastError = (this.#lastError + chunk.toString()).slice(-600);
     });
@@ -190,25 +231,53 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     child.on('error', (err) => {
       this.#lastError = err.message;
     });
-    child.on('close', (code, signal) => {
-      if (this.#child !== child) return;
-      this.#child = null;
-      this.#video = null;
-      this.#audio = null;
-      if (this.#closed) return;
-      if (this.#switching) {
-        this.#switching = false;
-        this.start();
-        return;
-      }
-      const why = this.#lastError.trim().split('\n').at(-1) || `exit ${code ?? signal}`;
-      this.emit('died', why);
-      this.#restartTimer = setTimeout(() => {
-        this.#restartTimer = null;
-        this.start();
-        this.emit('restarted');
-      }, 500);
-    });
+    child.on('close', (code, signal) => this.#onExit(child, code, signal));
+    // A restarted encoder first gets what its predecessor took but never delivered.
+    for (const held of this.#held) this.#writeToProcess(held);
+  }
+
+  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#child !== child) return;
+    this.#child = null;
+    this.#video = null;
+    this.#audio = null;
+    if (this.#closed) return;
+    if (this.#switching) {
+      this.#switching = false;
+      this.start();
+      return;
+    }
+    const ranMs = performance.now() - this.#startedAtMs;
+    this.#quickDeaths = ranMs < 5000 ? this.#quickDeaths + 1 : 0;
+    const why = this.#lastError.trim().split('\n').at(-1) || `exit ${code ?? signal}`;
+    this.emit('died', why);
+    const delayMs = Math.min(5000, 100 * 2 ** this.#quickDeaths);
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = null;
+      this.start();
+      this.emit('restarted');
+    }, delayMs);
+  }
+
+  /** Kills a process that takes frames but gives nothing back; its exit restarts it. */
+  #checkStall(): void {
+    const child = this.#child;
+    if (!child || this.#switching || this.#held.length === 0) return;
+    const now = performance.now();
+    const silentMs = now - Math.max(this.#startedAtMs, this.#lastOutputAtMs);
+    if (silentMs < STALL_MS) return;
+    this.#lastError = `stalled: no output for ${Math.round(silentMs / 1000)} s`;
+    child.kill('SIGKILL');
+  }
+
+  #onTag(tag: FlvTag): void {
+    this.#lastOutputAtMs = performance.now();
+    // A picture is out: every tick up to it can go.
+    if (tag.type === 'video' && !tag.isSequenceHeader) {
+      const outUs = tag.timestampMs * 1000 + 999;
+      while (this.#held.length > 0 && (this.#held[0] as HeldTick).ptsUs <= outUs) (this.#held.shift() as HeldTick).picture.release();
+    }
+    if (this.#timeline.accept(tag)) this.emit('tag', tag);
   }
 
   #emitStats(block: string): void {
@@ -225,22 +294,36 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     });
   }
 
-  /** Writes one tick; returns false (nothing written) when no encoder is running. */
+  #writeToProcess(held: HeldTick): void {
+    this.#video?.write(held.picture.data);
+    this.#audio?.write(held.pcm);
+  }
+
+  /**
+   * Takes one tick. It is written at once when an encoder runs, and held for the next one while it
+   * restarts. Returns false when the hold was full and the oldest tick had to be given up.
+   */
   write(tick: AvTick): boolean {
-    // Kept even while down: a restarted encoder resumes at the media clock, not where it died.
     this.#nextPtsUs = tick.video.ptsUs + Math.round(1e6 / this.#settings.fps);
-    if (!this.#video || !this.#audio) return false;
-    const picture = tick.video.picture.retain();
-    this.#video.write(picture.data, () => picture.release());
-    this.#audio.write(tick.audio.pcm);
-    return true;
+    if (this.#closed) return false;
+    const held: HeldTick = { ptsUs: tick.video.ptsUs, picture: tick.video.picture.retain(), pcm: tick.audio.pcm };
+    this.#held.push(held);
+    let kept = true;
+    if (this.#held.length > MAX_HELD_SECONDS * this.#settings.fps) {
+      (this.#held.shift() as HeldTick).picture.release();
+      kept = false;
+    }
+    if (this.#child) this.#writeToProcess(held);
+    return kept;
   }
 
   /** Stops the encoder for good; resolves once the process has exited. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#watchdog);
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
+    for (const held of this.#held.splice(0)) held.picture.release();
     const child = this.#child;
     if (!child) return;
     await new Promise<void>((resolve) => {

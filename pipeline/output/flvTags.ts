@@ -51,3 +51,28 @@ export class FlvTagReader {
     buf = this.#pending;
   }
 }
+
+/**
+ * Keeps one FLV timeline across encoder restarts: media tags that do not move forward in time (a
+ * restarted encoder re-encodes a few ticks its predecessor had already delivered) are dropped, and so
+ * are sequence headers and metadata equal to the last ones sent (a reader would otherwise reset its decoder).
+ */
+export class FlvTimelineGuard {
+  readonly #lastTs = new Map<FlvTag['type'], number>();
+  readonly #lastHeader = new Map<string, Buffer>();
+
+  accept(tag: FlvTag): boolean {
+    if (tag.isSequenceHeader || tag.type === 'script') {
+      const key = tag.type;
+      const body = tag.bytes.subarray(11, tag.bytes.length - 4);
+      const last = this.#lastHeader.get(key);
+      if (last && last.equals(body)) return false;
+      this.#lastHeader.set(key, Buffer.from(body));
+      return true;
+    }
+    const last = this.#lastTs.get(tag.type);
+    if (last !== undefined && tag.timestampMs <= last) return false;
+    this.#lastTs.set(tag.type, tag.timestampMs);
+    return true;
+  }
+}

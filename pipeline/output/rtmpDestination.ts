@@ -1,62 +1,132 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import type { PresetName } from '../../config/presets.js';
 import { BoundedQueue } from '../queue.js';
+import { Backoff } from './backoff.js';
 import { flvFileHeader, type FlvTag } from './flvTags.js';
-import { redactUrl } from './redact.js';
+import { redactUrl, scrubSecrets } from './rtmpUrl.js';
 
-export type DestinationState = 'connecting' | 'live' | 'retrying' | 'closed';
+/**
+ * `connecting`: the muxer is reaching the server; `live`: bytes are flowing; `retrying`: it failed and
+ * tries again in `retryInS`; `failed`: a retry cannot help (`lastError` says why); `stopped`: the operator
+ * turned it off; `closed`: removed.
+ */
+export type DestinationState = 'connecting' | 'live' | 'retrying' | 'failed' | 'stopped' | 'closed';
 
 export interface DestinationStatus {
   readonly id: string;
+  /** The URL with its stream key masked. */
   readonly url: string;
+  readonly preset: PresetName | null;
   readonly state: DestinationState;
-  readonly reconnects: number;
+  readonly enabled: boolean;
+  /** Seconds until the next try while `retrying`. */
+  readonly retryInS: number | null;
   readonly lastError: string | null;
+  readonly reconnects: number;
+  /** Bytes the muxer has written to the server, over all connections. */
   readonly bytesSent: number;
+  /** Seconds the current connection has been live. */
+  readonly uptimeS: number;
 }
 
 export interface DestinationEvents {
   state: [DestinationState];
+  /** Bytes newly written to the server. */
   bytes: [number];
 }
 
+export interface DestinationOptions {
+  readonly id: string;
+  /** Validated already (rtmpUrl.ts). */
+  readonly url: string;
+  readonly preset: PresetName | null;
+  readonly ffmpegPath: string;
+  readonly enabled: boolean;
+  /** Delay before the first retry and the cap of the exponential backoff. */
+  readonly retryBaseMs?: number;
+  readonly retryCapMs?: number;
+  /** Live but nothing written for this long: the muxer is replaced. */
+  readonly stallMs?: number;
+}
+
 const MAX_QUEUED_TAGS = 300;
+/** A connection that held this long resets the backoff: the next failure retries quickly again. */
+const STABLE_MS = 10_000;
+/** ffmpeg reached neither "published" nor an error in this long: it is replaced. */
+const CONNECT_TIMEOUT_MS = 20_000;
+/** Errors no retry can mend (the operator must change the URL). */
+const PERMANENT_ERRORS = /Protocol not found|Option not found|Invalid data found when processing input/;
 
 /**
  * One RTMP push: an ffmpeg stream-copy muxer fed with the channel's encoded FLV tags. Each destination
- * has its own process, queue and reconnect, so one failing never touches another or the encoder.
- * A (re)started muxer first gets the sequence headers, then media from the next keyframe.
+ * has its own process, queue, backoff and watchdog, so one failing never touches another, the encoder or
+ * WebRTC. A (re)started muxer gets the sequence headers, then media from the next keyframe; while it is
+ * down the channel goes on and its tags are simply not queued here.
  */
 export class RtmpDestination extends EventEmitter<DestinationEvents> {
   readonly id: string;
+  readonly preset: PresetName | null;
   readonly #url: string;
   readonly #ffmpegPath: string;
-  #child: ChildProcessByStdio<Writable, null, Readable> | null = null;
-  #state: DestinationState = 'connecting';
+  readonly #backoff: Backoff;
+  readonly #stallMs: number;
+  #child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  #state: DestinationState;
+  #enabled: boolean;
   #reconnects = 0;
   #lastError: string | null = null;
   #bytesSent = 0;
+  #retryAtMs: number | null = null;
   #waitingForKeyframe = true;
-  #closed = false;
   #retryTimer: NodeJS.Timeout | null = null;
-  #liveTimer: NodeJS.Timeout | null = null;
+  readonly #watchdog: NodeJS.Timeout;
+  #spawnedAtMs = 0;
+  #liveSinceMs: number | null = null;
+  /** Bytes written by the current muxer (its progress reports) and when that last grew. */
+  #sessionBytes = 0;
+  #lastGrowthMs = 0;
+  #lastPushMs = 0;
   readonly #backlog: BoundedQueue<Buffer>;
   #headers: { video: FlvTag | null; audio: FlvTag | null; script: FlvTag | null } = { video: null, audio: null, script: null };
 
-  constructor(id: string, url: string, ffmpegPath: string) {
+  constructor(options: DestinationOptions) {
     super();
-    this.id = id;
-    this.#url = url;
-    this.#ffmpegPath = ffmpegPath;
+    this.id = options.id;
+    this.preset = options.preset;
+    this.#url = options.url;
+    this.#ffmpegPath = options.ffmpegPath;
+    this.#enabled = options.enabled;
+    this.#state = options.enabled ? 'connecting' : 'stopped';
+    this.#backoff = new Backoff({ baseMs: options.retryBaseMs ?? 1000, capMs: options.retryCapMs ?? 30_000 });
+    this.#stallMs = options.stallMs ?? 10_000;
     // If the muxer stalls, old tags go first; on overflow we resync at the next keyframe.
     this.#backlog = new BoundedQueue<Buffer>(MAX_QUEUED_TAGS, 'drop-oldest', () => {
       this.#waitingForKeyframe = true;
     });
+    this.#watchdog = setInterval(() => this.#checkProgress(), 1000);
+    this.#watchdog.unref();
+  }
+
+  get url(): string {
+    return this.#url;
   }
 
   get status(): DestinationStatus {
-    return { id: this.id, url: redactUrl(this.#url), state: this.#state, reconnects: this.#reconnects, lastError: this.#lastError, bytesSent: this.#bytesSent };
+    const now = performance.now();
+    return {
+      id: this.id,
+      url: redactUrl(this.#url),
+      preset: this.preset,
+      state: this.#state,
+      enabled: this.#enabled,
+      retryInS: this.#state === 'retrying' && this.#retryAtMs !== null ? Math.max(0, Math.ceil((this.#retryAtMs - now) / 1000)) : null,
+      lastError: this.#lastError,
+      reconnects: this.#reconnects,
+      bytesSent: this.#bytesSent,
+      uptimeS: this.#liveSinceMs === null ? 0 : Math.round((now - this.#liveSinceMs) / 100) / 10,
+    };
   }
 
   #setState(state: DestinationState): void {
@@ -65,50 +135,124 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     this.emit('state', state);
   }
 
+  /** Turns the push on (it connects at once) or off (the connection is dropped; nothing retries). */
+  async setEnabled(enabled: boolean): Promise<void> {
+    if (this.#state === 'closed' || enabled === this.#enabled) return;
+    this.#enabled = enabled;
+    if (enabled) {
+      this.#backoff.reset();
+      this.#lastError = null;
+      this.#connect();
+      return;
+    }
+    this.#clearRetry();
+    this.#setState('stopped');
+    await this.#stopMuxer();
+  }
+
   start(): void {
-    if (this.#closed || this.#child) return;
-    this.#setState(this.#reconnects === 0 ? 'connecting' : 'retrying');
+    if (this.#enabled) this.#connect();
+  }
+
+  #connect(): void {
+    if (this.#state === 'closed' || !this.#enabled || this.#child) return;
+    this.#clearRetry();
+    this.#setState('connecting');
     const child = spawn(
       this.#ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
-        '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000', this.#url],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
+      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '1',
+        '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
+        '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy',
+        '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000', this.#url],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.#child = child;
+    this.#spawnedAtMs = performance.now();
+    this.#lastGrowthMs = this.#spawnedAtMs;
+    this.#sessionBytes = 0;
     this.#waitingForKeyframe = true;
     this.#backlog.clear();
     child.stdin.on('error', () => {});
     child.stdin.on('drain', () => this.#flush());
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
-      // Never keep the URL: ffmpeg may print it, key included.
-      stderr = (stderr + chunk.toString().split(this.#url).join(redactUrl(this.#url))).slice(-500);
+      // Never keep the key: ffmpeg may print the URL or the stream name.
+      stderr = scrubSecrets(stderr + chunk.toString(), this.#url).slice(-500);
+    });
+    let progress = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      progress += chunk.toString();
+      let end;
+      while ((end = progress.indexOf('\nprogress=')) !== -1) {
+        const size = /total_size=(\d+)/.exec(progress.slice(0, end));
+        if (size) this.#onProgress(child, Number(size[1]));
+        const lineEnd = progress.indexOf('\n', end + 1);
+        progress = lineEnd === -1 ? '' : progress.slice(lineEnd + 1);
+      }
     });
     child.on('error', (err) => {
       stderr = err.message;
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       if (this.#child !== child) return;
       this.#child = null;
-      if (this.#liveTimer) clearTimeout(this.#liveTimer);
-      if (this.#closed) return;
-      this.#lastError = stderr.trim().split('\n').at(-1) || `muxer exited (${code})`;
+      const heldMs = this.#liveSinceMs === null ? 0 : performance.now() - this.#liveSinceMs;
+      this.#liveSinceMs = null;
+      if (this.#state === 'closed' || !this.#enabled) return;
+      const reason = this.#killReason ?? (stderr.trim().split('\n').at(-1) || `muxer exited (${code ?? signal})`);
+      this.#killReason = null;
+      this.#lastError = reason;
+      if (PERMANENT_ERRORS.test(reason)) {
+        this.#setState('failed');
+        return;
+      }
+      if (heldMs >= STABLE_MS) this.#backoff.reset();
       this.#reconnects++;
-      this.#setState('retrying');
-      const delayMs = Math.min(10_000, 500 * 2 ** Math.min(5, this.#reconnects - 1));
+      const delayMs = this.#backoff.next();
+      this.#retryAtMs = performance.now() + delayMs;
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = null;
-        this.start();
+        this.#retryAtMs = null;
+        this.#connect();
       }, delayMs);
+      this.#setState('retrying');
     });
     child.stdin.write(flvFileHeader(true, true));
-    // Live once the muxer has held the connection for a moment without failing.
-    this.#liveTimer = setTimeout(() => {
-      if (this.#child === child) {
+  }
+
+  #killReason: string | null = null;
+
+  /** The muxer reports what it has written each second: that is "live", and its growth is the heartbeat. */
+  #onProgress(child: ChildProcessByStdio<Writable, Readable, Readable>, totalBytes: number): void {
+    if (this.#child !== child) return;
+    const grown = totalBytes - this.#sessionBytes;
+    if (grown > 0) {
+      this.#sessionBytes = totalBytes;
+      this.#bytesSent += grown;
+      this.#lastGrowthMs = performance.now();
+      this.emit('bytes', grown);
+      if (this.#state === 'connecting') {
+        this.#liveSinceMs = performance.now();
         this.#lastError = null;
         this.#setState('live');
       }
-    }, 1500);
+    }
+  }
+
+  /** A muxer that hangs (server gone silent, process stopped) is replaced; its exit schedules the retry. */
+  #checkProgress(): void {
+    const child = this.#child;
+    if (!child) return;
+    const now = performance.now();
+    if (this.#state === 'connecting' && now - this.#spawnedAtMs > CONNECT_TIMEOUT_MS) {
+      this.#killReason = `no connection after ${CONNECT_TIMEOUT_MS / 1000} s`;
+    } else if (this.#state === 'live' && this.#lastPushMs - this.#lastGrowthMs > this.#stallMs) {
+      // Tags kept coming for that long and none reached the server (a stall of the channel itself is not one).
+      this.#killReason = `stalled: nothing sent for ${Math.round((now - this.#lastGrowthMs) / 1000)} s`;
+    } else {
+      return;
+    }
+    child.kill('SIGKILL');
   }
 
   /** Receives every tag of the channel's stream. */
@@ -116,6 +260,7 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     if (tag.isSequenceHeader) this.#headers[tag.type === 'video' ? 'video' : 'audio'] = tag;
     else if (tag.type === 'script') this.#headers.script = tag;
     if (!this.#child) return;
+    this.#lastPushMs = performance.now();
     if (this.#waitingForKeyframe) {
       if (!tag.isKeyframe) return;
       this.#waitingForKeyframe = false;
@@ -128,22 +273,18 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   #flush(): void {
     const stdin = this.#child?.stdin;
     if (!stdin) return;
-    while (this.#backlog.size > 0 && stdin.writableNeedDrain === false) {
-      const bytes = this.#backlog.shift() as Buffer;
-      stdin.write(bytes);
-      this.#bytesSent += bytes.length;
-      this.emit('bytes', bytes.length);
-    }
+    while (this.#backlog.size > 0 && stdin.writableNeedDrain === false) stdin.write(this.#backlog.shift() as Buffer);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+  #clearRetry(): void {
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    if (this.#liveTimer) clearTimeout(this.#liveTimer);
-    this.#backlog.clear();
+    this.#retryTimer = null;
+    this.#retryAtMs = null;
+  }
+
+  async #stopMuxer(): Promise<void> {
     const child = this.#child;
-    this.#setState('closed');
+    this.#backlog.clear();
     if (!child) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
@@ -154,6 +295,13 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
       child.stdin.end();
       child.kill('SIGTERM');
     });
-    this.#child = null;
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#clearRetry();
+    clearInterval(this.#watchdog);
+    this.#setState('closed');
+    await this.#stopMuxer();
   }
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flvFileHeader, FlvTagReader, type FlvTag } from '../../pipeline/output/flvTags.js';
-import { redactUrl } from '../../pipeline/output/redact.js';
+import { flvFileHeader, FlvTagReader, FlvTimelineGuard, type FlvTag } from '../../pipeline/output/flvTags.js';
 
 function tag(type: number, ts: number, body: number[]): Buffer {
   const data = Buffer.from(body);
@@ -40,7 +39,17 @@ test('splits a byte stream into tags across chunk boundaries and repeated header
   );
 });
 
-test('stream keys are hidden', () => {
-  assert.equal(redactUrl('rtmp://push.example.com/live/secretkey123?auth=abc'), 'rtmp://push.example.com/live/se***');
-  assert.equal(redactUrl('not a url'), '(invalid url)');
+test('after an encoder restart the timeline only moves forward and unchanged headers are not repeated', () => {
+  const read = (buf: Buffer): FlvTag[] => {
+    const out: FlvTag[] = [];
+    new FlvTagReader().push(buf, (t) => out.push(t));
+    return out;
+  };
+  const first = read(Buffer.concat([tag(9, 0, [0x17, 0, 0, 0, 0, 1, 2]), tag(8, 0, [0xaf, 0, 0x12, 0x10]), tag(9, 1000, [0x17, 1, 0, 0, 0, 9]), tag(8, 1010, [0xaf, 1, 5]), tag(9, 1033, [0x27, 1, 0, 0, 0, 9])]));
+  // The restarted encoder: same headers, then a frame the first had delivered (1033), then new ones.
+  const second = read(Buffer.concat([tag(9, 1033, [0x17, 0, 0, 0, 0, 1, 2]), tag(8, 1033, [0xaf, 0, 0x12, 0x10]), tag(9, 1033, [0x17, 1, 0, 0, 0, 7]), tag(8, 1005, [0xaf, 1, 6]), tag(8, 1033, [0xaf, 1, 6]), tag(9, 1066, [0x27, 1, 0, 0, 0, 9])]));
+  const changed = read(tag(9, 1100, [0x17, 0, 0, 0, 0, 1, 3]))[0] as FlvTag;
+  const guard = new FlvTimelineGuard();
+  const passed = [...first, ...second, changed].filter((t) => guard.accept(t)).map((t) => `${t.type}${t.isSequenceHeader ? '-header' : ''}@${t.timestampMs}`);
+  assert.deepEqual(passed, ['video-header@0', 'audio-header@0', 'video@1000', 'audio@1010', 'video@1033', 'audio@1033', 'video@1066', 'video-header@1100']);
 });
