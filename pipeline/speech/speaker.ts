@@ -81,6 +81,8 @@ interface Segment {
   chunkOffset: number;
 }
 
+/** Provider samples resampled per event-loop turn (~2-3 ms of work). */
+const RESAMPLE_SLICE = 2048;
 const SENTENCE_GAP_S = 0.18;
 /** Interrupted speech fades out over this long instead of stopping on a click. */
 const FADE_OUT_S = 0.008;
@@ -418,11 +420,17 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       for await (const event of provider.synthesize({ text, language, voice: utterance.voice, signal: segment.abort.signal })) {
         if (segment.abort.signal.aborted) break;
         if (event.type === 'audio') {
-          const samples = resampler ? resampler.full(event.samples) : event.samples;
-          if (samples.length > 0) {
-            segment.chunks.push(resampler ? samples.slice() : samples);
-            segment.available += samples.length;
-            if (!segment.track) await this.#detectVoice(segment);
+          // Resampled a slice at a time with a turn of the event loop between: a whole sentence at once
+          // held the tick for ~100 ms (late frames while speaking).
+          for (let at = 0; at < event.samples.length && !segment.abort.signal.aborted; at += RESAMPLE_SLICE) {
+            const slice = event.samples.subarray(at, at + RESAMPLE_SLICE);
+            const samples = resampler ? resampler.full(slice).slice() : slice;
+            if (samples.length > 0) {
+              segment.chunks.push(samples);
+              segment.available += samples.length;
+              if (!segment.track) await this.#detectVoice(segment);
+            }
+            if (resampler && at + RESAMPLE_SLICE < event.samples.length) await new Promise((r) => setImmediate(r));
           }
         } else if (event.type === 'phoneme' && segment.track) {
           segment.track.add(Math.round(event.sample * ratio), visemeOf(event.phoneme));
