@@ -217,6 +217,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       encoderOverflow: metrics.framesDropped.labels(this.id, 'encoder', 'overflow'),
       fps: metrics.outputFps.labels(this.id),
       lag: metrics.clockLagSeconds.labels(this.id),
+      avatarCache: metrics.avatarCacheBytes.labels(this.id),
       driveLatency: metrics.driveLatencySeconds.labels(this.id),
     };
     const p = this.preset;
@@ -621,6 +622,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (now - w.startUs >= 1_000_000) {
       w.value = (w.frames * 1e6) / (now - w.startUs);
       this.#counters.fps.set(w.value);
+      this.#counters.avatarCache.set(this.#compositor.avatar.cache.bytes);
       w.startUs = now;
       w.frames = 0;
     }

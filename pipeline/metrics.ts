@@ -21,6 +21,7 @@ export class PipelineMetrics {
   readonly destinationState: Gauge<'channel' | 'destination' | 'state'>;
   readonly destinationUptimeSeconds: Gauge<'channel' | 'destination'>;
   readonly clockLagSeconds: Gauge<'channel'>;
+  readonly avatarCacheBytes: Gauge<'channel'>;
   readonly avOffsetSeconds: Gauge<'channel'>;
   readonly driveLatencySeconds: Histogram<'channel'>;
 
@@ -57,6 +58,7 @@ export class PipelineMetrics {
     this.destinationUptimeSeconds = new Gauge({ name: 'fenshen_destination_uptime_seconds', help: 'How long the current connection of a destination has been live (0 when not)', labelNames: ['channel', 'destination'], registers });
     this.driveLatencySeconds = new Histogram({ name: 'fenshen_drive_latency_seconds', help: 'Drive frame arrival to the tick that renders its pose', labelNames: ['channel'], buckets: [0.01, 0.02, 0.033, 0.05, 0.066, 0.1, 0.15, 0.25, 0.5], registers });
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
+    this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Pixels held by the avatar rotation cache (bounded by its budget)', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
   }
 
@@ -70,7 +72,7 @@ export class PipelineMetrics {
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avatarCacheBytes, this.avOffsetSeconds, this.driveLatencySeconds,
     ];
     await removeSeries(families, (labels) => labels.channel === channel);
   }
