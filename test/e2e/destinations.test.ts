@@ -19,6 +19,8 @@ class SecondRtmpServer {
   async start(): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/rtmpServer.ts', '--port', String(this.port)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
     this.#child = child;
+    // Even if this test process is killed by the runner (a timeout), the server must not outlive it.
+    process.once('exit', () => child.kill('SIGKILL'));
     await new Promise<void>((resolve, reject) => {
       child.stdout?.on('data', (c: Buffer) => (c.toString().includes('rtmp server on') ? resolve() : undefined));
       child.once('exit', (code) => reject(new Error(`rtmp server exited (${code})`)));
