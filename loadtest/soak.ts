@@ -8,11 +8,9 @@
  * A/V offset, then prints a verdict table: growth per hour after warm-up, worst lag, drops, |A/V|.
  * Exit code 0 when every goal is met. CI runs `--minutes 2 --warmup 30`.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { freePort, waitFor } from '../test/e2e/helpers.js';
-import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { freePort, spawnRtmpServer, waitFor } from '../test/e2e/helpers.js';
 import { sampleServer, type ServerSample } from './soak/serverSample.js';
 import { StreamWatch, type StreamWindow } from './soak/streamWatch.js';
 import { judge, type SoakRecord } from './soak/verdict.js';
@@ -57,11 +55,7 @@ function parse() {
 
 async function secondRtmpServer(): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/rtmpServer.ts', '--port', String(port)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (c: Buffer) => (c.toString().includes('rtmp server on') ? resolve() : undefined));
-    child.once('exit', (code) => reject(new Error(`second RTMP server exited (${code})`)));
-  });
+  const child = await spawnRtmpServer(port);
   return {
     port,
     stop: async () => {

@@ -25,8 +25,7 @@ import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
 import { Encoder, type RtpTarget } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
-import { RtmpDestination, type DestinationOptions, type DestinationState, type DestinationStatus } from './output/rtmpDestination.js';
-import { redactUrl } from './output/rtmpUrl.js';
+import { PUSH_STATES, RtmpDestination, type DestinationOptions, type DestinationStatus } from './output/rtmpDestination.js';
 
 export interface ChannelOptions {
   readonly id: string;
@@ -103,8 +102,6 @@ interface ActiveDrive {
 
 /** What a destination is: its id, validated URL, preset (checked against the channel's) and whether it pushes. */
 export type DestinationSpec = Pick<DestinationOptions, 'id' | 'url' | 'preset' | 'enabled'>;
-
-const DESTINATION_STATES: readonly DestinationState[] = ['connecting', 'live', 'retrying', 'failed', 'stopped'];
 
 /** A destination request that cannot be served (unknown id, taken id, closed channel). */
 export class DestinationError extends Error {
@@ -360,8 +357,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const bytes = metrics.destinationBytes.labels(this.id, spec.id);
     const reconnects = metrics.destinationReconnects.labels(this.id, spec.id);
     const uptime = metrics.destinationUptimeSeconds.labels(this.id, spec.id);
-    const showState = (state: DestinationState) => {
-      for (const s of DESTINATION_STATES) metrics.destinationState.labels(this.id, spec.id, s).set(s === state ? 1 : 0);
+    const showState = (state: DestinationStatus['state']) => {
+      for (const s of PUSH_STATES) metrics.destinationState.labels(this.id, spec.id, s).set(s === state ? 1 : 0);
       up.set(state === 'live' ? 1 : 0);
     };
     showState(destination.status.state);
@@ -369,8 +366,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
       showState(state);
       if (state === 'retrying') {
         reconnects.inc();
-        const { lastError, retryInS } = destination.status;
-        this.#options.log('warn', `channel ${this.id}: destination ${spec.id} (${redactUrl(spec.url)}) lost: ${lastError ?? 'unknown'}; retrying in ${retryInS ?? '?'} s`);
+        const { url, lastError, retryInS } = destination.status;
+        this.#options.log('warn', `channel ${this.id}: destination ${spec.id} (${url}) lost: ${lastError ?? 'unknown'}; retrying in ${retryInS ?? '?'} s`);
       } else if (state === 'live') {
         this.#options.log('info', `channel ${this.id}: destination ${spec.id} live`);
       } else if (state === 'failed') {

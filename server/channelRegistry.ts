@@ -4,7 +4,7 @@ import type { ChannelConfig, Config } from '../config/schema.js';
 import { channelSchema } from '../config/schema.js';
 import { describeIssue } from '../config/load.js';
 import { AvatarError } from '../pipeline/avatar/loader.js';
-import { Channel, DestinationError } from '../pipeline/channel.js';
+import { Channel } from '../pipeline/channel.js';
 import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
 import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
 import type { Store } from './store.js';
@@ -155,14 +155,16 @@ export class ChannelRegistry {
   async removeDestination(channelId: string, id: string): Promise<void> {
     const channel = this.#require(channelId);
     if (id === EMBEDDED_DESTINATION) throw errors.conflict('the embedded server\'s destination is built in; stop it instead');
-    await this.#destinationCall(() => channel.removeDestination(id));
+    this.#requireDestination(channel, id);
+    await channel.removeDestination(id);
     this.#store.removeDestination(channelId, id);
     this.#log.info(`channel ${channelId}: destination ${id} removed`);
   }
 
   async setDestinationEnabled(channelId: string, id: string, enabled: boolean): Promise<DestinationStatus> {
     const channel = this.#require(channelId);
-    const status = await this.#destinationCall(() => channel.setDestinationEnabled(id, enabled));
+    this.#requireDestination(channel, id);
+    const status = await channel.setDestinationEnabled(id, enabled);
     this.#store.setDestinationEnabled(channelId, id, enabled);
     return status;
   }
@@ -173,13 +175,8 @@ export class ChannelRegistry {
     return channel;
   }
 
-  async #destinationCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof DestinationError) throw errors.notFound(err.message.replace(/^no /, ''));
-      throw err;
-    }
+  #requireDestination(channel: Channel, id: string): void {
+    if (!channel.destination(id)) throw errors.notFound(`destination ${id} on channel ${channel.id}`);
   }
 
   async closeAll(): Promise<void> {

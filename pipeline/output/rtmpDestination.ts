@@ -12,7 +12,8 @@ import { redactUrl, scrubSecrets } from './rtmpUrl.js';
  * tries again in `retryInS`; `failed`: a retry cannot help (`lastError` says why); `stopped`: the operator
  * turned it off; `closed`: removed.
  */
-export type DestinationState = 'connecting' | 'live' | 'retrying' | 'failed' | 'stopped' | 'closed';
+export const PUSH_STATES = ['connecting', 'live', 'retrying', 'failed', 'stopped'] as const;
+export type DestinationState = (typeof PUSH_STATES)[number] | 'closed';
 
 export interface DestinationStatus {
   readonly id: string;
@@ -88,6 +89,8 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   #sessionBytes = 0;
   #lastGrowthMs = 0;
   #lastPushMs = 0;
+  /** Why the watchdog killed the muxer, reported instead of ffmpeg's last line. */
+  #killReason: string | null = null;
   readonly #backlog: BoundedQueue<Buffer>;
   #headers: { video: FlvTag | null; audio: FlvTag | null; script: FlvTag | null } = { video: null, audio: null, script: null };
 
@@ -219,8 +222,6 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     });
     child.stdin.write(flvFileHeader(true, true));
   }
-
-  #killReason: string | null = null;
 
   /** The muxer reports what it has written each second: that is "live", and its growth is the heartbeat. */
   #onProgress(child: ChildProcessByStdio<Writable, Readable, Readable>, totalBytes: number): void {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PROJECT_ROOT } from '../../pipeline/paths.js';
-import { commandOf, descendants, freePort, recordAndProbe, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { commandOf, descendants, freePort, recordAndProbe, recordAsync, spawnRtmpServer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 /** A second RTMP server in its own process, so a test can kill and restart it. */
 class SecondRtmpServer {
@@ -17,14 +16,10 @@ class SecondRtmpServer {
   }
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/rtmpServer.ts', '--port', String(this.port)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = await spawnRtmpServer(this.port);
     this.#child = child;
     // Even if this test process is killed by the runner (a timeout), the server must not outlive it.
     process.once('exit', () => child.kill('SIGKILL'));
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (c: Buffer) => (c.toString().includes('rtmp server on') ? resolve() : undefined));
-      child.once('exit', (code) => reject(new Error(`rtmp server exited (${code})`)));
-    });
   }
 
   async kill(): Promise<void> {

@@ -238,3 +238,13 @@ export function listenEvents(url: string, token: string): { events: { atMs: numb
   })();
   return { events, close: () => controller.abort(), ready };
 }
+
+/** A stand-alone RTMP server (loadtest/rtmpServer.ts) in its own process, resolved once it listens. */
+export async function spawnRtmpServer(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/rtmpServer.ts', '--port', String(port)], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (c: Buffer) => (c.toString().includes('rtmp server on') ? resolve() : undefined));
+    child.once('exit', (code) => reject(new Error(`RTMP server on port ${port} exited (${code})`)));
+  });
+  return child;
+}
