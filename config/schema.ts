@@ -8,6 +8,8 @@ export const backgroundSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('color'), color: hexColor }),
   z.strictObject({ type: z.literal('gradient'), from: hexColor, to: hexColor, angleDeg: z.number().default(180) }),
   z.strictObject({ type: z.literal('image'), path: z.string().min(1), fit: z.enum(['cover', 'contain']).default('cover') }),
+  /** A video file looped forever (decoded by ffmpeg at the channel's frame rate). */
+  z.strictObject({ type: z.literal('video'), path: z.string().min(1), fit: z.enum(['cover', 'contain']).default('cover') }),
 ]);
 
 export const captionSchema = z.strictObject({
@@ -25,10 +27,26 @@ export const logoSchema = z.strictObject({
   corner: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']).default('top-left'),
 });
 
+/** A product being sold: a card over the scene that the operator shows and hides live. */
+export const productCardSchema = z.strictObject({
+  visible: z.boolean().default(true),
+  name: z.string().min(1).max(60),
+  /** Free text, so any currency or wording fits: "¥99", "到手价 ¥59.9". */
+  price: z.string().max(24).default(''),
+  tagline: z.string().max(80).default(''),
+  /** A product picture (path under FENSHEN_DATA, e.g. an upload's file). */
+  image: z.string().min(1).optional(),
+  side: z.enum(['left', 'right']).default('left'),
+  /** Vertical centre of the card, as a fraction of the frame height. */
+  y: z.number().min(0).max(1).default(0.62),
+  accentColor: hexColor.default('#ff2d55'),
+});
+
 export const sceneSchema = z.strictObject({
   background: backgroundSchema.default({ type: 'gradient', from: '#1d2b53', to: '#7e2553', angleDeg: 180 }),
   logo: logoSchema.optional(),
   caption: captionSchema.optional(),
+  productCard: productCardSchema.optional(),
   /** Show the sentence being spoken in the caption's place (with its style), in sync with the voice. */
   speechCaptions: z.boolean().default(true),
   /** Where the avatar stands: horizontal centre and height as fractions of the frame. */
@@ -144,6 +162,7 @@ export type Config = z.infer<typeof configSchema>;
 export type ChannelConfig = z.infer<typeof channelSchema>;
 export type SceneConfig = z.infer<typeof sceneSchema>;
 export type BackgroundConfig = z.infer<typeof backgroundSchema>;
+export type ProductCardConfig = z.infer<typeof productCardSchema>;
 export type AvatarChoice = z.infer<typeof avatarChoiceSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
 export type SpeechConfig = z.infer<typeof speechSchema>;

@@ -117,7 +117,7 @@ async function main(): Promise<number> {
       warmupAtS = sample.atS;
     }
     if (samples.length % Math.max(1, Math.round(60 / args.everyS)) === 0) {
-      log(`${(sample.atS / 60).toFixed(1)} min: rss ${sample.rssMb} MB (+children ${sample.childrenRssMb}), heap ${sample.heapMb} MB, avatar cache ${sample.avatarCacheMb} MB, fds ${sample.fds}, lag ≤ ${sample.lagMaxMs} ms, a/v ${sample.avOffsetMs} ms, dropped ${sample.framesDropped}, fps ${sample.outputFps.toFixed(1)}`);
+      log(`${(sample.atS / 60).toFixed(1)} min: rss ${sample.rssMb} MB (+children ${sample.childrenRssMb}), heap ${sample.heapMb} MB, external ${sample.externalMb} MB, avatar cache ${sample.avatarCacheMb} MB, fds ${sample.fds}, lag ≤ ${sample.lagMaxMs} ms, a/v ${sample.avOffsetMs} ms, dropped ${sample.framesDropped}, fps ${sample.outputFps.toFixed(1)}`);
     }
   }
   const { destinations } = (await (await target.api('/api/channels/main/destinations')).json()) as { destinations: { id: string; state: string }[] };

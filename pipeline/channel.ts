@@ -20,7 +20,7 @@ import { HttpTtsProvider } from './speech/httpProvider.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
 import type { TtsProvider } from './speech/tts.js';
 import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
-import { PreparedScene } from './compose/scene.js';
+import { PreparedScene, type SceneMedia } from './compose/scene.js';
 import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
 import { Encoder, type RtpTarget } from './output/encoder.js';
@@ -155,6 +155,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** The configured scene; the shown one may carry the spoken sentence as its caption. */
   #baseScene: PreparedScene;
   #captionText: string | null = null;
+  /** Scene updates started so far (see update). */
+  #updates = 0;
   #driver: ActiveDrive | null = null;
   /** How much the tracked face drives the avatar (fades in and out over ~0.4 s). */
   #driveWeight = 0;
@@ -253,9 +255,18 @@ export class Channel extends EventEmitter<ChannelEvents> {
   /** Loads the avatar and scene (user errors surface here, before anything starts) and builds the channel. */
   static async create(options: ChannelOptions): Promise<Channel> {
     const preset = OUTPUT_PRESETS[options.config.preset];
-    const scene = await PreparedScene.prepare(options.config.scene, preset.width, preset.height, options.dataDir);
-    const avatar = await Channel.#loadAvatar(options.config, scene.config, preset, options.dataDir);
-    return new Channel(options, scene, avatar);
+    const scene = await PreparedScene.prepare(options.config.scene, preset.width, preset.height, options.dataDir, undefined, Channel.#sceneMedia(options, preset.fps));
+    try {
+      const avatar = await Channel.#loadAvatar(options.config, scene.config, preset, options.dataDir);
+      return new Channel(options, scene, avatar);
+    } catch (err) {
+      scene.video?.close();
+      throw err;
+    }
+  }
+
+  static #sceneMedia(options: ChannelOptions, fps: number): SceneMedia {
+    return { ffmpegPath: options.ffmpegPath, fps, onError: (message) => options.log('warn', `channel ${options.id}: ${message}`) };
   }
 
   static async #loadAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string): Promise<AvatarRenderer> {
@@ -608,6 +619,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return { mediaMs: this.clock.ptsUsAtSample(this.clock.samplesElapsed) / 1000 };
   }
 
+  get playlist(): { readonly lines: readonly PlaylistLine[]; readonly loop: boolean } {
+    return this.#speaker.playlist;
+  }
+
   setPlaylist(lines: readonly PlaylistLine[], loop: boolean): void {
     this.#speaker.setPlaylist(lines, loop);
   }
@@ -627,13 +642,27 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   /** Swaps scene and/or avatar at a tick boundary; a bad file leaves the running scene untouched. */
   async update(next: ChannelConfig): Promise<void> {
-    const scene = await PreparedScene.prepare(next.scene, this.preset.width, this.preset.height, this.#options.dataDir);
+    // Updates may overlap (show, then hide a card at once): only the latest request's result is shown.
+    const generation = ++this.#updates;
+    const scene = await PreparedScene.prepare(next.scene, this.preset.width, this.preset.height, this.#options.dataDir, this.#baseScene, Channel.#sceneMedia(this.#options, this.preset.fps));
     // By value: every request's config is parsed afresh, so an unchanged avatar is a new but equal object
     // (by reference, each background change re-rasterised the avatar: 100-300 ms and a burst of memory).
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     const avatarChanged = !same(next.avatar, this.#config.avatar) || !same(next.scene.avatarPlacement, this.#config.scene.avatarPlacement);
-    const avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
-    if (this.#closed) return;
+    let avatar: AvatarRenderer;
+    try {
+      avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
+    } catch (err) {
+      if (scene.video !== this.#baseScene.video) scene.video?.close();
+      throw err;
+    }
+    const previousVideo = this.#baseScene.video;
+    if (this.#closed || generation !== this.#updates) {
+      // Not shown: a video it started for itself stops here.
+      if (scene.video !== previousVideo) scene.video?.close();
+      return;
+    }
+    if (previousVideo !== scene.video) previousVideo?.close();
     this.#baseScene = scene;
     this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
     if (avatarChanged) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));
@@ -677,6 +706,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#music?.close();
+    this.#baseScene.video?.close();
     await this.#stopDrive(this.#driver);
     this.#driver = null;
     await this.#speaker.close();

@@ -2,7 +2,7 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['client/watch.ts', 'client/camera.ts'],
+  entryPoints: ['client/watch.ts', 'client/console.ts'],
   bundle: true,
   format: 'esm',
   platform: 'browser',

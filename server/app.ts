@@ -1,20 +1,22 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../config/presets.js';
-import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema } from '../config/schema.js';
+import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema } from '../config/schema.js';
 import { describeIssue } from '../config/load.js';
-import { AvatarError } from '../pipeline/avatar/loader.js';
-import { SceneError } from '../pipeline/compose/scene.js';
 import { DriveError, type Channel, type SpeechEvent } from '../pipeline/channel.js';
 import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { describeAvatars } from '../pipeline/avatar/loader.js';
 import { bearerMatches } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
 import { ApiError, errors } from './errors.js';
+import type { Store } from './store.js';
+import { ffprobeBeside, uploadRoutes } from './uploads.js';
 
 export interface AppOptions {
   readonly token: string;
@@ -22,6 +24,9 @@ export interface AppOptions {
   readonly registry: Registry;
   /** The channel whose state /healthz reports, or null when none is started at boot. */
   readonly mainChannelId: string | null;
+  readonly store: Store;
+  readonly dataDir: string;
+  readonly ffmpegPath: string;
 }
 
 const createChannelBody = z.strictObject({
@@ -35,7 +40,13 @@ const sceneBody = z.strictObject({
   background: backgroundSchema.optional(),
   avatar: z.union([z.string().min(1), avatarChoiceSchema.partial()]).optional(),
   overlays: z
-    .strictObject({ caption: captionSchema.nullable().optional(), logo: logoSchema.nullable().optional() })
+    .strictObject({
+      caption: captionSchema.nullable().optional(),
+      logo: logoSchema.nullable().optional(),
+      productCard: productCardSchema.nullable().optional(),
+      /** The spoken sentence shown as a caption. */
+      speechCaptions: z.boolean().optional(),
+    })
     .optional(),
 });
 
@@ -91,6 +102,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'no such route', code: 'not_found' }));
 
+  // Event streams never end by themselves: closing the server ends them, or it would wait for them forever.
+  const eventStreams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of eventStreams) res.end();
+  });
+
   const requireToken = async (request: FastifyRequest): Promise<void> => {
     if (!bearerMatches(request.headers.authorization, token)) throw errors.unauthorized();
   };
@@ -110,11 +127,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const consolePage = readFileSync(join(PROJECT_ROOT, 'client', 'console.html'), 'utf8');
-  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').send(consolePage));
+  // The console is static: the token is typed in and kept in the tab, never rendered into the page.
+  const consolePolicy = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self'; object-src 'none'; frame-ancestors 'none'";
+  app.get('/', async (_request, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', consolePolicy).header('referrer-policy', 'no-referrer').send(consolePage));
   const watchPage = readFileSync(join(PROJECT_ROOT, 'client', 'watch.html'), 'utf8');
   app.get('/watch/:id', async (_request, reply) => reply.type('text/html; charset=utf-8').send(watchPage));
   // The bundled browser code (npm run build); read per request so a rebuild needs no restart.
-  const bundles = new Map(['watch.js', 'camera.js'].flatMap((f) => [[f, 'text/javascript; charset=utf-8'], [`${f}.map`, 'application/json']] as const));
+  const bundles = new Map(['watch.js', 'console.js'].flatMap((f) => [[f, 'text/javascript; charset=utf-8'], [`${f}.map`, 'application/json']] as const));
+  const consoleCss = readFileSync(join(PROJECT_ROOT, 'client', 'console.css'), 'utf8');
+  app.get('/client/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').send(consoleCss));
   app.get('/client/:file', async (request, reply) => {
     const { file } = request.params as { file: string };
     const type = bundles.get(file);
@@ -155,11 +176,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return { interrupted: true, mediaMs };
     });
 
+    api.get<{ Params: { id: string } }>('/api/channels/:id/playlist', async (request) => channelOf(request.params.id).playlist);
+
     api.put<{ Params: { id: string } }>('/api/channels/:id/playlist', async (request) => {
-      const channel = channelOf(request.params.id);
       const body = parseBody(playlistBody, request.body);
       const lines = body.lines.map((line) => (typeof line === 'string' ? { text: line } : line));
-      speechInput(() => channel.setPlaylist(lines, body.loop));
+      channels.setPlaylist(request.params.id, { lines, loop: body.loop });
       return { lines: lines.length, loop: body.loop };
     });
 
@@ -191,13 +213,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const onSpeech = (event: SpeechEvent) => res.write(`event: speech\ndata: ${JSON.stringify(event)}\n\n`);
       const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
       channel.on('speech', onSpeech);
+      eventStreams.add(res);
       request.raw.on('close', () => {
         clearInterval(ping);
         channel.off('speech', onSpeech);
+        eventStreams.delete(res);
       });
     });
 
     api.get('/api/channels', async () => ({ channels: channels.list().map((c) => c.status) }));
+
+    api.get('/api/avatars', async () => ({ avatars: describeAvatars(options.dataDir) }));
+
+    api.get('/api/presets', async () => ({ presets: PRESET_NAMES }));
 
     api.get<{ Params: { id: string } }>('/api/channels/:id', async (request) => {
       const channel = channels.get(request.params.id);
@@ -218,23 +246,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
 
     api.put<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
-      const channel = channels.get(request.params.id);
-      if (!channel) throw errors.notFound(`channel ${request.params.id}`);
       const body = parseBody(sceneBody, request.body);
-      const current = channel.config;
-      const scene: Record<string, unknown> = { ...current.scene };
-      if (body.background) scene.background = body.background;
-      if (body.overlays?.caption !== undefined) scene.caption = body.overlays.caption ?? undefined;
-      if (body.overlays?.logo !== undefined) scene.logo = body.overlays.logo ?? undefined;
-      const avatar = typeof body.avatar === 'string' ? { ...current.avatar, id: body.avatar, slots: {}, palette: {} } : { ...current.avatar, ...body.avatar };
-      const next = channels.configFor({ ...current, scene, avatar });
-      try {
-        await channel.update(next);
-      } catch (err) {
-        if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
-        throw err;
-      }
+      const channel = await channels.updateScene(request.params.id, { background: body.background, avatar: body.avatar, ...body.overlays });
       return channel.status;
+    });
+
+    api.get<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
+      const { scene, avatar } = channelOf(request.params.id).config;
+      return { scene, avatar };
     });
 
     type DestinationParams = { Params: { id: string; destId: string } };
@@ -253,6 +272,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await channels.removeDestination(request.params.id, request.params.destId);
       return reply.status(204).send();
     });
+
+    // Its own scope: the upload route takes any body as a stream, the others only JSON.
+    await api.register(async (scope) =>
+      uploadRoutes(scope, { store: options.store, dataDir: options.dataDir, ffprobePath: ffprobeBeside(options.ffmpegPath), inUse: (file) => channels.fileInUse(file) }),
+    );
 
     for (const [action, enabled] of [['start', true], ['stop', false]] as const) {
       api.post<DestinationParams>(`/api/channels/:id/destinations/:destId/${action}`, async (request) =>

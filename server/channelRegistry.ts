@@ -7,7 +7,8 @@ import { AvatarError } from '../pipeline/avatar/loader.js';
 import { Channel } from '../pipeline/channel.js';
 import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
 import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
-import type { Store } from './store.js';
+import type { StoredPlaylist, Store } from './store.js';
+import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { SceneError } from '../pipeline/compose/scene.js';
 import type { PipelineMetrics } from '../pipeline/metrics.js';
 import { errors } from './errors.js';
@@ -20,6 +21,21 @@ const MAX_CHANNELS = 16;
 const MAX_DESTINATIONS = 8;
 /** The embedded RTMP server's destination: built in, not stored, never removed (it can be stopped). */
 export const EMBEDDED_DESTINATION = 'embedded';
+
+/** What the operator may change of a live channel's scene (PUT /api/channels/:id/scene). */
+export interface SceneChange {
+  readonly background?: ChannelConfig['scene']['background'] | undefined;
+  readonly avatar?: string | Partial<ChannelConfig['avatar']> | undefined;
+  readonly caption?: ChannelConfig['scene']['caption'] | null | undefined;
+  readonly logo?: ChannelConfig['scene']['logo'] | null | undefined;
+  readonly productCard?: ChannelConfig['scene']['productCard'] | null | undefined;
+  readonly speechCaptions?: boolean | undefined;
+}
+
+/** The part of a channel's config the operator chose, as stored for the next start. */
+function settingsOf(config: ChannelConfig): Record<string, unknown> {
+  return { preset: config.preset, avatar: config.avatar, scene: config.scene };
+}
 
 export interface NewDestination {
   readonly url: string;
@@ -82,6 +98,30 @@ export class ChannelRegistry {
     return result.data;
   }
 
+  /**
+   * Starts a channel with what was stored for it (or `overrides` when nothing was) and keeps its settings.
+   * A stored channel that cannot start any more (an upload removed by hand) starts with the defaults
+   * instead, and the log says why: a stream on air beats a perfect scene.
+   */
+  async start(id: string, overrides: Record<string, unknown> = {}): Promise<Channel> {
+    const stored = this.#store.channel(id);
+    if (!stored) return this.create(id, overrides);
+    try {
+      return await this.create(id, stored.settings);
+    } catch (err) {
+      this.#log.error(`channel ${id}: its stored scene cannot be used (${(err as Error).message}); starting with the defaults`);
+      return this.create(id, overrides);
+    }
+  }
+
+  /** Starts every stored channel that is not running yet; one that fails is logged and skipped. */
+  async restoreStored(): Promise<void> {
+    for (const { id } of this.#store.channels()) {
+      if (this.#channels.has(id)) continue;
+      await this.start(id).catch((err: Error) => this.#log.error(`channel ${id} not restored: ${err.message}`));
+    }
+  }
+
   async create(id: string, overrides: Record<string, unknown> = {}): Promise<Channel> {
     if (!CHANNEL_ID_PATTERN.test(id)) throw errors.invalid('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
     if (this.#channels.has(id) || this.#pending.has(id)) throw errors.conflict(`channel ${id} already exists`);
@@ -104,6 +144,16 @@ export class ChannelRegistry {
       const embedded = this.#rtmp?.urlFor(id);
       if (embedded) channel.addDestination({ id: EMBEDDED_DESTINATION, url: embedded, preset: null, enabled: true });
       for (const stored of this.#store.destinations(id)) channel.addDestination(stored);
+      const playlist = this.#store.playlist(id);
+      if (playlist) {
+        try {
+          channel.setPlaylist(playlist.lines, playlist.loop);
+        } catch (err) {
+          if (!(err instanceof SpeechInputError)) throw err;
+          this.#log.warn(`channel ${id}: stored playlist not loaded: ${err.message}`);
+        }
+      }
+      this.#store.saveChannel(id, settingsOf(config));
       this.#channels.set(id, channel);
       channel.start();
       this.#log.info(`channel ${id} started (${config.preset}, avatar ${config.avatar.id})`);
@@ -125,6 +175,50 @@ export class ChannelRegistry {
     this.#sfu?.closeChannel(id);
     this.#store.removeChannel(id);
     this.#log.info(`channel ${id} deleted`);
+  }
+
+  /** Applies a scene change to the live channel (from its next frames) and keeps it for the next start. */
+  async updateScene(channelId: string, change: SceneChange): Promise<Channel> {
+    const channel = this.#require(channelId);
+    const current = channel.config;
+    const scene: Record<string, unknown> = { ...current.scene };
+    if (change.background) scene.background = change.background;
+    if (change.caption !== undefined) scene.caption = change.caption ?? undefined;
+    if (change.logo !== undefined) scene.logo = change.logo ?? undefined;
+    if (change.productCard !== undefined) scene.productCard = change.productCard ?? undefined;
+    if (change.speechCaptions !== undefined) scene.speechCaptions = change.speechCaptions;
+    const avatar = typeof change.avatar === 'string' ? { ...current.avatar, id: change.avatar, slots: {}, palette: {} } : { ...current.avatar, ...change.avatar };
+    const next = this.configFor({ ...current, scene, avatar });
+    try {
+      await channel.update(next);
+    } catch (err) {
+      if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
+      throw err;
+    }
+    // The channel's own config: an update overtaken by a later one did not apply.
+    this.#store.saveChannel(channelId, settingsOf(channel.config));
+    return channel;
+  }
+
+  /** Replaces the channel's playlist and keeps it for the next start. */
+  setPlaylist(channelId: string, playlist: StoredPlaylist): void {
+    const channel = this.#require(channelId);
+    try {
+      channel.setPlaylist(playlist.lines, playlist.loop);
+    } catch (err) {
+      if (err instanceof SpeechInputError) throw errors.invalid(err.message);
+      throw err;
+    }
+    this.#store.savePlaylist(channelId, playlist);
+  }
+
+  /** Whether any channel's scene shows the file (relative to FENSHEN_DATA). */
+  fileInUse(file: string): string | null {
+    for (const channel of this.#channels.values()) {
+      const { background, logo, productCard } = channel.config.scene;
+      if (((background.type === 'image' || background.type === 'video') && background.path === file) || logo?.path === file || productCard?.image === file) return channel.id;
+    }
+    return null;
   }
 
   /** Validates, stores and starts a destination; the channel's encode feeds it from the next keyframe. */

@@ -16,4 +16,6 @@ export const errors = {
   conflict: (message: string) => new ApiError(409, 'conflict', message),
   invalid: (message: string) => new ApiError(400, 'invalid_request', message),
   unprocessable: (message: string) => new ApiError(422, 'unprocessable', message),
+  tooLarge: (message: string) => new ApiError(413, 'too_large', message),
+  unsupportedType: (message: string) => new ApiError(415, 'unsupported_type', message),
 } as const;

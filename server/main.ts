@@ -50,7 +50,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const webrtcMetrics = sfu ? new WebrtcMetrics(registry, sfu) : null;
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
-  const app = await buildApp({ token, channels, registry, mainChannelId });
+  const app = await buildApp({ token, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
   const signaling = sfu
     ? new SignalingServer(app.server, {
         path: '/ws',
@@ -61,7 +61,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       })
     : null;
   try {
-    if (mainChannelId) await channels.create(mainChannelId);
+    if (mainChannelId) await channels.start(mainChannelId);
+    await channels.restoreStored();
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     signaling?.close();
@@ -144,6 +145,11 @@ async function main(): Promise<void> {
   }
   const shutdown = (signal: string) => {
     log.info(`${signal}: shutting down`);
+    // Whatever hangs on the way out (a client that keeps a connection open), the process still ends.
+    setTimeout(() => {
+      log.error('shutdown took over 10 s; exiting anyway');
+      process.exit(1);
+    }, 10_000).unref();
     server.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -2,6 +2,9 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESET_NAMES, type PresetName } from '../config/presets.js';
+import type { StoredUpload } from './uploadRecord.js';
+
+export type { StoredUpload };
 
 /** A stored RTMP destination. Its URL holds the stream key: the file is readable by its owner only. */
 export interface StoredDestination {
@@ -26,7 +29,42 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (channel, id)
    ) STRICT`,
+  `CREATE TABLE channels (
+     id TEXT PRIMARY KEY,
+     settings TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE playlists (
+     channel TEXT PRIMARY KEY,
+     lines TEXT NOT NULL,
+     loop INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) STRICT;
+   CREATE TABLE uploads (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     mime TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     file TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   ) STRICT`,
 ];
+
+/**
+ * What the operator chose for a channel (preset, avatar, scene), kept as the validated JSON the channel runs
+ * with, so a restart brings back the same picture.
+ */
+export interface StoredChannel {
+  readonly id: string;
+  readonly settings: Record<string, unknown>;
+}
+
+export interface StoredPlaylist {
+  readonly lines: readonly { readonly text: string; readonly pauseMs?: number | undefined; readonly voice?: string | undefined }[];
+  readonly loop: boolean;
+}
 
 interface DestinationRow {
   channel: string;
@@ -94,11 +132,73 @@ export class Store {
     this.#db.prepare('DELETE FROM destinations WHERE channel = ? AND id = ?').run(channel, id);
   }
 
+  /** Everything stored about a channel goes with it. */
   removeChannel(channel: string): void {
-    this.#db.prepare('DELETE FROM destinations WHERE channel = ?').run(channel);
+    this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM destinations WHERE channel = ?').run(channel);
+      this.#db.prepare('DELETE FROM playlists WHERE channel = ?').run(channel);
+      this.#db.prepare('DELETE FROM channels WHERE id = ?').run(channel);
+    })();
+  }
+
+  channels(): StoredChannel[] {
+    const rows = this.#db.prepare<[], { id: string; settings: string }>('SELECT id, settings FROM channels ORDER BY created_at, rowid').all();
+    return rows.flatMap((r) => {
+      const settings = parseJson(r.settings);
+      return settings && typeof settings === 'object' && !Array.isArray(settings) ? [{ id: r.id, settings: settings as Record<string, unknown> }] : [];
+    });
+  }
+
+  channel(id: string): StoredChannel | null {
+    return this.channels().find((c) => c.id === id) ?? null;
+  }
+
+  saveChannel(id: string, settings: Record<string, unknown>): void {
+    const now = Date.now();
+    this.#db
+      .prepare('INSERT INTO channels (id, settings, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at')
+      .run(id, JSON.stringify(settings), now, now);
+  }
+
+  playlist(channel: string): StoredPlaylist | null {
+    const row = this.#db.prepare<[string], { lines: string; loop: number }>('SELECT lines, loop FROM playlists WHERE channel = ?').get(channel);
+    const lines = row ? parseJson(row.lines) : null;
+    return row && Array.isArray(lines) ? { lines: lines as StoredPlaylist['lines'], loop: row.loop === 1 } : null;
+  }
+
+  savePlaylist(channel: string, playlist: StoredPlaylist): void {
+    this.#db
+      .prepare('INSERT INTO playlists (channel, lines, loop, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET lines = excluded.lines, loop = excluded.loop, updated_at = excluded.updated_at')
+      .run(channel, JSON.stringify(playlist.lines), playlist.loop ? 1 : 0, Date.now());
+  }
+
+  uploads(): StoredUpload[] {
+    return this.#db
+      .prepare<[], StoredUpload & { createdAt: number }>('SELECT id, name, kind, mime, bytes, file, created_at AS createdAt FROM uploads ORDER BY created_at DESC, rowid DESC')
+      .all();
+  }
+
+  upload(id: string): StoredUpload | null {
+    return this.#db.prepare<[string], StoredUpload>('SELECT id, name, kind, mime, bytes, file, created_at AS createdAt FROM uploads WHERE id = ?').get(id) ?? null;
+  }
+
+  addUpload(u: StoredUpload): void {
+    this.#db.prepare('INSERT INTO uploads (id, name, kind, mime, bytes, file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(u.id, u.name, u.kind, u.mime, u.bytes, u.file, u.createdAt);
+  }
+
+  removeUpload(id: string): void {
+    this.#db.prepare('DELETE FROM uploads WHERE id = ?').run(id);
   }
 
   close(): void {
     this.#db.close();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
   }
 }

@@ -69,6 +69,8 @@ export class PeerSession {
   #join(channelId: string, role: 'viewer' | 'operator', token: string | undefined): ResponseData['join'] {
     if (this.#channel) throw new SignalingError(`already joined channel ${this.#channel.id}; leave first`);
     if (role === 'operator' && !(token && this.#options.isOperatorToken(token))) throw new SignalingError('operator token missing or wrong');
+    // A viewer needs no token; one that sends a token (the console's preview) must send the right one.
+    if (token !== undefined && !this.#options.isOperatorToken(token)) throw new SignalingError('operator token wrong');
     const channel = this.#options.lookup(channelId);
     if (!channel || channel.closed) throw new SignalingError(`no channel ${channelId} is live over WebRTC`);
     this.#channel = channel;

@@ -7,6 +7,8 @@ export interface ServerSample {
   readonly rssMb: number;
   readonly childrenRssMb: number;
   readonly heapMb: number;
+  /** Memory outside the JS heap that V8 is told about: Skia canvases, buffers. */
+  readonly externalMb: number;
   /** The avatar rotation cache, which fills toward its budget: growth that is not a leak. */
   readonly avatarCacheMb: number;
   readonly fds: number;
@@ -50,6 +52,7 @@ export async function sampleServer(url: string, pid: number, channel: string, st
     rssMb: mb(rssBytes(pid) ?? 0),
     childrenRssMb: mb(kids.reduce((s, k) => s + (rssBytes(k) ?? 0), 0)),
     heapMb: mb(metricSum(text, 'fenshen_nodejs_heap_size_used_bytes')),
+    externalMb: mb(metricSum(text, 'fenshen_nodejs_external_memory_bytes')),
     avatarCacheMb: mb(metricSum(text, 'fenshen_avatar_cache_bytes', c)),
     fds,
     children: kids.length,

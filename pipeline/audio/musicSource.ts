@@ -1,5 +1,4 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { spawnDecoder, type DecoderChild } from '../decoderProcess.js';
 import { PcmRing } from './pcmRing.js';
 
 export interface MusicSourceOptions {
@@ -16,7 +15,7 @@ export interface MusicSourceOptions {
 export class MusicSource {
   readonly ring: PcmRing;
   readonly #options: MusicSourceOptions;
-  #child: ChildProcessByStdio<null, Readable, Readable> | null = null;
+  #child: DecoderChild | null = null;
   #carry: Buffer | null = null;
   #closed = false;
   #restartTimer: NodeJS.Timeout | null = null;
@@ -29,23 +28,17 @@ export class MusicSource {
   start(): void {
     if (this.#closed || this.#child) return;
     const { ffmpegPath, path, sampleRateHz } = this.#options;
-    const child = spawn(
+    this.#child = spawnDecoder({
       ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-vn', '-f', 's16le', '-ac', '2', '-ar', String(sampleRateHz), 'pipe:1'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.#child = child;
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-400);
-    });
-    child.stdout.on('data', (chunk: Buffer) => this.#onPcm(chunk));
-    child.on('error', (err) => this.#options.onError(`background music: ${err.message}`));
-    child.on('close', (code) => {
-      this.#child = null;
-      if (this.#closed) return;
-      this.#options.onError(`background music decoder exited (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`);
-      this.#restartTimer = setTimeout(() => this.start(), 5000);
+      args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-vn', '-f', 's16le', '-ac', '2', '-ar', String(sampleRateHz), 'pipe:1'],
+      onData: (chunk) => this.#onPcm(chunk),
+      onSpawnError: (err) => this.#options.onError(`background music: ${err.message}`),
+      onExit: (code, lastLine) => {
+        this.#child = null;
+        if (this.#closed) return;
+        this.#options.onError(`background music decoder exited (${code}): ${lastLine}`);
+        this.#restartTimer = setTimeout(() => this.start(), 5000);
+      },
     });
   }
 

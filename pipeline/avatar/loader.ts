@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { describeIssue } from '../../config/load.js';
 import { BUILTIN_AVATARS_DIR } from '../paths.js';
@@ -36,6 +36,30 @@ const MAX_PART_BYTES = 2 * 1024 * 1024;
 
 export function listBuiltinAvatars(): string[] {
   return ['xiaomei', 'ajie'].filter((id) => existsSync(join(BUILTIN_AVATARS_DIR, id, 'avatar.json')));
+}
+
+/** What the console offers for an avatar: its name and its style options. */
+export interface AvatarChoices {
+  readonly id: string;
+  readonly name: string;
+  readonly palette: Readonly<Record<string, string>>;
+  readonly slots: Readonly<Record<string, { readonly default: string; readonly options: readonly string[] }>>;
+}
+
+/** The built-in avatars and those under FENSHEN_DATA/avatars whose avatar.json reads; broken ones are left out. */
+export function describeAvatars(baseDir: string): AvatarChoices[] {
+  const userDir = join(baseDir, 'avatars');
+  const user = existsSync(userDir) ? readdirSync(userDir).filter((id) => /^[a-z0-9][a-z0-9-]*$/.test(id) && existsSync(join(userDir, id, 'avatar.json'))) : [];
+  const ids = [...new Set([...listBuiltinAvatars(), ...user])];
+  return ids.flatMap((id) => {
+    try {
+      const manifest = manifestSchema.parse(JSON.parse(readFileSync(join(resolveAvatarDir(id, baseDir), 'avatar.json'), 'utf8')));
+      const slots = Object.fromEntries(Object.entries(manifest.slots).map(([name, slot]) => [name, { default: slot.default, options: Object.keys(slot.options) }]));
+      return [{ id, name: manifest.name, palette: manifest.palette, slots }];
+    } catch {
+      return [];
+    }
+  });
 }
 
 /** Finds an avatar folder: a built-in id, or a path (absolute, or relative to `baseDir`). */

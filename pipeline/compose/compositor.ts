@@ -51,8 +51,8 @@ export class FrameCompositor {
   }
 
   /**
-   * Shows another scene from the next frame. When only the caption changed (same backplate), only the
-   * old and new caption areas are redrawn: a caption per spoken sentence must not cost a whole frame.
+   * Shows another scene from the next frame. When only overlays changed (same backplate), only the old and
+   * new overlay areas are redrawn: a caption per spoken sentence must not cost a whole frame.
    */
   setScene(scene: PreparedScene): void {
     const previous = this.#scene;
@@ -61,8 +61,11 @@ export class FrameCompositor {
       this.#previous = null;
       return;
     }
-    for (const caption of [previous.caption, scene.caption]) {
-      if (caption) this.#sceneDamage = union(this.#sceneDamage, { x: caption.x, y: caption.y, width: caption.canvas.width, height: caption.canvas.height });
+    for (const [before, after] of [[previous.productCard, scene.productCard], [previous.caption, scene.caption]] as const) {
+      if (before === after) continue;
+      for (const o of [before, after]) {
+        if (o) this.#sceneDamage = union(this.#sceneDamage, { x: o.x, y: o.y, width: o.canvas.width, height: o.canvas.height });
+      }
     }
   }
 
@@ -76,6 +79,8 @@ export class FrameCompositor {
   compose(pose: RigPose, timings?: ComposeTimings): Picture {
     const t0 = performance.now();
     const items = this.#avatar.frame(pose, this.#placement);
+    // A background video changes the whole backplate each frame: the whole frame is redrawn.
+    if (this.#scene.advanceVideo()) this.#previous = null;
     const { width, height } = this.layout;
     const damage = this.#previous ? alignRect(union(damageOf(this.#previous, items), this.#sceneDamage), width, height) : { x: 0, y: 0, width, height };
     this.#previous = items;
@@ -116,8 +121,7 @@ export class FrameCompositor {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.drawImage(this.#scene.backplate, -area.x, -area.y);
     AvatarRenderer.drawItems(ctx, items.filter((item) => intersects(item.bounds, area)), area.x, area.y);
-    const caption = this.#scene.caption;
-    if (caption) ctx.drawImage(caption.canvas, caption.x - area.x, caption.y - area.y);
+    for (const overlay of this.#scene.overlays) ctx.drawImage(overlay.canvas, overlay.x - area.x, overlay.y - area.y);
     return ctx.getImageData(0, 0, area.width, area.height).data;
   }
 

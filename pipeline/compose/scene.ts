@@ -1,8 +1,32 @@
-import { createCanvas, loadImage, type Canvas, type SKRSContext2D, type Image } from '@napi-rs/canvas';
+import { createCanvas, ImageData, loadImage, type Canvas, type SKRSContext2D, type Image } from '@napi-rs/canvas';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { BackgroundConfig, SceneConfig } from '../../config/schema.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
+import { BackgroundVideo } from './backgroundVideo.js';
+import { drawProductCard } from './productCard.js';
+
+/** What a scene with a background video needs to play it. */
+export interface SceneMedia {
+  readonly ffmpegPath: string;
+  readonly fps: number;
+  readonly onError: (message: string) => void;
+}
+
+interface PlacedLogo {
+  readonly image: Image;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** A small layer drawn over the avatar (caption, product card) at a fixed place in the frame. */
+export interface OverlaySprite {
+  readonly canvas: Canvas;
+  readonly x: number;
+  readonly y: number;
+}
 
 /** A scene file the operator pointed at is missing or unreadable. */
 export class SceneError extends Error {
@@ -10,13 +34,26 @@ export class SceneError extends Error {
 }
 
 const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+/** Decoded scene images by file, size and mtime: showing a product card must not decode its picture again. */
+const decoded = new Map<string, Image>();
+const DECODED_KEPT = 12;
 
 async function loadSceneImage(path: string, baseDir: string, what: string): Promise<Image> {
   const full = isAbsolute(path) ? path : resolve(baseDir, path);
   try {
     const info = await stat(full);
     if (info.size > MAX_IMAGE_BYTES) throw new SceneError(`${what} ${path} is larger than 32 MB`);
-    return await loadImage(await readFile(full));
+    const key = `${full}:${info.size}:${info.mtimeMs}`;
+    const cached = decoded.get(key);
+    if (cached) {
+      decoded.delete(key);
+      decoded.set(key, cached);
+      return cached;
+    }
+    const image = await loadImage(await readFile(full));
+    decoded.set(key, image);
+    if (decoded.size > DECODED_KEPT) decoded.delete(decoded.keys().next().value as string);
+    return image;
   } catch (err) {
     if (err instanceof SceneError) throw err;
     throw new SceneError(`${what} ${path} cannot be loaded: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
@@ -40,6 +77,11 @@ function fillBackground(ctx: SKRSContext2D, width: number, height: number, backg
       ctx.fillRect(0, 0, width, height);
       return;
     }
+    case 'video':
+      // Black until the first decoded frame.
+      ctx.fillStyle = '#000000';
+      ctx.fillRect(0, 0, width, height);
+      return;
     case 'image': {
       if (!image) return;
       ctx.fillStyle = '#000000';
@@ -77,34 +119,88 @@ export function wrapCaption(ctx: SKRSContext2D, text: string, maxWidth: number, 
 
 /**
  * The static parts of a scene, prepared once per change: a backplate (background and logo) drawn in
- * one blit per frame, and a caption layer redrawn only when its text changes.
+ * one blit per frame, and small overlays over the avatar (product card, caption), each redrawn only when
+ * it changes.
  */
 export class PreparedScene {
   readonly backplate: Canvas;
-  readonly caption: { readonly canvas: Canvas; readonly x: number; readonly y: number } | null;
+  readonly productCard: OverlaySprite | null;
+  readonly caption: OverlaySprite | null;
   readonly config: SceneConfig;
+  /** The background video drawn into the backplate each frame (shared by scenes with the same plate). */
+  readonly video: BackgroundVideo | null;
+  readonly #logo: PlacedLogo | null;
 
-  private constructor(config: SceneConfig, backplate: Canvas, caption: PreparedScene['caption']) {
+  private constructor(config: SceneConfig, backplate: Canvas, productCard: OverlaySprite | null, caption: OverlaySprite | null, video: BackgroundVideo | null, logo: PlacedLogo | null) {
     this.config = config;
     this.backplate = backplate;
+    this.productCard = productCard;
     this.caption = caption;
+    this.video = video;
+    this.#logo = logo;
   }
 
-  static async prepare(config: SceneConfig, width: number, height: number, baseDir: string): Promise<PreparedScene> {
+  /**
+   * Puts the background video's next frame into the backplate (with the logo over it). Returns whether the
+   * backplate changed, so the compositor redraws the whole frame.
+   */
+  advanceVideo(): boolean {
+    const frame = this.video?.next();
+    if (!frame) return false;
+    const { width, height } = this.backplate;
+    const ctx = this.backplate.getContext('2d');
+    ctx.putImageData(new ImageData(new Uint8ClampedArray(frame.buffer, frame.byteOffset, frame.byteLength), width, height), 0, 0);
+    if (this.#logo) ctx.drawImage(this.#logo.image, this.#logo.x, this.#logo.y, this.#logo.width, this.#logo.height);
+    return true;
+  }
+
+  /** The overlays in drawing order (over the avatar). */
+  get overlays(): OverlaySprite[] {
+    return [this.productCard, this.caption].filter((o): o is OverlaySprite => o !== null);
+  }
+
+  /**
+   * Prepares `config`. With `previous` of the same size and the same background and logo, its backplate is
+   * kept, so a change of overlays only (a product card shown) redraws just the overlays' areas.
+   */
+  static async prepare(config: SceneConfig, width: number, height: number, baseDir: string, previous?: PreparedScene, media?: SceneMedia): Promise<PreparedScene> {
+    const card = config.productCard?.visible ? config.productCard : undefined;
+    const cardImage = card?.image ? await loadSceneImage(card.image, baseDir, 'product image') : null;
+    const productCard = card ? drawProductCard(card, cardImage, width, height) : null;
+    const caption = PreparedScene.#drawCaption(config, width, height);
+    const samePlate = (a: SceneConfig, b: SceneConfig) => JSON.stringify([a.background, a.logo]) === JSON.stringify([b.background, b.logo]);
+    if (previous && previous.backplate.width === width && previous.backplate.height === height && samePlate(previous.config, config)) {
+      // The files may have changed on disk: check they still load, as a fresh prepare would.
+      if (config.background.type === 'image') await loadSceneImage(config.background.path, baseDir, 'background image');
+      if (config.logo) await loadSceneImage(config.logo.path, baseDir, 'logo');
+      return new PreparedScene(config, previous.backplate, productCard, caption, previous.video, previous.#logo);
+    }
     const bgImage = config.background.type === 'image' ? await loadSceneImage(config.background.path, baseDir, 'background image') : null;
-    const logo = config.logo ? await loadSceneImage(config.logo.path, baseDir, 'logo') : null;
+    const logoImage = config.logo ? await loadSceneImage(config.logo.path, baseDir, 'logo') : null;
+    let video: BackgroundVideo | null = null;
+    if (config.background.type === 'video') {
+      if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
+      const full = isAbsolute(config.background.path) ? config.background.path : resolve(baseDir, config.background.path);
+      await stat(full).catch((err: NodeJS.ErrnoException) => {
+        throw new SceneError(`background video ${config.background.type === 'video' ? config.background.path : ''} cannot be opened: ${err.code ?? err.message}`);
+      });
+      video = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: full, width, height, fps: media.fps, fit: config.background.fit, onError: media.onError });
+    }
     const backplate = createCanvas(width, height);
     const ctx = backplate.getContext('2d');
     fillBackground(ctx, width, height, config.background, bgImage);
-    if (logo && config.logo) {
+    let logo: PlacedLogo | null = null;
+    if (logoImage && config.logo) {
       const margin = Math.round(Math.min(width, height) * 0.04);
       const w = width * config.logo.widthFraction;
-      const h = (logo.height / logo.width) * w;
+      const h = (logoImage.height / logoImage.width) * w;
       const x = config.logo.corner.endsWith('left') ? margin : width - margin - w;
       const y = config.logo.corner.startsWith('top') ? margin : height - margin - h;
-      ctx.drawImage(logo, x, y, w, h);
+      logo = { image: logoImage, x, y, width: w, height: h };
+      ctx.drawImage(logoImage, x, y, w, h);
     }
-    return new PreparedScene(config, backplate, PreparedScene.#drawCaption(config, width, height));
+    video?.start();
+    return new PreparedScene(config, backplate, productCard, caption, video, logo);
   }
 
   /** The same scene with another caption text (the spoken sentence), or the configured one for null. */
@@ -112,10 +208,10 @@ export class PreparedScene {
     const { width, height } = this.backplate;
     const style = this.config.caption ?? { text: '', fontSizePx: 40, color: '#ffffff', boxColor: '#00000099', y: 0.84 };
     const caption = text === null ? this.config.caption : { ...style, text };
-    return new PreparedScene(this.config, this.backplate, PreparedScene.#drawCaption({ ...this.config, caption }, width, height));
+    return new PreparedScene(this.config, this.backplate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.video, this.#logo);
   }
 
-  static #drawCaption(config: SceneConfig, width: number, height: number): PreparedScene['caption'] {
+  static #drawCaption(config: SceneConfig, width: number, height: number): OverlaySprite | null {
     const caption = config.caption;
     if (!caption || caption.text.trim() === '') return null;
     ensureCaptionFont();

@@ -27,6 +27,8 @@ export interface UtteranceInfo {
   readonly utteranceId: string;
   readonly text: string;
   readonly source: 'say' | 'playlist';
+  /** For playlist speech: which line of the playlist (0-based), so a console can highlight it. */
+  readonly line?: number;
   /** Media time (the channel clock, ms) of the event: for starts, of the first audible sample. */
   readonly mediaMs?: number;
 }
@@ -338,7 +340,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (text.length > MAX_TEXT_CHARS) throw new SpeechInputError(`text is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}`);
   }
 
-  #makeUtterance(text: string, source: Utterance['source'], voice: string | undefined, pauseAfterS: number): Utterance {
+  #makeUtterance(text: string, source: Utterance['source'], voice: string | undefined, pauseAfterS: number, line?: number): Utterance {
     this.#checkText(text);
     const sentences = splitSentences(text)
       .map((sentence) => {
@@ -347,7 +349,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       })
       .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence.text));
     if (sentences.length === 0) throw new SpeechInputError('text has nothing that can be spoken (only symbols or emoji)');
-    return { utteranceId: randomUUID(), text, source, sentences, voice, pauseAfterS, synthesised: 0, started: false };
+    return { utteranceId: randomUUID(), text, source, ...(line === undefined ? {} : { line }), sentences, voice, pauseAfterS, synthesised: 0, started: false };
   }
 
   /** Next utterance: operator lines first, then the playlist. */
@@ -357,9 +359,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const p = this.#playlist;
     if (p.lines.length === 0 || (p.next >= p.lines.length && !p.loop)) return null;
     if (p.next >= p.lines.length) p.next = 0;
-    const line = p.lines[p.next++] as PlaylistLine;
+    const index = p.next++;
+    const line = p.lines[index] as PlaylistLine;
     try {
-      return this.#makeUtterance(line.text, 'playlist', line.voice, (line.pauseMs ?? 800) / 1000);
+      return this.#makeUtterance(line.text, 'playlist', line.voice, (line.pauseMs ?? 800) / 1000, index);
     } catch (err) {
       this.#log('warn', `playlist line ${p.next} skipped: ${(err as Error).message}`);
       return null;
@@ -487,5 +490,5 @@ function decimateTo16k(chunks: readonly Float32Array[], from: number, count: num
 }
 
 function info(u: Utterance): UtteranceInfo {
-  return { utteranceId: u.utteranceId, text: u.text, source: u.source };
+  return { utteranceId: u.utteranceId, text: u.text, source: u.source, ...(u.line === undefined ? {} : { line: u.line }) };
 }

@@ -44,8 +44,10 @@ export interface FenshenProcess {
 
 /** Starts the real server process (`server/main.ts`) on free ports with its own data folder. */
 export async function startFenshen(env: Record<string, string> = {}): Promise<FenshenProcess> {
-  const [port, rtmpPort, flvPort, webrtcPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const dataDir = mkdtempSync(join(tmpdir(), 'fenshen-e2e-'));
+  // `env` may pin a port or the data folder (a restart on the same ones); the rest are fresh.
+  const pick = async (name: string) => Number(env[name] ?? (await freePort()));
+  const [port, rtmpPort, flvPort, webrtcPort] = [await pick('FENSHEN_PORT'), await pick('FENSHEN_RTMP_PORT'), await pick('FENSHEN_FLV_PORT'), await pick('FENSHEN_WEBRTC_PORT')];
+  const dataDir = env.FENSHEN_DATA ?? mkdtempSync(join(tmpdir(), 'fenshen-e2e-'));
   const token = 'e2e-token-0123456789';
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: PROJECT_ROOT,

@@ -200,9 +200,12 @@ test('the operator\'s browser camera and microphone drive the avatar: console â†
   const page = await browser.newPage();
   await page.goto(`${fenshen.url}/`);
   await page.fill('#token', fenshen.token);
-  await page.click('#go');
+  await page.click('#signin-go');
+  await page.waitForSelector('#console:not([hidden])');
   await page.click('#camera-start');
-  await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('drives')", undefined, { timeout: 20_000 });
+  await page.waitForSelector('#camera-msg[data-state="driving"]', { timeout: 20_000 }).catch(async (err: Error) => {
+    throw new Error(`${err.message}; the panel says: ${await page.textContent('#camera-msg')}`);
+  });
   // The voice reaches the stream (main is otherwise silent: no music, no speech).
   const recording = join(fenshen.dataDir, 'with-mic.flv');
   const recorded = recordAsync(`${fenshen.rtmpBase}/main`, 5, recording);
@@ -226,7 +229,7 @@ test('the operator\'s browser camera and microphone drive the avatar: console â†
   const quiet = envelope.rms.filter((v) => v < 100).length;
   assert.ok(loud > 12 && quiet > 20, `the microphone's pulses are heard in the stream (${loud} loud and ${quiet} quiet 50 ms windows of ${envelope.rms.length})`);
   await page.click('#camera-calibrate');
-  await page.waitForFunction("document.getElementById('camera-msg').textContent.includes('calibrated')", undefined, { timeout: 5000 });
+  await page.waitForSelector('#camera-msg[data-state="calibrated"]', { timeout: 5000 });
 
   await page.click('#camera-stop');
   await waitFor('drive back to idle', async () => (((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive.source === 'idle' ? true : undefined), 10_000);

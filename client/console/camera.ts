@@ -6,9 +6,11 @@
  */
 import { Device } from 'mediasoup-client';
 import type { types } from 'mediasoup-client';
-import { SignalingClient } from './signalingClient.js';
+import { SignalingClient } from '../signalingClient.js';
+import { call, session } from './api.js';
+import { t } from './i18n.js';
+import { $, consoleState, flash } from './state.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const startButton = $<HTMLButtonElement>('camera-start');
 const stopButton = $<HTMLButtonElement>('camera-stop');
 const calibrateButton = $<HTMLButtonElement>('camera-calibrate');
@@ -23,21 +25,19 @@ interface Sending {
 }
 let sending: Sending | null = null;
 
-const token = () => (document.getElementById('token') as HTMLInputElement).value.trim();
-
-function say(text: string, error = false): void {
-  message.textContent = text;
-  message.className = error ? 'err' : '';
+/** Shows the panel's state; data-state is what tests and styles read, the text is for the operator. */
+function say(text: string, error = false, state?: 'driving' | 'calibrated' | 'stopped' | 'error'): void {
+  flash(message, text, error);
+  message.dataset.state = state ?? (error ? 'error' : (message.dataset.state ?? ''));
 }
 
-async function api(path: string, method: string, body?: unknown): Promise<void> {
-  const res = await fetch(path, { method, headers: { authorization: `Bearer ${token()}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-  if (!res.ok) throw new Error(((await res.json()) as { error?: string }).error ?? `${method} ${path}: ${res.status}`);
+async function api(path: string, method: string, body: unknown = {}): Promise<void> {
+  await call(path, { method, body });
 }
 
 async function start(): Promise<void> {
-  const channel = $<HTMLInputElement>('camera-channel').value.trim();
-  say('打开摄像头… opening the camera');
+  const channel = consoleState.channel;
+  say('…');
   const withMic = $<HTMLInputElement>('camera-mic').checked;
   const stream = await navigator.mediaDevices.getUserMedia({
     video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
@@ -46,7 +46,7 @@ async function start(): Promise<void> {
   selfView.srcObject = stream;
   const signaling = await SignalingClient.open(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
   try {
-    const { routerRtpCapabilities } = await signaling.request('join', { channel, role: 'operator', token: token() });
+    const { routerRtpCapabilities } = await signaling.request('join', { channel, role: 'operator', token: session.token });
     const device = new Device();
     await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
     const { transport: info } = await signaling.request('createTransport', { direction: 'send' });
@@ -65,44 +65,49 @@ async function start(): Promise<void> {
     if (voice) await transport.produce({ track: voice, codecOptions: { opusStereo: false, opusDtx: false } });
     sending = { channel, stream, transport, signaling };
     signaling.onClose(() => {
-      if (sending?.signaling === signaling) void stop('信令断开 · signaling lost', true);
+      if (sending?.signaling === signaling) void stop(t('signalingLost'), true);
     });
     await api(`/api/channels/${encodeURIComponent(channel)}/drive`, 'PUT', { source: 'camera' });
-    say('摄像头驱动中 · the camera drives the avatar');
+    say(t('cameraDriving'), false, 'driving');
     stopButton.disabled = false;
     calibrateButton.disabled = false;
     startButton.disabled = true;
   } catch (err) {
     signaling.close();
-    for (const t of stream.getTracks()) t.stop();
+    for (const track of stream.getTracks()) track.stop();
     throw err;
   }
 }
 
-async function stop(text = '已停止 · stopped', error = false): Promise<void> {
+async function stop(text = t('stopped'), error = false): Promise<void> {
   const current = sending;
   sending = null;
   if (current) {
     current.transport.close();
     current.signaling.close();
-    for (const t of current.stream.getTracks()) t.stop();
+    for (const track of current.stream.getTracks()) track.stop();
     selfView.srcObject = null;
     await api(`/api/channels/${encodeURIComponent(current.channel)}/drive`, 'PUT', { source: 'idle' }).catch(() => undefined);
   }
   startButton.disabled = false;
   stopButton.disabled = true;
   calibrateButton.disabled = true;
-  say(text, error);
+  say(text, error, error ? 'error' : 'stopped');
 }
 
-startButton.addEventListener('click', () => {
-  start().catch((err: Error) => say(err.message, true));
-});
-stopButton.addEventListener('click', () => void stop());
-calibrateButton.addEventListener('click', () => {
-  if (!sending) return;
-  api(`/api/channels/${encodeURIComponent(sending.channel)}/drive/calibrate`, 'POST').then(
-    () => say('已校准 · calibrated'),
-    (err: Error) => say(err.message, true),
-  );
-});
+export function initCamera(): void {
+  startButton.addEventListener('click', () => {
+    start().catch((err: Error) => say(err.message, true));
+  });
+  stopButton.addEventListener('click', () => void stop());
+  calibrateButton.addEventListener('click', () => {
+    if (!sending) return;
+    api(`/api/channels/${encodeURIComponent(sending.channel)}/drive/calibrate`, 'POST').then(
+      () => say(t('calibrated'), false, 'calibrated'),
+      (err: Error) => say(err.message, true),
+    );
+  });
+  // The camera drives one channel: switching channel or signing out stops it.
+  consoleState.onChannel(() => void (sending ? stop() : undefined));
+  session.onSignedOut(() => void (sending ? stop() : undefined));
+}
