@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../config/presets.js';
-import { channelSchema } from '../config/schema.js';
+import { channelSchema, type ChannelConfig } from '../config/schema.js';
 import { IdleAnimator } from '../pipeline/avatar/idle.js';
 import { loadAvatar, resolveAvatarDir } from '../pipeline/avatar/loader.js';
 import { rasterizeAvatar } from '../pipeline/avatar/raster.js';
@@ -107,11 +107,11 @@ async function encodeFps(preset: PresetName, pictures: Buffer[], frames: number)
   return { fps: frames / seconds, cpuPerFrameMs: (cpu / Math.max(1, Math.max(last, frames))) * 1000 };
 }
 
-async function liveLoop(preset: PresetName, seconds: number) {
+async function liveLoop(preset: PresetName, seconds: number, scene: ChannelConfig['scene'] = config.scene) {
   const registry = new Registry();
   const channel = await Channel.create({
     id: `bench-${preset}`,
-    config: { ...config, preset },
+    config: { ...config, preset, scene },
     ffmpegPath: 'ffmpeg',
     dataDir: '.',
     metrics: new PipelineMetrics(registry),
@@ -162,7 +162,7 @@ function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], loops: num
 
 /** `npm run bench -- webrtc tracking` runs only those tables; no argument runs them all. */
 const wanted = new Set(process.argv.slice(2));
-const runs = (section: 'loop' | 'webrtc' | 'speech' | 'tracking') => wanted.size === 0 || wanted.has(section);
+const runs = (section: 'loop' | 'scene' | 'webrtc' | 'speech' | 'tracking') => wanted.size === 0 || wanted.has(section);
 
 if (runs('loop')) {
   const rows: string[][] = [];
@@ -190,6 +190,28 @@ if (runs('loop')) {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const row of rows) console.log(line(row));
   console.log('goals: 720x1280 loop cpu <= 0.60 s/s; 1080x1920 holds real time (fps out ~30, few repeated frames)');
+}
+
+if (runs('scene')) {
+  // What the operator's scene choices cost the 720x1280 live loop.
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-bench-scene-'));
+  const clip = join(dir, 'background.mp4');
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=720x1280:r=30:d=6', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`cannot make the bench clip: ${made.stderr}`);
+  const card = { name: '保温杯 Thermos', price: '¥59.9', tagline: '24 小时保温' };
+  const scenes: [string, ChannelConfig['scene']][] = [
+    ['gradient, caption (reference)', config.scene],
+    ['+ product card', channelSchema.parse({ scene: { ...config.scene, productCard: card } }).scene],
+    ['background video 720x1280, product card', channelSchema.parse({ scene: { ...config.scene, productCard: card, background: { type: 'video', path: clip } } }).scene],
+  ];
+  console.log('| 720x1280@30 scene | loop cpu s/s | node s/s | ffmpeg s/s (encoder + video decoder) | fps out | repeated (20 s) |');
+  console.log('|---|---|---|---|---|---|');
+  for (const [name, scene] of scenes) {
+    console.error(`scene: ${name}`);
+    const live = await liveLoop('portrait-720p', 20, scene);
+    console.log(`| ${name} | ${live.cpuPerS.toFixed(2)} | ${live.nodePerS.toFixed(2)} | ${live.encoderPerS.toFixed(2)} | ${live.fpsOut.toFixed(2)} | ${live.repeated} |`);
+  }
+  rmSync(dir, { recursive: true, force: true });
 
 }
 

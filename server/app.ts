@@ -251,6 +251,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return channel.status;
     });
 
+    api.get('/api/scenes', async () => ({ scenes: options.store.scenes().map(({ id, name, updatedAt }) => ({ id, name, updatedAt })) }));
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/scenes', async (request, reply) => {
+      const { name } = parseBody(z.strictObject({ name: z.string().trim().min(1).max(40) }), request.body);
+      const { id, updatedAt } = channels.saveScene(request.params.id, name);
+      return reply.status(201).send({ id, name, updatedAt });
+    });
+
+    api.post<{ Params: { id: string } }>('/api/channels/:id/scene/apply', async (request) => {
+      const { scene } = parseBody(z.strictObject({ scene: z.string().min(1).max(64) }), request.body);
+      return (await channels.applyScene(request.params.id, scene)).status;
+    });
+
+    api.delete<{ Params: { sceneId: string } }>('/api/scenes/:sceneId', async (request, reply) => {
+      if (!options.store.removeScene(request.params.sceneId)) throw errors.notFound(`scene ${request.params.sceneId}`);
+      return reply.status(204).send();
+    });
+
     api.get<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
       const { scene, avatar } = channelOf(request.params.id).config;
       return { scene, avatar };

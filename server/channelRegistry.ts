@@ -7,7 +7,7 @@ import { AvatarError } from '../pipeline/avatar/loader.js';
 import { Channel } from '../pipeline/channel.js';
 import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
 import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
-import type { StoredPlaylist, Store } from './store.js';
+import type { StoredPlaylist, StoredScene, Store } from './store.js';
 import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { SceneError } from '../pipeline/compose/scene.js';
 import type { PipelineMetrics } from '../pipeline/metrics.js';
@@ -177,6 +177,21 @@ export class ChannelRegistry {
     this.#log.info(`channel ${id} deleted`);
   }
 
+  /** Saves the channel's current scene and avatar under `name` (replacing one of that name). */
+  saveScene(channelId: string, name: string): StoredScene {
+    const { scene, avatar } = this.#require(channelId).config;
+    const id = this.#store.saveScene(`s-${randomBytes(3).toString('hex')}`, name, { scene, avatar });
+    return this.#store.scene(id) as StoredScene;
+  }
+
+  /** Switches the live channel to a saved scene (from its next frames) and keeps it for the next start. */
+  async applyScene(channelId: string, sceneId: string): Promise<Channel> {
+    const channel = this.#require(channelId);
+    const saved = this.#store.scene(sceneId);
+    if (!saved) throw errors.notFound(`scene ${sceneId}`);
+    return this.#apply(channel, this.configFor({ ...channel.config, ...saved.settings }));
+  }
+
   /** Applies a scene change to the live channel (from its next frames) and keeps it for the next start. */
   async updateScene(channelId: string, change: SceneChange): Promise<Channel> {
     const channel = this.#require(channelId);
@@ -188,7 +203,10 @@ export class ChannelRegistry {
     if (change.productCard !== undefined) scene.productCard = change.productCard ?? undefined;
     if (change.speechCaptions !== undefined) scene.speechCaptions = change.speechCaptions;
     const avatar = typeof change.avatar === 'string' ? { ...current.avatar, id: change.avatar, slots: {}, palette: {} } : { ...current.avatar, ...change.avatar };
-    const next = this.configFor({ ...current, scene, avatar });
+    return this.#apply(channel, this.configFor({ ...current, scene, avatar }));
+  }
+
+  async #apply(channel: Channel, next: ChannelConfig): Promise<Channel> {
     try {
       await channel.update(next);
     } catch (err) {
@@ -196,7 +214,7 @@ export class ChannelRegistry {
       throw err;
     }
     // The channel's own config: an update overtaken by a later one did not apply.
-    this.#store.saveChannel(channelId, settingsOf(channel.config));
+    this.#store.saveChannel(channel.id, settingsOf(channel.config));
     return channel;
   }
 
@@ -212,13 +230,16 @@ export class ChannelRegistry {
     this.#store.savePlaylist(channelId, playlist);
   }
 
-  /** Whether any channel's scene shows the file (relative to FENSHEN_DATA). */
+  /** What shows the file (relative to FENSHEN_DATA): a channel's scene or a saved scene, or null. */
   fileInUse(file: string): string | null {
     for (const channel of this.#channels.values()) {
       const { background, logo, productCard } = channel.config.scene;
-      if (((background.type === 'image' || background.type === 'video') && background.path === file) || logo?.path === file || productCard?.image === file) return channel.id;
+      if (((background.type === 'image' || background.type === 'video') && background.path === file) || logo?.path === file || productCard?.image === file) return `channel ${channel.id}'s scene`;
     }
-    return null;
+    // Saved scenes are validated JSON: a path appears there only as a whole string value.
+    const quoted = JSON.stringify(file);
+    const saved = this.#store.scenes().find((s) => JSON.stringify(s.settings).includes(quoted));
+    return saved ? `the saved scene "${saved.name}"` : null;
   }
 
   /** Validates, stores and starts a destination; the channel's encode feeds it from the next keyframe. */

@@ -50,6 +50,13 @@ const MIGRATIONS: readonly string[] = [
      file TEXT NOT NULL,
      created_at INTEGER NOT NULL
    ) STRICT`,
+  `CREATE TABLE scenes (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     settings TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) STRICT`,
 ];
 
 /**
@@ -59,6 +66,14 @@ const MIGRATIONS: readonly string[] = [
 export interface StoredChannel {
   readonly id: string;
   readonly settings: Record<string, unknown>;
+}
+
+/** A scene the operator saved by name (background, overlays, avatar), to switch a channel to it live. */
+export interface StoredScene {
+  readonly id: string;
+  readonly name: string;
+  readonly settings: Record<string, unknown>;
+  readonly updatedAt: number;
 }
 
 export interface StoredPlaylist {
@@ -170,6 +185,31 @@ export class Store {
     this.#db
       .prepare('INSERT INTO playlists (channel, lines, loop, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (channel) DO UPDATE SET lines = excluded.lines, loop = excluded.loop, updated_at = excluded.updated_at')
       .run(channel, JSON.stringify(playlist.lines), playlist.loop ? 1 : 0, Date.now());
+  }
+
+  scenes(): StoredScene[] {
+    const rows = this.#db.prepare<[], { id: string; name: string; settings: string; updatedAt: number }>('SELECT id, name, settings, updated_at AS updatedAt FROM scenes ORDER BY name').all();
+    return rows.flatMap((r) => {
+      const settings = parseJson(r.settings);
+      return settings && typeof settings === 'object' && !Array.isArray(settings) ? [{ ...r, settings: settings as Record<string, unknown> }] : [];
+    });
+  }
+
+  scene(id: string): StoredScene | null {
+    return this.scenes().find((s) => s.id === id) ?? null;
+  }
+
+  /** Saves under `name`, replacing a scene of that name; returns its id. */
+  saveScene(id: string, name: string, settings: Record<string, unknown>): string {
+    const now = Date.now();
+    const row = this.#db
+      .prepare<[string, string, string, number, number], { id: string }>('INSERT INTO scenes (id, name, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at RETURNING id')
+      .get(id, name, JSON.stringify(settings), now, now);
+    return row?.id ?? id;
+  }
+
+  removeScene(id: string): boolean {
+    return this.#db.prepare('DELETE FROM scenes WHERE id = ?').run(id).changes > 0;
   }
 
   uploads(): StoredUpload[] {

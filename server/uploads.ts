@@ -35,7 +35,7 @@ export interface UploadRoutesOptions {
   readonly store: Store;
   readonly dataDir: string;
   readonly ffprobePath: string;
-  /** The channel whose scene shows this file (relative to FENSHEN_DATA), or null. */
+  /** What shows this file (relative to FENSHEN_DATA), in words, or null. */
   readonly inUse: (file: string) => string | null;
 }
 
@@ -189,8 +189,8 @@ export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOp
   api.delete<{ Params: { id: string } }>('/api/uploads/:id', async (request, reply) => {
     const upload = options.store.upload(request.params.id);
     if (!upload) throw errors.notFound(`upload ${request.params.id}`);
-    const channel = options.inUse(upload.file);
-    if (channel) throw errors.conflict(`channel ${channel}'s scene shows ${upload.name}; change the scene first`);
+    const user = options.inUse(upload.file);
+    if (user) throw errors.conflict(`${user} shows ${upload.name}; change or delete it first`);
     options.store.removeUpload(upload.id);
     await rm(join(options.dataDir, upload.file), { force: true });
     return reply.status(204).send();

@@ -149,8 +149,37 @@ async function upload(file: File): Promise<void> {
   await loadUploads();
 }
 
+async function loadSavedScenes(): Promise<void> {
+  const { scenes } = await call<{ scenes: { id: string; name: string }[] }>('/api/scenes');
+  const chosen = sel('scene-saved').value;
+  sel('scene-saved').replaceChildren(new Option(t('noSavedScene'), ''), ...scenes.map((s) => new Option(s.name, s.id, false, s.id === chosen)));
+}
+
 export async function initScene(): Promise<void> {
   const report = (el: HTMLElement) => (err: Error) => flash(el, err.message, true);
+  $('scene-save').addEventListener('click', () => {
+    const name = input('scene-name').value.trim();
+    if (!name) return flash(msg, t('sceneName'), true);
+    call<{ id: string }>(channelPath('/scenes'), { body: { name } }).then(async ({ id }) => {
+      input('scene-name').value = '';
+      await loadSavedScenes();
+      sel('scene-saved').value = id;
+      flash(msg, t('saved'));
+    }, report(msg));
+  });
+  $('scene-switch').addEventListener('click', () => {
+    const id = sel('scene-saved').value;
+    if (!id) return;
+    call(channelPath('/scene/apply'), { body: { scene: id } }).then(async () => {
+      scene = await call<SceneView>(channelPath('/scene'));
+      showScene();
+      flash(msg, t('applied'));
+    }, report(msg));
+  });
+  $('scene-delete').addEventListener('click', () => {
+    const id = sel('scene-saved').value;
+    if (id) call(`/api/scenes/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(loadSavedScenes, report(msg));
+  });
   avatars = (await call<{ avatars: AvatarView[] }>('/api/avatars')).avatars;
   sel('bg-type').addEventListener('change', () => {
     showBackgroundControls();
@@ -195,7 +224,7 @@ export async function initScene(): Promise<void> {
   consoleState.onChannel(() => {
     void (async () => {
       scene = await call<SceneView>(channelPath('/scene'));
-      await loadUploads();
+      await Promise.all([loadUploads(), loadSavedScenes()]);
     })().catch(report(msg));
   });
 }

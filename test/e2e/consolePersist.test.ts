@@ -63,6 +63,18 @@ test('playlist and scene from the console survive a server restart, and the dest
   await page.fill('#card-price', '¥59.9');
   await page.click('#card-show');
   await page.waitForSelector('#card-state[data-state="on"]');
+  // Saved by name, left for another background, switched back to live.
+  const background = async () => ((await (await fenshen.api('/api/channels/main/scene')).json()) as { scene: { background: { type: string; color?: string } } }).scene.background;
+  await page.fill('#scene-name', '开场');
+  await page.click('#scene-save');
+  await page.waitForSelector('#scene-saved option:text("开场")', { state: 'attached' });
+  await page.selectOption('#bg-type', 'gradient');
+  await page.click('#bg-apply');
+  await waitFor('the gradient', async () => ((await background()).type === 'gradient' ? true : undefined), 10_000);
+  await page.selectOption('#scene-saved', { label: '开场' });
+  await page.click('#scene-switch');
+  await waitFor('the saved scene back', async () => ((await background()).color === '#204080' ? true : undefined), 10_000);
+  await page.waitForFunction("document.getElementById('bg-type').value === 'color'");
   if (shots) {
     mkdirSync(shots, { recursive: true });
     await page.waitForTimeout(1500);
@@ -81,6 +93,7 @@ test('playlist and scene from the console survive a server restart, and the dest
   assert.equal(await page.inputValue('#bg-color'), '#204080');
   await page.waitForSelector('#card-state[data-state="on"]');
   assert.equal(await page.inputValue('#card-name'), '保温杯');
+  await page.waitForSelector('#scene-saved option:text("开场")', { state: 'attached' });
   // The playlist plays again by itself, and the stored destination pushes again.
   await page.waitForSelector('#playlist-lines li.speaking', { timeout: 15_000 });
   const row = page.locator('#destinations tbody tr').filter({ hasNotText: 'embedded' });

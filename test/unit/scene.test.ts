@@ -90,7 +90,7 @@ test('uploaded images must be whole: a cut-off PNG, JPEG, WebP or GIF is told ap
   }
 });
 
-test('the store upgrades a schema-1 database in place and keeps channels, playlists and uploads', () => {
+test('the store upgrades a schema-1 database in place and keeps channels, playlists, uploads and saved scenes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fenshen-store2-'));
   // A database as the first release left it: destinations only, user_version 1.
   const old = new Database(join(dir, 'fenshen.db'));
@@ -109,6 +109,12 @@ test('the store upgrades a schema-1 database in place and keeps channels, playli
   assert.deepEqual(again.channels(), [{ id: 'main', settings: { preset: 'portrait-720p', scene: { speechCaptions: true } } }]);
   assert.deepEqual(again.playlist('main'), { lines: [{ text: '你好', pauseMs: 500 }], loop: true });
   assert.deepEqual(again.uploads().map((u) => u.file), ['uploads/u-1.png']);
+  const first = again.saveScene('s-1', '开场', { scene: { speechCaptions: true } });
+  const same = again.saveScene('s-2', '开场', { scene: { speechCaptions: false } });
+  assert.equal(same, first, 'saving under a taken name replaces that scene');
+  assert.deepEqual(again.scenes().map((x) => [x.id, x.name, x.settings]), [['s-1', '开场', { scene: { speechCaptions: false } }]]);
+  assert.equal(again.removeScene('s-1'), true);
+  assert.equal(again.removeScene('s-1'), false);
   again.removeChannel('main');
   assert.deepEqual([again.channels(), again.playlist('main'), again.destinations('main')], [[], null, []]);
   assert.deepEqual(again.uploads().length, 1, 'uploads belong to no channel');
