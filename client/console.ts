@@ -79,7 +79,10 @@ async function tryEnter(token: string): Promise<void> {
   }
 }
 
-session.onSignedOut((reason) => showSignIn(reason === 'refused' ? t('tokenRefused') : ''));
+session.onSignedOut((reason) => {
+  consoleState.reset();
+  showSignIn(reason === 'refused' ? t('tokenRefused') : '');
+});
 $<HTMLFormElement>('signin-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const token = tokenInput.value.trim();

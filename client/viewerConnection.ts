@@ -27,6 +27,10 @@ export function watchChannel(options: WatchOptions): Watching {
   let stopped = false;
   let current: { transport: types.Transport; signaling: SignalingClient } | null = null;
   let wake: (() => void) | null = null;
+  // A stopped watcher says nothing more (its page may already watch another channel).
+  const report = (state: ViewerState, detail?: string) => {
+    if (!stopped) options.onState(state, detail);
+  };
 
   async function once(): Promise<void> {
     const signaling = await SignalingClient.open(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`);
@@ -61,7 +65,7 @@ export function watchChannel(options: WatchOptions): Watching {
       current = { transport: recv, signaling };
       await signaling.request('resume', {});
       options.video.play().catch(() => undefined);
-      options.onState('live');
+      report('live');
       await ended;
     } finally {
       current = null;
@@ -73,7 +77,7 @@ export function watchChannel(options: WatchOptions): Watching {
 
   void (async () => {
     let failures = 0;
-    options.onState('connecting');
+    report('connecting');
     while (!stopped) {
       try {
         await once();
@@ -82,13 +86,13 @@ export function watchChannel(options: WatchOptions): Watching {
         failures++;
         const message = (err as Error).message;
         if (/token/.test(message)) {
-          options.onState('refused', message);
+          report('refused', message);
           return;
         }
-        options.onState(/no channel/.test(message) ? 'offline' : 'reconnecting', message);
+        report(/no channel/.test(message) ? 'offline' : 'reconnecting', message);
       }
       if (stopped) return;
-      options.onState('reconnecting');
+      report('reconnecting');
       // Back off 0.5 s, 1 s, 2 s … up to 5 s between attempts.
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** Math.min(failures, 4))));
     }

@@ -37,8 +37,8 @@ export const productCardSchema = z.strictObject({
   /** A product picture (path under FENSHEN_DATA, e.g. an upload's file). */
   image: z.string().min(1).optional(),
   side: z.enum(['left', 'right']).default('left'),
-  /** Vertical centre of the card, as a fraction of the frame height. */
-  y: z.number().min(0).max(1).default(0.62),
+  /** Vertical centre of the card, as a fraction of the frame height (default: beside the hair, clear of the face). */
+  y: z.number().min(0).max(1).default(0.3),
   accentColor: hexColor.default('#ff2d55'),
 });
 

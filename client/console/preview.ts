@@ -73,6 +73,7 @@ export function initPreview(): void {
   session.onSignedOut(() => {
     watching?.stop();
     watching = null;
+    showState('connecting');
   });
   onLanguageChange(() => showState(state));
   $('preview-sound').addEventListener('click', () => {

@@ -102,7 +102,7 @@ function cardChange(visible: boolean): ProductCardView | null {
     tagline: input('card-tagline').value.trim(),
     ...(image ? { image } : {}),
     side: sel('card-side').value === 'right' ? 'right' : 'left',
-    y: scene?.scene.productCard?.y ?? 0.62,
+    y: scene?.scene.productCard?.y ?? 0.3,
     accentColor: scene?.scene.productCard?.accentColor ?? '#ff2d55',
   };
 }

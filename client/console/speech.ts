@@ -55,7 +55,8 @@ function editedLines(): PlaylistLineView[] {
 async function loadPlaylist(): Promise<void> {
   const playlist = await call<{ lines: PlaylistLineView[]; loop: boolean }>(channelPath('/playlist'));
   list.replaceChildren(...playlist.lines.map(lineItem));
-  loop.checked = playlist.loop;
+  // A new playlist loops by default: a stream runs all night.
+  loop.checked = playlist.lines.length === 0 ? true : playlist.loop;
   highlight();
 }
 

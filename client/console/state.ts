@@ -21,6 +21,11 @@ export const consoleState = {
     latest = null;
     for (const listener of channelListeners) listener(id);
   },
+  /** Forgets the channel without telling anyone (signed out): the next selection starts everything again. */
+  reset(): void {
+    channelId = '';
+    latest = null;
+  },
   publishStatus(status: ChannelView): void {
     if (status.id !== channelId) return;
     latest = status;

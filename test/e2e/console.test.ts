@@ -69,7 +69,7 @@ test('speak: a typed line is spoken now, the console shows the speaking state an
 
 test('product card: shown from the console it is in the RTMP stream, hidden it is gone (pixels read back with ffmpeg)', async () => {
   const W = 180, H = 320;
-  const card = { x: 10, y: 184, width: 90, height: 30 };
+  const card = { x: 10, y: 84, width: 90, height: 24 };
   const corner = { x: 130, y: 8, width: 45, height: 40 };
   const rtmp = `${fenshen.rtmpBase}/main`;
   const without = grabRtmpFrame(rtmp, W, H);

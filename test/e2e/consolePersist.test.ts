@@ -115,4 +115,11 @@ test('English on one click, and a tablet in portrait gets one column without sid
   if (shots) await page.screenshot({ path: join(shots, 'console-tablet.png'), fullPage: false });
   await page.click('#lang');
   assert.equal(await page.textContent('#speak-panel h2'), '说话');
+  // Signing out forgets the token; signing in again brings the preview back.
+  await page.click('#signout');
+  await page.waitForSelector('#signin[open]');
+  assert.equal(await page.evaluate('sessionStorage.getItem("fenshen-token")'), null);
+  await page.fill('#token', fenshen.token);
+  await page.click('#signin-go');
+  await page.waitForSelector('#preview-state[data-state="live"]', { timeout: 20_000 });
 });

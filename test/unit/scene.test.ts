@@ -31,7 +31,7 @@ test('a product card is an overlay sprite; showing and hiding it keeps the backp
   assert.ok(sprite, 'the card is drawn');
   assert.equal(withCard.backplate, base.backplate, 'same background: the backplate is kept');
   assert.ok(sprite.x >= 0 && sprite.x + sprite.canvas.width <= preset.width);
-  assert.ok(Math.abs(sprite.y + sprite.canvas.height / 2 - 0.62 * preset.height) < 2, 'centred where configured');
+  assert.ok(Math.abs(sprite.y + sprite.canvas.height / 2 - 0.3 * preset.height) < 2, 'centred where configured');
   const invisible = await PreparedScene.prepare({ ...shown, productCard: { ...shown.productCard!, visible: false } }, preset.width, preset.height, '.', withCard);
   assert.equal(invisible.productCard, null, 'visible: false hides it');
 
