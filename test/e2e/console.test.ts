@@ -164,8 +164,9 @@ function postUpload(fenshen: FenshenProcess, bytes: number, declareLength: boole
 
 test('a background video uploaded from the console loops behind the avatar in the stream', async () => {
   const clip = join(fenshen.dataDir, 'loop.mp4');
-  // A moving test pattern, 3 s long: frames read 2.2 s apart (a new keyframe, the reader starts at one) differ.
-  assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=360x640:r=30:d=3', '-pix_fmt', 'yuv420p', clip]).status, 0);
+  // The whole picture's colour swings with a 2.9 s period: any two moments of it differ everywhere.
+  const swing = "geq=r='128+110*sin(2*PI*T/2.9)':g='128+110*cos(2*PI*T/2.9)':b='128'";
+  assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=s=360x640:r=30:d=3', '-vf', swing, '-pix_fmt', 'yuv420p', clip]).status, 0);
   await page.setInputFiles('#upload-file', clip);
   await page.waitForSelector('#uploads li .name:text("loop.mp4")', { timeout: 15_000 });
   await page.selectOption('#bg-type', 'video');
@@ -177,10 +178,19 @@ test('a background video uploaded from the console loops behind the avatar in th
   const W = 180, H = 320;
   const corner = { x: 130, y: 8, width: 45, height: 40 };
   const rtmp = `${fenshen.rtmpBase}/main`;
-  const a = grabRtmpFrame(rtmp, W, H);
-  await new Promise((r) => setTimeout(r, 2200));
-  const b = grabRtmpFrame(rtmp, W, H);
-  assert.ok(regionDifference(a, b, W, corner) > 8, `the background moves (${regionDifference(a, b, W, corner).toFixed(1)})`);
+  // A frame of the video (not the black before its first decoded frame), then a later one that differs:
+  // a stream reader starts at a keyframe, so reads a few seconds apart show different moments.
+  const mean = (f: Buffer) => regionDifference(f, Buffer.alloc(f.length), W, corner);
+  const a = await waitFor('the video in the stream', () => {
+    const frame = grabRtmpFrame(rtmp, W, H);
+    return mean(frame) > 40 ? frame : undefined;
+  }, 20_000);
+  let moved = 0;
+  await waitFor('the background moving', async () => {
+    await new Promise((r) => setTimeout(r, 1000));
+    moved = regionDifference(a, grabRtmpFrame(rtmp, W, H), W, corner);
+    return moved > 8 ? true : undefined;
+  }, 20_000).catch((err: Error) => assert.fail(`${err.message} (difference ${moved.toFixed(1)})`));
   // In use, it cannot be deleted; the channel keeps streaming.
   const id = ((await (await fenshen.api('/api/uploads')).json()) as { uploads: { id: string; file: string }[] }).uploads.find((u) => u.file === file)?.id;
   const refused = await fenshen.api(`/api/uploads/${id}`, { method: 'DELETE' });
