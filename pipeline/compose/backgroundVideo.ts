@@ -41,10 +41,6 @@ export class BackgroundVideo {
     this.#partial = Buffer.allocUnsafe(this.#frameBytes);
   }
 
-  get path(): string {
-    return this.#options.path;
-  }
-
   start(): void {
     if (this.#closed || this.#child) return;
     const { ffmpegPath, path, width, height, fps, fit } = this.#options;

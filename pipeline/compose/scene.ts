@@ -178,13 +178,14 @@ export class PreparedScene {
     const bgImage = config.background.type === 'image' ? await loadSceneImage(config.background.path, baseDir, 'background image') : null;
     const logoImage = config.logo ? await loadSceneImage(config.logo.path, baseDir, 'logo') : null;
     let video: BackgroundVideo | null = null;
-    if (config.background.type === 'video') {
+    const background = config.background;
+    if (background.type === 'video') {
       if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
-      const full = isAbsolute(config.background.path) ? config.background.path : resolve(baseDir, config.background.path);
+      const full = isAbsolute(background.path) ? background.path : resolve(baseDir, background.path);
       await stat(full).catch((err: NodeJS.ErrnoException) => {
-        throw new SceneError(`background video ${config.background.type === 'video' ? config.background.path : ''} cannot be opened: ${err.code ?? err.message}`);
+        throw new SceneError(`background video ${background.path} cannot be opened: ${err.code ?? err.message}`);
       });
-      video = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: full, width, height, fps: media.fps, fit: config.background.fit, onError: media.onError });
+      video = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: full, width, height, fps: media.fps, fit: background.fit, onError: media.onError });
     }
     const backplate = createCanvas(width, height);
     const ctx = backplate.getContext('2d');
