@@ -649,20 +649,17 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // (by reference, each background change re-rasterised the avatar: 100-300 ms and a burst of memory).
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     const avatarChanged = !same(next.avatar, this.#config.avatar) || !same(next.scene.avatarPlacement, this.#config.scene.avatarPlacement);
+    // A scene that is not shown stops the video it started for itself (one shared with the shown scene plays on).
+    const discard = () => scene.video !== this.#baseScene.video && scene.video?.close();
     let avatar: AvatarRenderer;
     try {
       avatar = avatarChanged ? await Channel.#loadAvatar(next, scene.config, this.preset, this.#options.dataDir) : this.#compositor.avatar;
     } catch (err) {
-      if (scene.video !== this.#baseScene.video) scene.video?.close();
+      discard();
       throw err;
     }
-    const previousVideo = this.#baseScene.video;
-    if (this.#closed || generation !== this.#updates) {
-      // Not shown: a video it started for itself stops here.
-      if (scene.video !== previousVideo) scene.video?.close();
-      return;
-    }
-    if (previousVideo !== scene.video) previousVideo?.close();
+    if (this.#closed || generation !== this.#updates) return void discard();
+    if (this.#baseScene.video !== scene.video) this.#baseScene.video?.close();
     this.#baseScene = scene;
     this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
     if (avatarChanged) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));

@@ -158,14 +158,12 @@ export class Store {
 
   channels(): StoredChannel[] {
     const rows = this.#db.prepare<[], { id: string; settings: string }>('SELECT id, settings FROM channels ORDER BY created_at, rowid').all();
-    return rows.flatMap((r) => {
-      const settings = parseJson(r.settings);
-      return settings && typeof settings === 'object' && !Array.isArray(settings) ? [{ id: r.id, settings: settings as Record<string, unknown> }] : [];
-    });
+    return rows.flatMap((r) => withSettings(r));
   }
 
   channel(id: string): StoredChannel | null {
-    return this.channels().find((c) => c.id === id) ?? null;
+    const row = this.#db.prepare<[string], { id: string; settings: string }>('SELECT id, settings FROM channels WHERE id = ?').get(id);
+    return row ? (withSettings(row)[0] ?? null) : null;
   }
 
   saveChannel(id: string, settings: Record<string, unknown>): void {
@@ -188,15 +186,13 @@ export class Store {
   }
 
   scenes(): StoredScene[] {
-    const rows = this.#db.prepare<[], { id: string; name: string; settings: string; updatedAt: number }>('SELECT id, name, settings, updated_at AS updatedAt FROM scenes ORDER BY name').all();
-    return rows.flatMap((r) => {
-      const settings = parseJson(r.settings);
-      return settings && typeof settings === 'object' && !Array.isArray(settings) ? [{ ...r, settings: settings as Record<string, unknown> }] : [];
-    });
+    const rows = this.#db.prepare<[], SceneRow>('SELECT id, name, settings, updated_at AS updatedAt FROM scenes ORDER BY name').all();
+    return rows.flatMap((r) => withSettings(r));
   }
 
   scene(id: string): StoredScene | null {
-    return this.scenes().find((s) => s.id === id) ?? null;
+    const row = this.#db.prepare<[string], SceneRow>('SELECT id, name, settings, updated_at AS updatedAt FROM scenes WHERE id = ?').get(id);
+    return row ? (withSettings(row)[0] ?? null) : null;
   }
 
   /** Saves under `name`, replacing a scene of that name; returns its id. */
@@ -233,6 +229,19 @@ export class Store {
   close(): void {
     this.#db.close();
   }
+}
+
+interface SceneRow {
+  id: string;
+  name: string;
+  settings: string;
+  updatedAt: number;
+}
+
+/** A row with its settings JSON parsed, as a one-element list, or none when the JSON is not an object. */
+function withSettings<T extends { settings: string }>(row: T): (Omit<T, 'settings'> & { settings: Record<string, unknown> })[] {
+  const settings = parseJson(row.settings);
+  return settings && typeof settings === 'object' && !Array.isArray(settings) ? [{ ...row, settings: settings as Record<string, unknown> }] : [];
 }
 
 function parseJson(text: string): unknown {

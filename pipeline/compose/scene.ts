@@ -38,8 +38,11 @@ const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
 const decoded = new Map<string, Image>();
 const DECODED_KEPT = 12;
 
+/** A scene file's path: absolute, or relative to FENSHEN_DATA. */
+const scenePath = (path: string, baseDir: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
+
 async function loadSceneImage(path: string, baseDir: string, what: string): Promise<Image> {
-  const full = isAbsolute(path) ? path : resolve(baseDir, path);
+  const full = scenePath(path, baseDir);
   try {
     const info = await stat(full);
     if (info.size > MAX_IMAGE_BYTES) throw new SceneError(`${what} ${path} is larger than 32 MB`);
@@ -181,7 +184,7 @@ export class PreparedScene {
     const background = config.background;
     if (background.type === 'video') {
       if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
-      const full = isAbsolute(background.path) ? background.path : resolve(baseDir, background.path);
+      const full = scenePath(background.path, baseDir);
       await stat(full).catch((err: NodeJS.ErrnoException) => {
         throw new SceneError(`background video ${background.path} cannot be opened: ${err.code ?? err.message}`);
       });
