@@ -1,15 +1,8 @@
-import { createCanvas, type Image, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, type Image } from '@napi-rs/canvas';
 import type { ProductCardConfig } from '../../config/schema.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
+import { breakLines } from './lineBreak.js';
 import type { OverlaySprite } from './scene.js';
-
-/** Cuts text to fit `maxWidth` on one line, with an ellipsis when it had to cut. */
-function fitLine(ctx: SKRSContext2D, text: string, maxWidth: number): string {
-  if (ctx.measureText(text).width <= maxWidth) return text;
-  const chars = [...text];
-  while (chars.length > 1 && ctx.measureText(`${chars.join('')}…`).width > maxWidth) chars.pop();
-  return `${chars.join('')}…`;
-}
 
 /**
  * Draws the product card as its own sprite: picture on one side, name, price and tagline on the other,
@@ -23,13 +16,22 @@ export function drawProductCard(card: ProductCardConfig, image: Image | null, wi
   const picture = image ? Math.round(132 * unit) : 0;
   const cardW = Math.round(Math.min(width * 0.62, 440 * unit));
   const textW = cardW - 2 * pad - (picture ? picture + pad : 0);
-  const lines: { text: string; font: string; color: string; size: number }[] = [
-    { text: card.name, font: font(30, 'bold'), color: '#1a1a1a', size: 30 },
-    ...(card.price ? [{ text: card.price, font: font(40, 'bold'), color: card.accentColor, size: 40 }] : []),
-    ...(card.tagline ? [{ text: card.tagline, font: font(22), color: '#5a5a5a', size: 22 }] : []),
+  // Name and tagline wrap to two lines (ending in "…" beyond), the price stays on one; empty ones are left out.
+  const blocks = [
+    { text: card.name, font: font(30, 'bold'), color: '#1a1a1a', size: 30, maxLines: 2 },
+    { text: card.price, font: font(40, 'bold'), color: card.accentColor, size: 40, maxLines: 1 },
+    { text: card.tagline, font: font(22), color: '#5a5a5a', size: 22, maxLines: 2 },
   ];
+  const measure = createCanvas(1, 1).getContext('2d');
+  const wrapped = blocks
+    .map((b) => {
+      measure.font = b.font;
+      const lines = breakLines(b.text, textW, (s) => measure.measureText(s).width, b.maxLines);
+      return { ...b, lines, lineHeight: Math.round(b.size * 1.2 * unit) };
+    })
+    .filter((b) => b.lines.length > 0);
   const lineGap = Math.round(8 * unit);
-  const textH = lines.reduce((h, l) => h + Math.round(l.size * 1.2 * unit), 0) + lineGap * (lines.length - 1);
+  const textH = wrapped.reduce((h, b) => h + b.lines.length * b.lineHeight, 0) + lineGap * (wrapped.length - 1);
   const cardH = Math.max(picture, textH) + 2 * pad;
   const canvas = createCanvas(cardW, cardH);
   const ctx = canvas.getContext('2d');
@@ -53,11 +55,14 @@ export function drawProductCard(card: ProductCardConfig, image: Image | null, wi
   const textX = pad + (picture ? picture + pad : 0);
   let y = (cardH - textH) / 2;
   ctx.textBaseline = 'top';
-  for (const line of lines) {
-    ctx.font = line.font;
-    ctx.fillStyle = line.color;
-    ctx.fillText(fitLine(ctx, line.text, textW), textX, y);
-    y += Math.round(line.size * 1.2 * unit) + lineGap;
+  for (const block of wrapped) {
+    ctx.font = block.font;
+    ctx.fillStyle = block.color;
+    for (const line of block.lines) {
+      ctx.fillText(line, textX, y);
+      y += block.lineHeight;
+    }
+    y += lineGap;
   }
   const margin = Math.round(24 * unit);
   const x = card.side === 'left' ? margin : width - margin - cardW;

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { BackgroundConfig, SceneConfig } from '../../config/schema.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import { BackgroundVideo } from './backgroundVideo.js';
+import { breakLines } from './lineBreak.js';
 import { drawProductCard } from './productCard.js';
 
 /** What a scene with a background video needs to play it. */
@@ -97,27 +98,9 @@ function fillBackground(ctx: SKRSContext2D, width: number, height: number, backg
   }
 }
 
-/** Breaks text into lines that fit `maxWidth`: CJK may break between any characters, Latin at spaces. */
+/** Breaks caption text into at most `maxLines` lines that fit `maxWidth` px, by Chinese line-breaking rules. */
 export function wrapCaption(ctx: SKRSContext2D, text: string, maxWidth: number, maxLines: number): string[] {
-  const tokens = text.match(/[\u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF\u3000-\u303F]|[^\s\u2E80-\u9FFF\uF900-\uFAFF\uFF00-\uFFEF\u3000-\u303F]+|\s+/g) ?? [];
-  const lines: string[] = [];
-  let line = '';
-  for (const token of tokens) {
-    const candidate = line + token;
-    if (line && ctx.measureText(candidate.trimEnd()).width > maxWidth) {
-      lines.push(line.trim());
-      line = token.trimStart();
-    } else {
-      line = candidate;
-    }
-  }
-  if (line.trim()) lines.push(line.trim());
-  if (lines.length > maxLines) {
-    const kept = lines.slice(0, maxLines);
-    kept[maxLines - 1] = `${(kept[maxLines - 1] as string).slice(0, -1)}…`;
-    return kept;
-  }
-  return lines;
+  return breakLines(text, maxWidth, (s) => ctx.measureText(s).width, maxLines);
 }
 
 /**
