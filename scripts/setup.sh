@@ -4,17 +4,16 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-need=""
-command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need="$need ffmpeg"
-[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need="$need fonts-wqy-microhei"
-# eSpeak NG, the embedded voice: its data, and its library headers for the helper built below.
-[ -f /usr/include/espeak-ng/speak_lib.h ] || need="$need libespeak-ng-dev espeak-ng-data"
+# What the server needs from Debian (ffmpeg, a CJK font, eSpeak NG's data and headers): one list, in
+# scripts/system-deps.mjs, which the test command checks too.
+need=$(node scripts/system-deps.mjs missing setup)
 if [ -n "$need" ]; then
-  echo "fenshen setup: installing Debian packages:$need"
+  echo "fenshen setup: installing Debian packages: $need"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+node scripts/system-deps.mjs check setup
 
 echo "fenshen setup: npm packages"
 if [ -f package-lock.json ]; then MEDIASOUP_WORKER_BIN=skip npm ci --no-audit --no-fund; else MEDIASOUP_WORKER_BIN=skip npm install --no-audit --no-fund; fi

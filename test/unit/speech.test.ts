@@ -126,7 +126,9 @@ test('streamed WAV and raw PCM replies decode across chunk boundaries; a wrong r
 test('Silero VAD (ONNX) hears speech and not silence or noise', async () => {
   const { spawnSync } = await import('node:child_process');
   const { SileroVad, SILERO_CHUNK } = await import('../../pipeline/speech/sileroVad.js');
-  const wav = spawnSync('sh', ['-c', 'espeak-ng -v en-us --stdout "Hello, this is a test of voice activity." | ffmpeg -v error -i - -ar 16000 -ac 1 -f f32le -'], { maxBuffer: 1 << 24 }).stdout;
+  const spoken = spawnSync('espeak-ng', ['-v', 'en-us', '--stdout', 'Hello, this is a test of voice activity.'], { maxBuffer: 1 << 24 });
+  assert.equal(spoken.status, 0, `espeak-ng: ${spoken.error?.message ?? spoken.stderr}`);
+  const wav = spawnSync('ffmpeg', ['-v', 'error', '-i', '-', '-ar', '16000', '-ac', '1', '-f', 'f32le', '-'], { input: spoken.stdout, maxBuffer: 1 << 24 }).stdout;
   const speech = new Float32Array(wav.buffer.slice(wav.byteOffset, wav.byteOffset + wav.length));
   let seed = 3;
   const noise = new Float32Array(16000).map(() => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 0.02);
