@@ -37,9 +37,47 @@ export const productCardSchema = z.strictObject({
   /** A product picture (path under FENSHEN_DATA, e.g. an upload's file). */
   image: z.string().min(1).optional(),
   side: z.enum(['left', 'right']).default('left'),
-  /** Vertical centre of the card, as a fraction of the frame height (default: beside the hair, clear of the face). */
-  y: z.number().min(0).max(1).default(0.3),
+  /**
+   * Vertical centre of the card, as a fraction of the frame height. Default: in the headroom above the
+   * avatar's default framing (its hair starts near 0.26), clear of the face; 0.3 before framing filled the frame.
+   */
+  y: z.number().min(0).max(1).default(0.16),
   accentColor: hexColor.default('#ff2d55'),
+});
+
+/** The avatar's placement fields, each with its range; one set of checks for the config file and the HTTP API. */
+const placementFields = {
+  /** Horizontal centre, as a fraction of the frame width. */
+  x: z.number().min(0, 'must be between 0 (left edge) and 1 (right edge)').max(1, 'must be between 0 (left edge) and 1 (right edge)'),
+  /**
+   * Size: the height of the avatar's design box (its viewBox, head to the bottom of the bust) as a fraction of
+   * the frame height. Relative to the height, so one value frames the same in portrait and landscape.
+   */
+  heightFraction: z.number().min(0.1, 'must be between 0.1 and 1.5 (of the frame height)').max(1.5, 'must be between 0.1 and 1.5 (of the frame height)'),
+  /** Where the bottom of the bust is, as a fraction of the frame height above its bottom edge (negative: below it). */
+  bottom: z.number().min(-0.5, 'must be between -0.5 (below the frame) and 1 (of the frame height)').max(1, 'must be between -0.5 (below the frame) and 1 (of the frame height)'),
+};
+
+/**
+ * The default framing, a host on camera: the head's top in the upper third (hair near 0.26 of the height
+ * for the built-in avatars), the bust cut just below the bottom edge (so a breath or a small lean never
+ * shows its lower edge), centred; the product card's default place is the headroom above (README,
+ * "Framing"). Before this default the bust filled only the bottom ~45% ({x: 0.5, heightFraction: 0.56,
+ * bottom: -0.01}); stored scenes that still held that value get this one (server/store.ts, migration 4).
+ */
+export const DEFAULT_AVATAR_PLACEMENT = { x: 0.5, heightFraction: 0.8, bottom: -0.02 } as const;
+
+export const avatarPlacementSchema = z.strictObject({
+  x: placementFields.x.default(DEFAULT_AVATAR_PLACEMENT.x),
+  heightFraction: placementFields.heightFraction.default(DEFAULT_AVATAR_PLACEMENT.heightFraction),
+  bottom: placementFields.bottom.default(DEFAULT_AVATAR_PLACEMENT.bottom),
+});
+
+/** A placement change (PUT /api/channels/:id/scene): any of the fields, merged over the current ones. */
+export const avatarPlacementChangeSchema = z.strictObject({
+  x: placementFields.x.optional(),
+  heightFraction: placementFields.heightFraction.optional(),
+  bottom: placementFields.bottom.optional(),
 });
 
 export const sceneSchema = z.strictObject({
@@ -49,14 +87,8 @@ export const sceneSchema = z.strictObject({
   productCard: productCardSchema.optional(),
   /** Show the sentence being spoken in the caption's place (with its style), in sync with the voice. */
   speechCaptions: z.boolean().default(true),
-  /** Where the avatar stands: horizontal centre and height as fractions of the frame. */
-  avatarPlacement: z
-    .strictObject({
-      x: z.number().min(0).max(1).default(0.5),
-      heightFraction: z.number().min(0.1).max(1.5).default(0.56),
-      bottom: z.number().min(-0.5).max(1).default(-0.01),
-    })
-    .default({ x: 0.5, heightFraction: 0.56, bottom: -0.01 }),
+  /** Where the avatar stands and how big it is (see avatarPlacementSchema). */
+  avatarPlacement: avatarPlacementSchema.default(DEFAULT_AVATAR_PLACEMENT),
 });
 
 export const avatarChoiceSchema = z.strictObject({
@@ -163,6 +195,7 @@ export type ChannelConfig = z.infer<typeof channelSchema>;
 export type SceneConfig = z.infer<typeof sceneSchema>;
 export type BackgroundConfig = z.infer<typeof backgroundSchema>;
 export type ProductCardConfig = z.infer<typeof productCardSchema>;
+export type AvatarPlacementConfig = z.infer<typeof avatarPlacementSchema>;
 export type AvatarChoice = z.infer<typeof avatarChoiceSchema>;
 export type EncoderConfig = z.infer<typeof encoderSchema>;
 export type SpeechConfig = z.infer<typeof speechSchema>;

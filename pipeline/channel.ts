@@ -648,7 +648,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // By value: every request's config is parsed afresh, so an unchanged avatar is a new but equal object
     // (by reference, each background change re-rasterised the avatar: 100-300 ms and a burst of memory).
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    const avatarChanged = !same(next.avatar, this.#config.avatar) || !same(next.scene.avatarPlacement, this.#config.scene.avatarPlacement);
+    // Only a new avatar or size is rasterised again; a move (the console's position sliders) reuses the sprites.
+    const placement = next.scene.avatarPlacement;
+    const avatarChanged = !same(next.avatar, this.#config.avatar) || placement.heightFraction !== this.#config.scene.avatarPlacement.heightFraction;
+    const avatarMoved = avatarChanged || !same(placement, this.#config.scene.avatarPlacement);
     // A scene that is not shown stops the video it started for itself (one shared with the shown scene plays on).
     const discard = () => scene.video !== this.#baseScene.video && scene.video?.close();
     let avatar: AvatarRenderer;
@@ -662,7 +665,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (this.#baseScene.video !== scene.video) this.#baseScene.video?.close();
     this.#baseScene = scene;
     this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
-    if (avatarChanged) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));
+    if (avatarMoved) this.#compositor.setAvatar(avatar, Channel.placementFor(scene.config, this.preset));
     this.#config = next;
   }
 

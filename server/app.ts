@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../config/presets.js';
-import { avatarChoiceSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema } from '../config/schema.js';
+import { avatarChoiceSchema, avatarPlacementChangeSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema } from '../config/schema.js';
 import { describeIssue } from '../config/load.js';
 import { DriveError, type Channel, type SpeechEvent } from '../pipeline/channel.js';
 import { SpeechInputError } from '../pipeline/speech/speaker.js';
@@ -39,6 +39,8 @@ const createChannelBody = z.strictObject({
 const sceneBody = z.strictObject({
   background: backgroundSchema.optional(),
   avatar: z.union([z.string().min(1), avatarChoiceSchema.partial()]).optional(),
+  /** Where the avatar stands and its size; the fields given replace the current ones. */
+  avatarPlacement: avatarPlacementChangeSchema.optional(),
   overlays: z
     .strictObject({
       caption: captionSchema.nullable().optional(),
@@ -247,7 +249,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
     api.put<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
       const body = parseBody(sceneBody, request.body);
-      const channel = await channels.updateScene(request.params.id, { background: body.background, avatar: body.avatar, ...body.overlays });
+      const channel = await channels.updateScene(request.params.id, { background: body.background, avatar: body.avatar, avatarPlacement: body.avatarPlacement, ...body.overlays });
       return channel.status;
     });
 

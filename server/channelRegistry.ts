@@ -26,6 +26,7 @@ export const EMBEDDED_DESTINATION = 'embedded';
 export interface SceneChange {
   readonly background?: ChannelConfig['scene']['background'] | undefined;
   readonly avatar?: string | Partial<ChannelConfig['avatar']> | undefined;
+  readonly avatarPlacement?: Partial<ChannelConfig['scene']['avatarPlacement']> | undefined;
   readonly caption?: ChannelConfig['scene']['caption'] | null | undefined;
   readonly logo?: ChannelConfig['scene']['logo'] | null | undefined;
   readonly productCard?: ChannelConfig['scene']['productCard'] | null | undefined;
@@ -202,6 +203,7 @@ export class ChannelRegistry {
     if (change.logo !== undefined) scene.logo = change.logo ?? undefined;
     if (change.productCard !== undefined) scene.productCard = change.productCard ?? undefined;
     if (change.speechCaptions !== undefined) scene.speechCaptions = change.speechCaptions;
+    if (change.avatarPlacement) scene.avatarPlacement = { ...current.scene.avatarPlacement, ...change.avatarPlacement };
     const avatar = typeof change.avatar === 'string' ? { ...current.avatar, id: change.avatar, slots: {}, palette: {} } : { ...current.avatar, ...change.avatar };
     return this.#apply(channel, this.configFor({ ...current, scene, avatar }));
   }

@@ -57,6 +57,21 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL,
      updated_at INTEGER NOT NULL
    ) STRICT`,
+  // The default framing changed (config/schema.ts, DEFAULT_AVATAR_PLACEMENT): a channel or saved scene stored
+  // the old default placement and card height only because every parsed field was stored (nothing could edit
+  // them but the config file), so they are dropped and the new defaults fill in.
+  `UPDATE channels SET settings = json_remove(settings, '$.scene.avatarPlacement')
+     WHERE CASE WHEN json_valid(settings) THEN json_extract(settings, '$.scene.avatarPlacement.x') = 0.5
+       AND json_extract(settings, '$.scene.avatarPlacement.heightFraction') = 0.56
+       AND json_extract(settings, '$.scene.avatarPlacement.bottom') = -0.01 ELSE 0 END;
+   UPDATE scenes SET settings = json_remove(settings, '$.scene.avatarPlacement')
+     WHERE CASE WHEN json_valid(settings) THEN json_extract(settings, '$.scene.avatarPlacement.x') = 0.5
+       AND json_extract(settings, '$.scene.avatarPlacement.heightFraction') = 0.56
+       AND json_extract(settings, '$.scene.avatarPlacement.bottom') = -0.01 ELSE 0 END;
+   UPDATE channels SET settings = json_remove(settings, '$.scene.productCard.y')
+     WHERE CASE WHEN json_valid(settings) THEN json_extract(settings, '$.scene.productCard.y') = 0.3 ELSE 0 END;
+   UPDATE scenes SET settings = json_remove(settings, '$.scene.productCard.y')
+     WHERE CASE WHEN json_valid(settings) THEN json_extract(settings, '$.scene.productCard.y') = 0.3 ELSE 0 END`,
 ];
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The scene panel: background (colour, gradient, uploaded picture or video), avatar and its style, the
- * product card shown and hidden live, captions and logo, and the uploads they use. Every change is one
- * PUT of the scene; the server applies it from the next frames and keeps it across restarts.
+ * avatar's size and place (sliders, applied while they move), the product card shown and hidden live, captions
+ * and logo, and the uploads they use. Every change is one PUT of the scene; the server applies it from the
+ * next frames and keeps it across restarts.
  */
 import { blobUrl, call } from './api.js';
 import { t } from './i18n.js';
@@ -17,6 +18,9 @@ let limits = { image: 20 * 1024 * 1024, video: 100 * 1024 * 1024 };
 let avatars: AvatarView[] = [];
 let scene: SceneView | null = null;
 const thumbs = new Map<string, string>();
+/** The placement sliders' pending PUT: set while one moves, so the answer to an earlier one does not move it back. */
+let placementTimer: ReturnType<typeof setTimeout> | undefined;
+const PLACEMENT_SLIDERS = { 'avatar-size': 'heightFraction', 'avatar-x': 'x', 'avatar-y': 'bottom' } as const;
 
 async function putScene(change: Record<string, unknown>): Promise<void> {
   await call(channelPath('/scene'), { method: 'PUT', body: change });
@@ -56,7 +60,20 @@ function showScene(): void {
   input('caption-text').value = caption?.text ?? '';
   fillUploadSelect(sel('logo-upload'), ['image'], t('noLogo'), logo?.path);
   sel('logo-corner').value = logo?.corner ?? 'top-left';
+  if (placementTimer === undefined) {
+    for (const [id, key] of Object.entries(PLACEMENT_SLIDERS)) input(id).value = String(scene.scene.avatarPlacement[key]);
+  }
   showAvatar();
+}
+
+/** Sends the sliders' placement once they rest for a moment (a drag sends a few PUTs, not one per pixel). */
+function placementChanged(report: (err: Error) => void): void {
+  clearTimeout(placementTimer);
+  placementTimer = setTimeout(() => {
+    placementTimer = undefined;
+    const avatarPlacement = Object.fromEntries(Object.entries(PLACEMENT_SLIDERS).map(([id, key]) => [key, Number(input(id).value)]));
+    void putScene({ avatarPlacement }).catch(report);
+  }, 150);
 }
 
 function showBackgroundControls(): void {
@@ -91,7 +108,7 @@ function backgroundChange(): Record<string, unknown> | null {
   return path ? { type, path, fit: 'cover' } : null;
 }
 
-function cardChange(visible: boolean): ProductCardView | null {
+function cardChange(visible: boolean): Omit<ProductCardView, 'y' | 'accentColor'> | null {
   const name = input('card-name').value.trim();
   if (!name) return null;
   const image = sel('card-image').value;
@@ -102,8 +119,8 @@ function cardChange(visible: boolean): ProductCardView | null {
     tagline: input('card-tagline').value.trim(),
     ...(image ? { image } : {}),
     side: sel('card-side').value === 'right' ? 'right' : 'left',
-    y: scene?.scene.productCard?.y ?? 0.3,
-    accentColor: scene?.scene.productCard?.accentColor ?? '#ff2d55',
+    // A new card takes the server's default place and colour.
+    ...(scene?.scene.productCard ? { y: scene.scene.productCard.y, accentColor: scene.scene.productCard.accentColor } : {}),
   };
 }
 
@@ -199,6 +216,7 @@ export async function initScene(): Promise<void> {
     const palette = { ...(same ? scene?.avatar.palette : {}), [sel('avatar-color-key').value]: input('avatar-color').value };
     void putScene({ avatar: { id, slots, palette } }).catch(report(msg));
   });
+  for (const id of Object.keys(PLACEMENT_SLIDERS)) input(id).addEventListener('input', () => placementChanged(report(msg)));
   for (const [button, visible] of [['card-show', true], ['card-hide', false]] as const) {
     $(button).addEventListener('click', () => {
       const productCard = cardChange(visible);

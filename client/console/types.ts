@@ -52,6 +52,8 @@ export interface SceneView {
     readonly logo?: { readonly path: string; readonly corner: string };
     readonly productCard?: ProductCardView;
     readonly speechCaptions: boolean;
+    /** Horizontal centre (of the width), size and bust bottom above the frame's bottom edge (of the height). */
+    readonly avatarPlacement: { readonly x: number; readonly heightFraction: number; readonly bottom: number };
   };
   readonly avatar: { readonly id: string; readonly palette: Record<string, string>; readonly slots: Record<string, string> };
 }

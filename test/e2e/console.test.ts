@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { grabRtmpFrame, launchChromium, meanDifference, previewRegion, regionDifference, signIn } from './consoleHelpers.js';
+import Database from 'better-sqlite3';
 import { startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
@@ -69,7 +70,7 @@ test('speak: a typed line is spoken now, the console shows the speaking state an
 
 test('product card: shown from the console it is in the RTMP stream, hidden it is gone (pixels read back with ffmpeg)', async () => {
   const W = 180, H = 320;
-  const card = { x: 10, y: 84, width: 90, height: 24 };
+  const card = { x: 10, y: 38, width: 90, height: 24 };
   const corner = { x: 130, y: 8, width: 45, height: 40 };
   const rtmp = `${fenshen.rtmpBase}/main`;
   const without = grabRtmpFrame(rtmp, W, H);
@@ -96,6 +97,44 @@ test('product card: shown from the console it is in the RTMP stream, hidden it i
   }
   times.sort((x, y) => x - y);
   console.log(`# product card show/hide applied in ${times[3]?.toFixed(1)} ms (median of 6, max ${times[5]?.toFixed(1)})`);
+});
+
+test('avatar placement: the sliders move and size the avatar live, saved with the scene; a value out of range is refused', async () => {
+  type Placement = { x: number; heightFraction: number; bottom: number };
+  const W = 180, H = 320;
+  // Between the eyes and the mouth at the default framing: skin there, background or hair once moved.
+  const face = { x: 72, y: 160, width: 36, height: 30 };
+  const rtmp = `${fenshen.rtmpBase}/main`;
+  const placement = async () => ((await (await fenshen.api('/api/channels/main/scene')).json()) as { scene: { avatarPlacement: Placement } }).scene.avatarPlacement;
+  const put = (body: unknown) => fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify(body) });
+  const defaults = await placement();
+  assert.equal(await page.inputValue('#avatar-size'), String(defaults.heightFraction), 'the sliders show the scene');
+  const bad = await put({ avatarPlacement: { x: 2 } });
+  assert.equal(bad.status, 400);
+  assert.match(((await bad.json()) as { error: string }).error, /avatarPlacement\.x: must be between 0 \(left edge\) and 1/);
+  assert.equal((await put({ avatarPlacement: { heightFraction: 0.01 } })).status, 400);
+  const before = grabRtmpFrame(rtmp, W, H);
+  // Smaller and to the left, from the console.
+  await page.fill('#avatar-size', '0.5');
+  await page.fill('#avatar-x', '0.3');
+  const moved = await waitFor('the sliders\' placement', async () => {
+    const p = await placement();
+    return p.heightFraction === 0.5 && p.x === 0.3 ? p : undefined;
+  }, 10_000);
+  assert.equal(moved.bottom, defaults.bottom, 'the slider left alone keeps its value');
+  await waitFor('the face gone from its place in the stream', () => (regionDifference(before, grabRtmpFrame(rtmp, W, H), W, face) > 25 ? true : undefined), 20_000);
+  // Kept for the next start, and in a saved scene.
+  const db = new Database(join(fenshen.dataDir, 'fenshen.db'), { readonly: true });
+  const stored = db.prepare<[], { settings: string }>("SELECT settings FROM channels WHERE id = 'main'").get();
+  db.close();
+  assert.deepEqual((JSON.parse(stored?.settings ?? '{}') as { scene: { avatarPlacement: Placement } }).scene.avatarPlacement, moved);
+  const saved = (await (await fenshen.api('/api/channels/main/scenes', { method: 'POST', body: JSON.stringify({ name: '小一点' }) })).json()) as { id: string };
+  assert.equal((await put({ avatarPlacement: defaults })).status, 200);
+  assert.deepEqual(await placement(), defaults);
+  assert.equal((await fenshen.api('/api/channels/main/scene/apply', { method: 'POST', body: JSON.stringify({ scene: saved.id }) })).status, 200);
+  assert.deepEqual(await placement(), moved, 'the saved scene brings its placement back');
+  await fenshen.api(`/api/scenes/${saved.id}`, { method: 'DELETE' });
+  assert.equal((await put({ avatarPlacement: defaults })).status, 200);
 });
 
 test('uploads: a picture is accepted and listed; a non-image and a 200 MB file are refused with clear messages', async () => {

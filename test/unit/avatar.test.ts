@@ -8,6 +8,10 @@ import { AvatarError, listBuiltinAvatars, loadAvatar, resolveAvatarDir } from '.
 import { rasterizeAvatar } from '../../pipeline/avatar/raster.js';
 import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
 import { restPose } from '../../pipeline/avatar/rig.js';
+import { OUTPUT_PRESETS } from '../../config/presets.js';
+import { channelSchema } from '../../config/schema.js';
+import { Channel } from '../../pipeline/channel.js';
+import { drawProductCard } from '../../pipeline/compose/productCard.js';
 
 test('at least two built-in avatars load and draw', async () => {
   const ids = listBuiltinAvatars();
@@ -78,4 +82,33 @@ test('a broken avatar folder gives an AvatarError, not a crash', async () => {
   await assert.rejects(rasterizeAvatar(loadAvatar(broken), 1), (e: Error) => e instanceof AvatarError);
 
   assert.throws(() => resolveAvatarDir('nobody', '.'), /not found/);
+});
+
+test('the default framing is a host on camera: head top in the upper third, bust to the bottom edge, the card clear of the face', async () => {
+  const sizes = new Map(Object.entries(OUTPUT_PRESETS).map(([name, p]) => [`${p.width}x${p.height}`, name as keyof typeof OUTPUT_PRESETS]));
+  for (const id of listBuiltinAvatars()) {
+    for (const presetName of sizes.values()) {
+      const preset = OUTPUT_PRESETS[presetName];
+      const { scene } = channelSchema.parse({ preset: presetName, avatar: { id }, scene: { productCard: { name: '保温杯 Thermos 大容量不锈钢双层真空 一杯用一天', price: '到手价 ¥59.9', tagline: '24 小时保温 买一送一 限时包邮 今天下单明天到' } } });
+      const definition = loadAvatar(resolveAvatarDir(id, '.'));
+      // As the channel sizes and places it (pipeline/channel.ts, #loadAvatar and placementFor).
+      const raster = await rasterizeAvatar(definition, (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]);
+      const items = new AvatarRenderer(raster).frame(restPose(), Channel.placementFor(scene, preset));
+      const what = `${id} at ${preset.width}x${preset.height}`;
+      const headLayers = new Set(raster.layers.filter((l) => l.spec.bone === 'head').map((l) => l.spec.id));
+      const head = items.filter((i) => headLayers.has(i.layer));
+      const headTop = Math.min(...head.map((i) => i.bounds[1]));
+      const bottom = Math.max(...items.map((i) => i.bounds[3]));
+      assert.ok(headTop > preset.height * 0.1 && headTop < preset.height / 3, `${what}: the head's top at ${(headTop / preset.height).toFixed(3)} of the height, in the upper third with headroom`);
+      assert.ok(bottom >= preset.height, `${what}: the bust reaches the bottom edge (${bottom} of ${preset.height})`);
+      const face = items.filter((i) => i.layer === 'head');
+      assert.ok(face.length === 1 && (face[0]?.bounds[0] ?? -1) >= 0 && (face[0]?.bounds[2] ?? Infinity) <= preset.width, `${what}: the face is inside the frame`);
+      // The product card in its default place (a long name and tagline: two lines each) covers none of the face.
+      const card = drawProductCard(scene.productCard as NonNullable<typeof scene.productCard>, null, preset.width, preset.height);
+      const [cx0, cy0, cx1, cy1] = [card.x, card.y, card.x + card.canvas.width, card.y + card.canvas.height];
+      for (const { layer, bounds: [x0, y0, x1, y1] } of head.filter((i) => i.layer !== 'hair')) {
+        assert.ok(cx1 <= x0 || x1 <= cx0 || cy1 <= y0 || y1 <= cy0, `${what}: the card (${cx0},${cy0})-(${cx1},${cy1}) covers ${layer} (${x0},${y0})-(${x1},${y1})`);
+      }
+    }
+  }
 });

@@ -31,7 +31,7 @@ test('a product card is an overlay sprite; showing and hiding it keeps the backp
   assert.ok(sprite, 'the card is drawn');
   assert.equal(withCard.backplate, base.backplate, 'same background: the backplate is kept');
   assert.ok(sprite.x >= 0 && sprite.x + sprite.canvas.width <= preset.width);
-  assert.ok(Math.abs(sprite.y + sprite.canvas.height / 2 - 0.3 * preset.height) < 2, 'centred where configured');
+  assert.ok(Math.abs(sprite.y + sprite.canvas.height / 2 - (shown.productCard?.y ?? NaN) * preset.height) < 2, 'centred where configured');
   const invisible = await PreparedScene.prepare({ ...shown, productCard: { ...shown.productCard!, visible: false } }, preset.width, preset.height, '.', withCard);
   assert.equal(invisible.productCard, null, 'visible: false hides it');
 
@@ -89,6 +89,41 @@ test('uploaded images must be whole: a cut-off PNG, JPEG, WebP or GIF is told ap
     assert.equal(imageIsComplete(data.subarray(0, Math.floor(data.length * 0.6)), mime), false, `${ext} cut off`);
   }
 });
+
+test('stored scenes that hold the old default framing take the new one; a placement someone chose is kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-store4-'));
+  const store = Store.open(dir);
+  const old = { x: 0.5, heightFraction: 0.56, bottom: -0.01 };
+  const chosen = { x: 0.3, heightFraction: 0.9, bottom: 0 };
+  const card = (y: number) => ({ visible: true, name: '保温杯', price: '', tagline: '', side: 'left', y, accentColor: '#ff2d55' });
+  store.close();
+  // As the previous release wrote them: every parsed field stored, schema version 3.
+  const db = new Database(join(dir, 'fenshen.db'));
+  db.pragma('user_version = 3');
+  const insert = (table: string, id: string, scene: Record<string, unknown>) =>
+    db.prepare(`INSERT INTO ${table} (id, ${table === 'scenes' ? 'name, ' : ''}settings, created_at, updated_at) VALUES (?, ${table === 'scenes' ? '?, ' : ''}?, 1, 1)`).run(id, ...(table === 'scenes' ? [id] : []), JSON.stringify({ preset: 'portrait-720p', scene }));
+  insert('channels', 'main', { speechCaptions: true, avatarPlacement: old, productCard: card(0.3) });
+  insert('channels', 'side', { speechCaptions: true, avatarPlacement: chosen, productCard: card(0.5) });
+  insert('scenes', 's-old', { speechCaptions: false, avatarPlacement: old });
+  db.prepare("INSERT INTO channels (id, settings, created_at, updated_at) VALUES ('broken', 'not json', 1, 1)").run();
+  db.close();
+  const again = Store.open(dir);
+  const sceneOf = (settings: Record<string, unknown> | undefined) => channelSchema.parse(settings).scene;
+  const defaults = channelSchema.parse({}).scene;
+  assert.deepEqual(sceneOf(again.channel('main')?.settings).avatarPlacement, defaults.avatarPlacement, 'the old default gives way to the new one');
+  assert.equal(sceneOf(again.channel('main')?.settings).productCard?.y, productCardDefaultY(), 'and so does the card at its old default height');
+  assert.deepEqual(sceneOf(again.channel('side')?.settings).avatarPlacement, chosen, 'a chosen placement is kept');
+  assert.equal(sceneOf(again.channel('side')?.settings).productCard?.y, 0.5);
+  assert.deepEqual(sceneOf(again.scene('s-old')?.settings).avatarPlacement, defaults.avatarPlacement, 'saved scenes too');
+  assert.equal(sceneOf(again.scene('s-old')?.settings).speechCaptions, false, 'the rest of a scene is untouched');
+  assert.equal(again.channel('broken'), null, 'an unreadable row does not stop the upgrade');
+  again.close();
+});
+
+/** The card's default height, as the schema fills it in. */
+function productCardDefaultY(): number {
+  return channelSchema.parse({ scene: { productCard: { name: 'x' } } }).scene.productCard?.y ?? NaN;
+}
 
 test('the store upgrades a schema-1 database in place and keeps channels, playlists, uploads and saved scenes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fenshen-store2-'));
