@@ -103,6 +103,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.status(500).send({ error: 'internal error', code: 'internal' });
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'no such route', code: 'not_found' }));
+  // Scripts and HTTP libraries often send `content-type: application/json` on every request: a body-less
+  // POST (interrupt, calibrate, start/stop) with that header is no body, not a malformed one.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text.trim() === '') return done(null, undefined);
+    return parseJson(request, text, done);
+  });
 
   // Event streams never end by themselves: closing the server ends them, or it would wait for them forever.
   const eventStreams = new Set<ServerResponse>();
