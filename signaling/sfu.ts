@@ -4,6 +4,7 @@ import * as mediasoup from 'mediasoup';
 import type { types as ms } from 'mediasoup';
 import type { OperatorTap } from '../pipeline/channel.js';
 import type { RtpTarget } from '../pipeline/output/encoder.js';
+import { RtpRelay } from './rtpRelay.js';
 
 /**
  * The SFU: one mediasoup worker (this box has two cores; the encoder and the tick need the other), one
@@ -50,17 +51,20 @@ export class SfuChannel {
   readonly router: ms.Router;
   readonly producers: { readonly video: ms.Producer; readonly audio: ms.Producer };
   readonly rtpTargets: ChannelRtpTargets;
+  /** The encoder's way in, one relay a stream (their counters show encoder restarts). */
+  readonly relays: { readonly video: RtpRelay; readonly audio: RtpRelay };
   readonly #webRtcServer: ms.WebRtcServer;
   readonly #viewers = new Set<ms.WebRtcTransport>();
   readonly #scores = new Map<string, number>();
   readonly #operator = new Map<'audio' | 'video', ms.Producer>();
   #closed = false;
 
-  private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, producers: { video: ms.Producer; audio: ms.Producer }, rtpTargets: ChannelRtpTargets) {
+  private constructor(id: string, router: ms.Router, webRtcServer: ms.WebRtcServer, producers: { video: ms.Producer; audio: ms.Producer }, relays: { video: RtpRelay; audio: RtpRelay }, rtpTargets: ChannelRtpTargets) {
     this.id = id;
     this.router = router;
     this.#webRtcServer = webRtcServer;
     this.producers = producers;
+    this.relays = relays;
     this.rtpTargets = rtpTargets;
   }
 
@@ -70,42 +74,52 @@ export class SfuChannel {
    */
   static async open(id: string, worker: ms.Worker, webRtcServer: ms.WebRtcServer, reuse?: ChannelRtpTargets): Promise<SfuChannel> {
     const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData: { channel: id } });
+    const relays: RtpRelay[] = [];
     try {
-      // comedia: the transport learns ffmpeg's source ports from its first packets. ffmpeg sends RTCP
-      // from a second socket, so RTCP needs its own port (muxed, its first SR would claim the tuple).
-      const plain = async (previous?: RtpTarget) => {
-        const at = (port?: number): ms.TransportListenInfo => ({ protocol: 'udp', ip: '127.0.0.1', ...(port ? { port } : {}) });
-        if (previous) {
-          try {
-            return await router.createPlainTransport({ listenInfo: at(previous.port), rtcpListenInfo: at(previous.rtcpPort), rtcpMux: false, comedia: true });
-          } catch {
-            // Taken meanwhile: new ports (the encoder is then pointed at them).
+      // The encoder sends to a relay (signaling/rtpRelay.ts) that keeps each stream continuous across
+      // encoder restarts; the transport is connected to the relay's sending ports and takes nothing else.
+      // RTCP has its own port: ffmpeg sends it from a second socket.
+      const ingress = async (clockRateHz: number, previous?: RtpTarget) => {
+        const open = async () => {
+          if (previous) {
+            try {
+              return await RtpRelay.open({ clockRateHz, listenPort: previous.port, listenRtcpPort: previous.rtcpPort });
+            } catch {
+              // Taken meanwhile: new ports (the encoder is then pointed at them).
+            }
           }
-        }
-        return router.createPlainTransport({ listenInfo: at(), rtcpMux: false, comedia: true });
+          return RtpRelay.open({ clockRateHz });
+        };
+        const relay = await open();
+        relays.push(relay);
+        const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+        await transport.connect({ ip: '127.0.0.1', port: relay.sendPort, rtcpPort: relay.sendRtcpPort });
+        relay.forwardTo({ port: transport.tuple.localPort, rtcpPort: rtcpPortOf(transport) });
+        return { relay, transport };
       };
-      const [videoIn, audioIn] = [await plain(reuse?.video), await plain(reuse?.audio)];
+      const [videoIn, audioIn] = [await ingress(90000, reuse?.video), await ingress(48000, reuse?.audio)];
       const videoSsrc = reuse?.video.ssrc ?? randomSsrc();
       const audioSsrc = reuse?.audio.ssrc ?? randomSsrc();
-      const video = await videoIn.produce({
+      const video = await videoIn.transport.produce({
         kind: 'video',
         rtpParameters: {
           codecs: [{ mimeType: 'video/H264', clockRate: 90000, payloadType: VIDEO_PT, parameters: { 'packetization-mode': 1, 'profile-level-id': H264_PROFILE_LEVEL_ID } }],
           encodings: [{ ssrc: videoSsrc }],
         },
       });
-      const audio = await audioIn.produce({
+      const audio = await audioIn.transport.produce({
         kind: 'audio',
         rtpParameters: {
           codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: AUDIO_PT, parameters: { 'sprop-stereo': 1 } }],
           encodings: [{ ssrc: audioSsrc }],
         },
       });
-      return new SfuChannel(id, router, webRtcServer, { video, audio }, {
-        video: { host: '127.0.0.1', port: videoIn.tuple.localPort, rtcpPort: rtcpPortOf(videoIn), ssrc: videoSsrc, payloadType: VIDEO_PT },
-        audio: { host: '127.0.0.1', port: audioIn.tuple.localPort, rtcpPort: rtcpPortOf(audioIn), ssrc: audioSsrc, payloadType: AUDIO_PT },
+      return new SfuChannel(id, router, webRtcServer, { video, audio }, { video: videoIn.relay, audio: audioIn.relay }, {
+        video: { host: '127.0.0.1', port: videoIn.relay.listenPort, rtcpPort: videoIn.relay.listenRtcpPort, ssrc: videoSsrc, payloadType: VIDEO_PT },
+        audio: { host: '127.0.0.1', port: audioIn.relay.listenPort, rtcpPort: audioIn.relay.listenRtcpPort, ssrc: audioSsrc, payloadType: AUDIO_PT },
       });
     } catch (err) {
+      for (const relay of relays) relay.close();
       router.close();
       throw err;
     }
@@ -220,6 +234,8 @@ export class SfuChannel {
     this.#closed = true;
     // Closing the router closes its transports, producers and consumers.
     this.router.close();
+    this.relays.video.close();
+    this.relays.audio.close();
     this.#viewers.clear();
   }
 }

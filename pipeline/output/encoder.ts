@@ -71,7 +71,6 @@ export function encoderThreads(s: EncoderSettings): number {
  * (H.264 + AAC) on stdout.
  */
 export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): string[] {
-  const gop = Math.max(1, Math.round(s.gopSeconds * s.fps));
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats',
     '-progress', 'pipe:4', '-stats_period', '1',
@@ -80,6 +79,17 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-video_size', `${s.width}x${s.height}`, '-framerate', String(s.fps), '-i', 'pipe:0',
     '-probesize', '32', '-analyzeduration', '0',
     '-f', 's16le', '-ar', String(s.sampleRateHz), '-ac', '2', '-i', 'pipe:3',
+    ...encoderOutputArgs(s, timestampOffsetS, 'pipe:1'),
+  ];
+}
+
+/**
+ * The outputs alone (input 0 the picture, input 1 the sound): the FLV encode to `flvTarget`, then the
+ * WebRTC rendition. The benchmark runs the same outputs from a file as the reference cost.
+ */
+export function encoderOutputArgs(s: EncoderSettings, timestampOffsetS: number, flvTarget: string): string[] {
+  const gop = Math.max(1, Math.round(s.gopSeconds * s.fps));
+  return [
     '-map', '0:v', '-map', '1:a',
     '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', s.profile, '-pix_fmt', 'yuv420p',
     '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
@@ -89,7 +99,7 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
     '-threads', String(encoderThreads(s)),
     '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.aacSampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
-    '-f', 'flv', '-flvflags', 'no_duration_filesize', 'pipe:1',
+    '-f', 'flv', '-flvflags', 'no_duration_filesize', flvTarget,
     ...(s.rtp ? rtpOutputArgs(s.rtp, s.fps) : []),
   ];
 }
@@ -97,7 +107,7 @@ export function encoderArgs(s: EncoderSettings, timestampOffsetS: number): strin
 /** The RTP outputs' arguments: a second encode of the same input frames, in the same process. */
 export function rtpOutputArgs(rtp: RtpOutput, fps: number): string[] {
   const gop = Math.max(1, Math.round(rtp.keyframeSeconds * fps));
-  const url = (t: RtpTarget) => `rtp://${t.host}:${t.port}?rtcpport=${t.rtcpPort}&pkt_size=1200`;
+  const url = (t: RtpTarget) => `rtp://${t.host}:${t.port}?rtcpport=${t.rtcpPort}&localaddr=127.0.0.1&pkt_size=1200`;
   return [
     '-map', '0:v', '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
     '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',

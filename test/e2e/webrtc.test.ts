@@ -104,6 +104,42 @@ test('the viewer page reconnects by itself when the channel goes away and comes 
   await page.close();
 });
 
+test('after every encoder restart the viewers get pictures and sound again within seconds, on the same connection', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${fenshen.url}/watch/main`);
+  await page.waitForSelector('#state[data-state="live"]', { timeout: 15_000 });
+  const received = async () => {
+    const stats = (await page.evaluate('window.fenshenViewer.stats()')) as InboundStats[];
+    const frames = (await page.evaluate("document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames")) as number;
+    return { frames, audioPackets: stats.find((x) => x.type === 'inbound-rtp' && x.kind === 'audio')?.packetsReceived ?? 0 };
+  };
+  const encoderPid = () => descendants(fenshen.child.pid ?? 0).find((pid) => commandOf(pid).includes('rawvideo'));
+  for (const round of [1, 2]) {
+    const encoder = encoderPid();
+    assert.ok(encoder, 'the encoder runs under the server');
+    process.kill(encoder, 'SIGKILL');
+    const killedAt = performance.now();
+    await waitFor(`a new encoder (round ${round})`, () => {
+      const pid = encoderPid();
+      return pid && pid !== encoder ? pid : undefined;
+    }, 15_000);
+    // Frames decoded and audio packets arriving again: counted over 1.5 s once they flow.
+    let last = { frames: 0, audio: 0 };
+    const recovered = await waitFor(`pictures and sound again after encoder restart ${round}`, async () => {
+      const a = await received();
+      await new Promise((r) => setTimeout(r, 1500));
+      const b = await received();
+      last = { frames: b.frames - a.frames, audio: b.audioPackets - a.audioPackets };
+      return last.frames > 25 && last.audio > 40 ? last : undefined;
+    }, 12_000).catch((err: Error) => {
+      throw new Error(`${err.message}: the last 1.5 s had ${last.frames} frames and ${last.audio} audio packets`);
+    });
+    console.log(`# encoder restart ${round}: viewer playing again ${((performance.now() - killedAt) / 1000).toFixed(1)} s after the kill (${recovered.frames} frames, ${recovered.audio} audio packets in 1.5 s)`);
+    assert.equal(await page.getAttribute('#state', 'data-state'), 'live', 'the viewer never had to reconnect');
+  }
+  await page.close();
+});
+
 test('a crashed SFU worker is replaced: viewers reconnect and play again, RTMP never stops', async () => {
   const page = await browser.newPage();
   await page.goto(`${fenshen.url}/watch/main`);
