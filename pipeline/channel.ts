@@ -23,7 +23,7 @@ import { FrameCompositor, type ComposeTimings } from './compose/compositor.js';
 import { PreparedScene, type SceneMedia } from './compose/scene.js';
 import type { AudioFrame, VideoFrame } from './frames.js';
 import { StageTimer, type PipelineMetrics } from './metrics.js';
-import { Encoder, type RtpTarget } from './output/encoder.js';
+import { Encoder, type EncoderSettings, type RtpTarget } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
 import { PUSH_STATES, RtmpDestination, type DestinationOptions, type DestinationStatus } from './output/rtmpDestination.js';
 
@@ -219,23 +219,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       avatarCache: metrics.avatarCacheBytes.labels(this.id),
       driveLatency: metrics.driveLatencySeconds.labels(this.id),
     };
-    const p = this.preset;
-    this.#encoder = new Encoder({
-      ffmpegPath: options.ffmpegPath,
-      width: p.width,
-      height: p.height,
-      fps: p.fps,
-      sampleRateHz: options.config.audio.sampleRateHz,
-      videoKbps: options.config.encoder.videoKbps ?? p.videoKbps,
-      profile: p.profile,
-      audioKbps: options.config.encoder.audioKbps ?? p.audioKbps,
-      aacSampleRateHz: p.audioSampleRateHz,
-      gopSeconds: options.config.encoder.gopSeconds ?? p.gopSeconds,
-      x264Preset: options.config.encoder.x264Preset,
-      x264Params: options.config.encoder.x264Params,
-      threads: options.config.encoder.threads,
-      rtp: options.webrtc ? { ...options.webrtc.rtpTargets, ...options.config.webrtc } : null,
-    });
+    this.#encoder = new Encoder(Channel.encoderSettings(options.config, this.preset, options.ffmpegPath, options.webrtc?.rtpTargets ?? null));
     this.#webrtc = options.webrtc;
     this.#wireEncoder();
   }
@@ -281,6 +265,26 @@ export class Channel extends EventEmitter<ChannelEvents> {
       return new HttpTtsProvider({ ...speech.http, voices: speech.voices });
     }
     return new EspeakProvider({ rateWpm: speech.rateWpm, voices: speech.voices });
+  }
+
+  /** The channel's one encode, from its config and preset (`rtpTargets`: where the WebRTC rendition goes). */
+  static encoderSettings(config: ChannelConfig, preset: OutputPreset, ffmpegPath: string, rtpTargets: WebrtcOutput['rtpTargets'] | null): EncoderSettings {
+    return {
+      ffmpegPath,
+      width: preset.width,
+      height: preset.height,
+      fps: preset.fps,
+      sampleRateHz: config.audio.sampleRateHz,
+      videoKbps: config.encoder.videoKbps ?? preset.videoKbps,
+      profile: preset.profile,
+      audioKbps: config.encoder.audioKbps ?? preset.audioKbps,
+      aacSampleRateHz: preset.audioSampleRateHz,
+      gopSeconds: config.encoder.gopSeconds ?? preset.gopSeconds,
+      x264Preset: config.encoder.x264Preset,
+      x264Params: config.encoder.x264Params,
+      threads: config.encoder.threads,
+      rtp: rtpTargets ? { ...rtpTargets, ...config.webrtc } : null,
+    };
   }
 
   static placementFor(scene: SceneConfig, preset: OutputPreset): AvatarPlacement {

@@ -1,0 +1,155 @@
+/**
+ * What a user runs, measured: the server as `npm start` starts it (default config, embedded RTMP server,
+ * the embedded destination's muxer, WebRTC rendition into the SFU), idling, with the CPU of the whole
+ * process tree split by role. Beside it, the reference: one bare ffmpeg making the same outputs (the same
+ * encoder arguments) from the channel's own pictures read back from its stream, in real time. The ratio
+ * of the two is what the avatar, the tick and the fan-out cost on top of encoding.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OUTPUT_PRESETS, type PresetName } from '../config/presets.js';
+import { channelSchema } from '../config/schema.js';
+import { Channel } from '../pipeline/channel.js';
+import { encoderOutputArgs, type RtpTarget } from '../pipeline/output/encoder.js';
+import { commandLine, cpuSeconds } from './viewers/procStats.js';
+import { CpuWindow, serverRoles } from './viewers/cpuWindow.js';
+import { ownServer } from './viewers/target.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface IdleCost {
+  /** Cores (CPU seconds per second) of the server and all its children. */
+  readonly total: number;
+  readonly node: number;
+  readonly encoder: number;
+  readonly muxers: number;
+  readonly sfu: number;
+  readonly other: number;
+  readonly fpsOut: number;
+  readonly repeated: number;
+  /** The channel's pictures over a few seconds, raw I420, for the reference encode. */
+  readonly framesFile: string;
+}
+
+interface ChannelCounters {
+  readonly framesRendered: number;
+  readonly framesRepeated: number;
+}
+
+/** Starts the server on free ports with `preset`, waits `warmupS`, then measures `seconds` of idling. */
+export async function serverIdleCost(preset: PresetName, warmupS: number, seconds: number, workDir: string): Promise<IdleCost> {
+  const configFile = join(workDir, `config-${preset}.json`);
+  writeFileSync(configFile, JSON.stringify({ channel: { preset } }));
+  let stop: () => Promise<void> = async () => {};
+  const server = await ownServer('main', { FENSHEN_CONFIG: configFile }, (s) => {
+    stop = s;
+  });
+  try {
+    await sleep(warmupS * 1000);
+    const pid = server.serverPid as number;
+    const roles = serverRoles(pid);
+    // The encoder reads raw pictures on stdin; the muxers copy its FLV to their servers.
+    const encoder = roles.ffmpeg.filter((p) => commandLine(p).includes('rawvideo'));
+    const muxers = roles.ffmpeg.filter((p) => !encoder.includes(p));
+    const counters = async () => (await (await server.api('/api/channels/main')).json()) as ChannelCounters;
+    const before = await counters();
+    const window = new CpuWindow({ node: roles.node, encoder, muxers, sfu: roles.worker, other: roles.other });
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const cores = window.cores();
+    const wallS = (performance.now() - t0) / 1000;
+    const after = await counters();
+    const frames = after.framesRendered + after.framesRepeated - (before.framesRendered + before.framesRepeated);
+    const framesFile = join(workDir, `frames-${preset}.yuv`);
+    recordPictures(server.process.rtmpBase, preset, framesFile);
+    const sum = (k: readonly string[]) => k.reduce((s, name) => s + (cores[name] ?? 0), 0);
+    return {
+      total: sum(['node', 'encoder', 'muxers', 'sfu', 'other']),
+      node: cores.node ?? 0,
+      encoder: cores.encoder ?? 0,
+      muxers: cores.muxers ?? 0,
+      sfu: cores.sfu ?? 0,
+      other: cores.other ?? 0,
+      fpsOut: frames / wallS,
+      repeated: after.framesRepeated - before.framesRepeated,
+      framesFile,
+    };
+  } finally {
+    await stop();
+  }
+}
+
+/** Four seconds of the channel's picture, decoded from its RTMP stream to raw I420. */
+function recordPictures(rtmpBase: string, preset: PresetName, file: string): void {
+  const p = OUTPUT_PRESETS[preset];
+  const run = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', `${rtmpBase}/main`, '-frames:v', String(4 * p.fps), '-an', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${p.width}x${p.height}`, file], { encoding: 'utf8', timeout: 60_000 });
+  if (run.status !== 0 || statSync(file, { throwIfNoEntry: false })?.size !== 4 * p.fps * p.width * p.height * 1.5) {
+    throw new Error(`recording the channel's pictures failed: ${run.error?.message ?? run.stderr}`);
+  }
+}
+
+/** A local UDP port that takes RTP (or RTCP) and drops it, as the SFU's plain transport would take it. */
+async function sink(): Promise<Socket> {
+  const socket = createSocket('udp4');
+  socket.on('message', () => {});
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return socket;
+}
+
+/**
+ * The bare encode: the channel's own encoder arguments (FLV + the WebRTC rendition) run by one ffmpeg on
+ * recorded pictures and silence, paced in real time. Returns its cores over `seconds` after `warmupS`.
+ */
+export async function bareEncodeCost(preset: PresetName, framesFile: string, warmupS: number, seconds: number): Promise<number> {
+  const p = OUTPUT_PRESETS[preset];
+  const config = channelSchema.parse({ preset });
+  const sockets = await Promise.all([sink(), sink(), sink(), sink()]);
+  const port = (i: number) => (sockets[i] as Socket).address().port;
+  const target = (rtp: number, rtcp: number, payloadType: number): RtpTarget => ({ host: '127.0.0.1', port: port(rtp), rtcpPort: port(rtcp), ssrc: 1000 + rtp, payloadType });
+  const settings = Channel.encoderSettings(config, p, 'ffmpeg', { video: target(0, 1, 101), audio: target(2, 3, 100) });
+  const child = spawn('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
+    '-re', '-stream_loop', '-1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', framesFile,
+    '-re', '-f', 'lavfi', '-i', `anullsrc=r=${settings.sampleRateHz}:cl=stereo`,
+    ...encoderOutputArgs(settings, 0, '/dev/null'),
+  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  try {
+    await sleep(warmupS * 1000);
+    const pid = child.pid as number;
+    const c0 = cpuSeconds(pid);
+    const t0 = performance.now();
+    await sleep(seconds * 1000);
+    const c1 = cpuSeconds(pid);
+    if (c0 === null || c1 === null || child.exitCode !== null) throw new Error(`the bare encode stopped: ${stderr.slice(-400)}`);
+    return (c1 - c0) / ((performance.now() - t0) / 1000);
+  } finally {
+    child.kill('SIGKILL');
+    for (const s of sockets) s.close();
+  }
+}
+
+/** Both measures for each preset, one after the other (never side by side: they share the cores). */
+export async function idleVersusBare(presets: readonly PresetName[], log: (line: string) => void): Promise<{ preset: PresetName; channel: IdleCost; bare: number }[]> {
+  const workDir = mkdtempSync(join(tmpdir(), 'fenshen-bench-idle-'));
+  try {
+    const rows: { preset: PresetName; channel: IdleCost; bare: number }[] = [];
+    for (const preset of presets) {
+      log(`${preset}: the server as npm start runs it, idling (20 s warm-up, 20 s measured)`);
+      const channel = await serverIdleCost(preset, 20, 20, workDir);
+      log(`${preset}: the bare encode of the same outputs (5 s warm-up, 20 s measured)`);
+      const bare = await bareEncodeCost(preset, channel.framesFile, 5, 20);
+      rmSync(channel.framesFile, { force: true });
+      rows.push({ preset, channel, bare });
+    }
+    return rows;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
