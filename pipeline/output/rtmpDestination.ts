@@ -1,11 +1,14 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { PresetName } from '../../config/presets.js';
 import { BoundedQueue } from '../queue.js';
 import { Backoff } from './backoff.js';
 import { flvFileHeader, type FlvTag } from './flvTags.js';
-import { redactUrl, scrubSecrets } from './rtmpUrl.js';
+import { pushUrlParts, redactUrl, scrubSecrets, type PushUrlParts } from './rtmpUrl.js';
 import { PUSH_STATES, type DestinationState, type DestinationStatus } from './destinationStatus.js';
 
 export { PUSH_STATES, type DestinationState, type DestinationStatus };
@@ -139,14 +142,25 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     if (this.#state === 'closed' || !this.#enabled || this.#child) return;
     this.#clearRetry();
     this.#setState('connecting');
-    const child = spawn(
-      this.#ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '1',
-        '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
-        '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy',
-        '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000', this.#url],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    // The stream key stays off the command line (which every local user can read in ps): ffmpeg reads
+    // the app and stream name from a preset file on fd 3, and only the address is an argument.
+    const parts = pushUrlParts(this.#url);
+    const presetFd = parts ? openSecretPreset(parts) : null;
+    let child: ChildProcessByStdio<Writable, Readable, Readable>;
+    try {
+      // stdin, stdout and stderr are pipes whatever fd 3 is: the cast only drops that fourth entry.
+      child = spawn(
+        this.#ffmpegPath,
+        ['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '1',
+          '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
+          '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy',
+          '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000',
+          ...(parts ? ['-fpre', '/dev/fd/3', parts.address] : [this.#url])],
+        { stdio: ['pipe', 'pipe', 'pipe', presetFd ?? 'ignore'] },
+      ) as ChildProcessByStdio<Writable, Readable, Readable>;
+    } finally {
+      if (presetFd !== null) closeSync(presetFd);
+    }
     this.#child = child;
     this.#spawnedAtMs = performance.now();
     this.#lastGrowthMs = this.#spawnedAtMs;
@@ -282,5 +296,26 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     clearInterval(this.#watchdog);
     this.#setState('closed');
     await this.#stopMuxer();
+  }
+}
+
+/**
+ * A preset file for ffmpeg's -fpre with the URL's secret part (rtmp_app, rtmp_playpath), open and
+ * already removed: it exists only as this descriptor, which the child gets as fd 3 (ffmpeg opens
+ * /dev/fd/3, which reaches a removed file too). Its folder is the caller's alone (mkdtemp: mode 700).
+ */
+function openSecretPreset(parts: PushUrlParts): number {
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-push-'));
+  try {
+    const fd = openSync(join(dir, 'push.ffpreset'), 'w+', 0o600);
+    try {
+      writeSync(fd, `rtmp_app=${parts.app}\nrtmp_playpath=${parts.playpath}\n`);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return fd;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -59,3 +59,41 @@ export function scrubSecrets(text: string, url: string): string {
   for (const secret of secretsOf(url).sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
   return out;
 }
+
+/** What ffmpeg's RTMP client is told: the address ps may show, and the app and stream name (the key) it may not. */
+export interface PushUrlParts {
+  /** scheme://[user@]host[:port]/app: the URL without the stream name and query. */
+  readonly address: string;
+  readonly app: string;
+  /** The stream name with its query: the secret part. */
+  readonly playpath: string;
+}
+
+/** A preset file line is read into 1000 bytes: longer values cannot go that way. */
+const MAX_PRESET_VALUE = 900;
+
+/**
+ * Splits a validated push URL the way ffmpeg's RTMP client does (rtmpproto.c: the app is the first path
+ * segment, or the first two when more follow and no ':' comes first; the rest, query included, is the
+ * stream name), so handing ffmpeg the parts as `rtmp_app` / `rtmp_playpath` says exactly what the whole
+ * URL said. Null for the forms ffmpeg treats specially (/ondemand/, slist=, a name ending .flv, .mp4 or
+ * .f4v, which it rewrites) and values too long for a preset line: those go as the whole URL.
+ */
+export function pushUrlParts(url: string): PushUrlParts | null {
+  const authorityAt = url.indexOf('//');
+  const pathAt = url.indexOf('/', authorityAt + 2);
+  if (authorityAt < 0 || pathAt < 0) return null;
+  const path = url.slice(pathAt);
+  const query = path.indexOf('?');
+  if ((query >= 0 && path.includes('slist=', query)) || path.startsWith('/ondemand/')) return null;
+  const next = path.slice(1);
+  const firstSlash = next.indexOf('/');
+  if (firstSlash < 0) return null;
+  const colon = next.indexOf(':', firstSlash + 1);
+  const secondSlash = next.indexOf('/', firstSlash + 1);
+  const appEnd = secondSlash < 0 || (colon >= 0 && colon < secondSlash) ? firstSlash : secondSlash;
+  const app = next.slice(0, appEnd);
+  const playpath = next.slice(appEnd + 1);
+  if (!app || !playpath || /\.(flv|mp4|f4v)$/.test(playpath) || app.length > MAX_PRESET_VALUE || playpath.length > MAX_PRESET_VALUE) return null;
+  return { address: url.slice(0, pathAt + 1 + appEnd), app, playpath };
+}
