@@ -617,6 +617,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#speaker.say(text, options);
   }
 
+  /** Why `voice` cannot be spoken with (not installed), or null; see Speaker.voiceProblem. */
+  voiceProblem(voice: string): Promise<string | null> {
+    return this.#speaker.voiceProblem(voice);
+  }
+
   /** Stops speech at the next frame and clears the queue; returns the media time (ms) it takes effect. */
   interrupt(): { mediaMs: number } {
     this.#speaker.interrupt();

@@ -178,6 +178,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     api.post<{ Params: { id: string } }>('/api/channels/:id/say', async (request, reply) => {
       const channel = channelOf(request.params.id);
       const body = parseBody(sayBody, request.body);
+      const voiceProblem = body.voice ? await channel.voiceProblem(body.voice) : null;
+      if (voiceProblem) throw errors.invalid(voiceProblem);
       const utteranceId = speechInput(() => channel.say(body.text, { voice: body.voice, interrupt: body.interrupt }));
       return reply.status(202).send({ utteranceId });
     });
@@ -192,7 +194,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     api.put<{ Params: { id: string } }>('/api/channels/:id/playlist', async (request) => {
       const body = parseBody(playlistBody, request.body);
       const lines = body.lines.map((line) => (typeof line === 'string' ? { text: line } : line));
-      channels.setPlaylist(request.params.id, { lines, loop: body.loop });
+      await channels.setPlaylist(request.params.id, { lines, loop: body.loop });
       return { lines: lines.length, loop: body.loop };
     });
 

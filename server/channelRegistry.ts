@@ -8,7 +8,7 @@ import { Channel } from '../pipeline/channel.js';
 import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
 import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
 import type { StoredPlaylist, StoredScene, Store } from './store.js';
-import { SpeechInputError } from '../pipeline/speech/speaker.js';
+import { SpeechInputError, speakableSentences, type PlaylistLine } from '../pipeline/speech/speaker.js';
 import { SceneError } from '../pipeline/compose/scene.js';
 import type { PipelineMetrics } from '../pipeline/metrics.js';
 import { errors } from './errors.js';
@@ -146,14 +146,7 @@ export class ChannelRegistry {
       if (embedded) channel.addDestination({ id: EMBEDDED_DESTINATION, url: embedded, preset: null, enabled: true });
       for (const stored of this.#store.destinations(id)) channel.addDestination(stored);
       const playlist = this.#store.playlist(id);
-      if (playlist) {
-        try {
-          channel.setPlaylist(playlist.lines, playlist.loop);
-        } catch (err) {
-          if (!(err instanceof SpeechInputError)) throw err;
-          this.#log.warn(`channel ${id}: stored playlist not loaded: ${err.message}`);
-        }
-      }
+      if (playlist) await this.#restorePlaylist(channel, playlist);
       this.#store.saveChannel(id, settingsOf(config));
       this.#channels.set(id, channel);
       channel.start();
@@ -220,9 +213,19 @@ export class ChannelRegistry {
     return channel;
   }
 
-  /** Replaces the channel's playlist and keeps it for the next start. */
-  setPlaylist(channelId: string, playlist: StoredPlaylist): void {
+  /**
+   * Replaces the channel's playlist and keeps it for the next start. Refused (400, naming the line) when
+   * a line cannot be said or asks for a voice that is not installed.
+   */
+  async setPlaylist(channelId: string, playlist: StoredPlaylist): Promise<void> {
     const channel = this.#require(channelId);
+    const problems = new Map<string, string | null>();
+    for (const [i, line] of playlist.lines.entries()) {
+      if (!line.voice) continue;
+      if (!problems.has(line.voice)) problems.set(line.voice, await channel.voiceProblem(line.voice));
+      const problem = problems.get(line.voice);
+      if (problem) throw errors.invalid(`line ${i + 1}: ${problem}`);
+    }
     try {
       channel.setPlaylist(playlist.lines, playlist.loop);
     } catch (err) {
@@ -230,6 +233,33 @@ export class ChannelRegistry {
       throw err;
     }
     this.#store.savePlaylist(channelId, playlist);
+  }
+
+  /**
+   * Loads a stored playlist at start. Lines that cannot be spoken (stored by an older version, which
+   * took them, or asking for a voice removed since) are left out with one warning, not retried forever.
+   */
+  async #restorePlaylist(channel: Channel, playlist: StoredPlaylist): Promise<void> {
+    const usable: PlaylistLine[] = [];
+    const skipped: string[] = [];
+    const voices = new Map<string, boolean>();
+    for (const [i, line] of playlist.lines.entries()) {
+      let problem: string | null = null;
+      try {
+        speakableSentences(line.text);
+      } catch (err) {
+        if (!(err instanceof SpeechInputError)) throw err;
+        problem = err.message;
+      }
+      if (!problem && line.voice) {
+        if (!voices.has(line.voice)) voices.set(line.voice, (await channel.voiceProblem(line.voice)) === null);
+        if (!voices.get(line.voice)) problem = `voice "${line.voice}" is not installed`;
+      }
+      if (problem) skipped.push(`${i + 1} (${problem})`);
+      else usable.push(line);
+    }
+    if (skipped.length) this.#log.warn(`channel ${channel.id}: stored playlist line${skipped.length > 1 ? 's' : ''} ${skipped.slice(0, 10).join(', ')}${skipped.length > 10 ? ` and ${skipped.length - 10} more` : ''} cannot be spoken and ${skipped.length > 1 ? 'were' : 'was'} left out`);
+    if (usable.length) channel.setPlaylist(usable, playlist.loop);
   }
 
   /** What shows the file (relative to FENSHEN_DATA): a channel's scene or a saved scene, or null. */

@@ -3,12 +3,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 import type { Language } from './sentences.js';
-import { TtsError, type TtsEvent, type TtsProvider, type TtsRequest } from './tts.js';
+import { TtsError, type TtsEvent, type TtsProvider, type TtsRequest, type VoiceCheck } from './tts.js';
 
 export const ESPEAK_HELPER_PATH = join(PROJECT_ROOT, 'build', 'fenshen-espeak');
 
 const DEFAULT_VOICES: Record<Language, string> = { zh: 'cmn-latn-pinyin', en: 'en-us' };
 const VOICE_NAME = /^[A-Za-z0-9_+-]{1,40}$/;
+/** A helper request that gets no answer in this long is lost (a helper built before it knew the request). */
+const CONTROL_TIMEOUT_MS = 5000;
+/** Voice names remembered as good; the answer never changes while the helper runs. */
+const MAX_KNOWN_VOICES = 256;
 
 export interface EspeakOptions {
   readonly helperPath?: string;
@@ -22,6 +26,8 @@ export interface EspeakOptions {
 interface Pending {
   readonly id: number;
   readonly events: TtsEvent[];
+  /** A 'V' record's text (the voice list). */
+  text: string;
   done: boolean;
   error: string | null;
   wake: (() => void) | null;
@@ -43,6 +49,8 @@ export class EspeakProvider implements TtsProvider {
   #buffer: Buffer = Buffer.alloc(0);
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
+  readonly #knownVoices = new Set<string>();
+  #installed: Promise<readonly string[]> | null = null;
   #closed = false;
 
   constructor(options: EspeakOptions = {}) {
@@ -114,6 +122,9 @@ export class EspeakProvider implements TtsProvider {
         case 'X':
           pending.error = payload.toString('utf8');
           break;
+        case 'V':
+          pending.text = payload.toString('utf8');
+          break;
         case 'E':
           this.#pending.delete(id);
           this.#finish(pending, pending.error);
@@ -142,7 +153,7 @@ export class EspeakProvider implements TtsProvider {
     const child = this.#child;
     if (!child) throw new TtsError('eSpeak helper is not running');
     const id = this.#nextId++;
-    const pending: Pending = { id, events: [], done: false, error: null, wake: null };
+    const pending: Pending = { id, events: [], text: '', done: false, error: null, wake: null };
     this.#pending.set(id, pending);
     // The line protocol has no escapes: tabs and line breaks in text become spaces.
     const text = request.text.replace(/[\t\r\n]+/g, ' ');
@@ -170,6 +181,62 @@ export class EspeakProvider implements TtsProvider {
       request.signal.removeEventListener('abort', onAbort);
       this.#pending.delete(id);
     }
+  }
+
+  /**
+   * Asks the helper whether the voice loads (a request with no text: the same lookup speaking does,
+   * so the two never disagree; about a millisecond). Throws TtsError when the helper cannot be asked.
+   */
+  async checkVoice(voice: string): Promise<VoiceCheck> {
+    const name = voice.toLowerCase();
+    if (this.#knownVoices.has(name)) return { installed: true };
+    if (VOICE_NAME.test(voice)) {
+      const { error } = await this.#control(`${voice}\t170\t50\t0\t`);
+      if (error === null) {
+        if (this.#knownVoices.size < MAX_KNOWN_VOICES) this.#knownVoices.add(name);
+        return { installed: true };
+      }
+      if (!error.startsWith('unknown voice')) throw new TtsError(error);
+    }
+    return { installed: false, available: await this.installedVoices() };
+  }
+
+  /** The installed voices' names (lower case, sorted); empty when the helper cannot list them. */
+  installedVoices(): Promise<readonly string[]> {
+    this.#installed ??= this.#control('voices').then(
+      ({ error, text }) => {
+        if (error !== null) throw new TtsError(error);
+        return [...new Set(text.split('\n').filter(Boolean).map((v) => v.toLowerCase()))].sort();
+      },
+    ).catch(() => {
+      this.#installed = null;
+      return [];
+    });
+    return this.#installed;
+  }
+
+  /** One request that is not speech: sends `<id>\t<rest>` and waits for its end record. */
+  async #control(rest: string): Promise<{ error: string | null; text: string }> {
+    if (this.#closed) throw new TtsError('the eSpeak provider is closed');
+    await this.start();
+    const child = this.#child;
+    if (!child) throw new TtsError('eSpeak helper is not running');
+    const id = this.#nextId++;
+    const pending: Pending = { id, events: [], text: '', done: false, error: null, wake: null };
+    this.#pending.set(id, pending);
+    child.stdin.write(`${id}\t${rest}\n`);
+    const timeout = setTimeout(() => this.#finish(pending, 'the eSpeak helper did not answer (rebuild it: npm run setup)'), CONTROL_TIMEOUT_MS);
+    try {
+      while (!pending.done) {
+        await new Promise<void>((resolve) => {
+          pending.wake = resolve;
+        });
+      }
+    } finally {
+      clearTimeout(timeout);
+      this.#pending.delete(id);
+    }
+    return { error: pending.error, text: pending.text };
   }
 
   async close(): Promise<void> {

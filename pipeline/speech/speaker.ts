@@ -16,6 +16,26 @@ export class SpeechInputError extends Error {
   override readonly name = 'SpeechInputError';
 }
 
+/** Sentences of a text, normalised for speech, each in its language. */
+type SpokenSentence = { readonly text: string; readonly display: string; readonly language: Language };
+
+/**
+ * What a text says, sentence by sentence; throws SpeechInputError when it is empty, too long or has
+ * nothing a voice can say (emoji, symbols, invisible characters).
+ */
+export function speakableSentences(text: string): SpokenSentence[] {
+  if (typeof text !== 'string' || text.trim() === '') throw new SpeechInputError('text is empty');
+  if (text.length > MAX_TEXT_CHARS) throw new SpeechInputError(`text is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}`);
+  const sentences = splitSentences(text)
+    .map((sentence) => {
+      const language = detectLanguage(sentence);
+      return { text: normalizeForSpeech(sentence, language), display: sentence, language };
+    })
+    .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence.text));
+  if (sentences.length === 0) throw new SpeechInputError('text has nothing that can be spoken (only symbols or emoji)');
+  return sentences;
+}
+
 export interface PlaylistLine {
   readonly text: string;
   /** Silence after the line. */
@@ -54,7 +74,7 @@ export interface SpeechTick {
 
 interface Utterance extends UtteranceInfo {
   /** Normalised sentences, each with its own language (a Chinese script may quote English lines). */
-  readonly sentences: { readonly text: string; readonly display: string; readonly language: Language }[];
+  readonly sentences: SpokenSentence[];
   readonly voice: string | undefined;
   readonly pauseAfterS: number;
   /** Sentences handed to synthesis so far. */
@@ -103,7 +123,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly #log: SpeechLog;
   readonly #queue: Utterance[] = [];
   readonly #segments: Segment[] = [];
-  #playlist: { lines: readonly PlaylistLine[]; loop: boolean; next: number } = { lines: [], loop: false, next: 0 };
+  /** `halted`: no line could be said in a whole pass (lines stored by an older version); it stays quiet. */
+  #playlist: { lines: readonly PlaylistLine[]; loop: boolean; next: number; halted: boolean } = { lines: [], loop: false, next: 0, halted: false };
   #current: Utterance | null = null;
   #interruptPending = false;
   #synthesising = false;
@@ -155,12 +176,40 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return utterance.utteranceId;
   }
 
-  /** Replaces the playlist; it starts when nothing else is queued and loops when asked. */
+  /**
+   * Replaces the playlist; it starts when nothing else is queued and loops when asked. Every line must be
+   * sayable: a SpeechInputError names the first that is not (1-based, as the console numbers them).
+   */
   setPlaylist(lines: readonly PlaylistLine[], loop: boolean): void {
-    for (const line of lines) this.#checkText(line.text);
+    lines.forEach((line, i) => {
+      try {
+        speakableSentences(line.text);
+      } catch (err) {
+        if (err instanceof SpeechInputError) throw new SpeechInputError(`line ${i + 1}: ${err.message}`);
+        throw err;
+      }
+    });
     this.#dropUnstartedPlaylist();
-    this.#playlist = { lines: [...lines], loop, next: 0 };
+    this.#playlist = { lines: [...lines], loop, next: 0, halted: false };
     this.#pump();
+  }
+
+  /**
+   * Why the voice cannot be used, or null when it can. Only a provider that can tell up front refuses
+   * (eSpeak); with one that cannot (an HTTP voice) or cannot be asked now, a bad voice shows later as
+   * the utterance's error event.
+   */
+  async voiceProblem(voice: string): Promise<string | null> {
+    let check;
+    try {
+      check = await this.#provider.checkVoice?.(voice);
+    } catch (err) {
+      if (err instanceof TtsError) return null;
+      throw err;
+    }
+    if (!check || check.installed) return null;
+    const listed = check.available.length ? `; installed: ${check.available.join(', ')} (a voice may add a variant, e.g. en-us+f3)` : '';
+    return `voice "${voice}" is not installed${listed}`;
   }
 
   get playlist(): { readonly lines: readonly PlaylistLine[]; readonly loop: boolean } {
@@ -335,20 +384,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (lines > 0) this.#playlist.next = (this.#playlist.next - 1 + lines) % lines;
   }
 
-  #checkText(text: string): void {
-    if (typeof text !== 'string' || text.trim() === '') throw new SpeechInputError('text is empty');
-    if (text.length > MAX_TEXT_CHARS) throw new SpeechInputError(`text is ${text.length} characters; the limit is ${MAX_TEXT_CHARS}`);
-  }
-
   #makeUtterance(text: string, source: Utterance['source'], voice: string | undefined, pauseAfterS: number, line?: number): Utterance {
-    this.#checkText(text);
-    const sentences = splitSentences(text)
-      .map((sentence) => {
-        const language = detectLanguage(sentence);
-        return { text: normalizeForSpeech(sentence, language), display: sentence, language };
-      })
-      .filter((sentence) => /[\p{L}\p{N}]/u.test(sentence.text));
-    if (sentences.length === 0) throw new SpeechInputError('text has nothing that can be spoken (only symbols or emoji)');
+    const sentences = speakableSentences(text);
     return { utteranceId: randomUUID(), text, source, ...(line === undefined ? {} : { line }), sentences, voice, pauseAfterS, synthesised: 0, started: false };
   }
 
@@ -357,16 +394,29 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const said = this.#queue.shift();
     if (said) return said;
     const p = this.#playlist;
-    if (p.lines.length === 0 || (p.next >= p.lines.length && !p.loop)) return null;
-    if (p.next >= p.lines.length) p.next = 0;
-    const index = p.next++;
-    const line = p.lines[index] as PlaylistLine;
-    try {
-      return this.#makeUtterance(line.text, 'playlist', line.voice, (line.pauseMs ?? 800) / 1000, index);
-    } catch (err) {
-      this.#log('warn', `playlist line ${p.next} skipped: ${(err as Error).message}`);
-      return null;
+    if (p.halted) return null;
+    // At most one pass over the lines: this runs every tick, so a line that cannot be said must not be
+    // retried (and logged) 30 times a second.
+    for (let tries = 0; tries < p.lines.length; tries++) {
+      if (p.next >= p.lines.length) {
+        if (!p.loop) return null;
+        p.next = 0;
+      }
+      const index = p.next++;
+      const line = p.lines[index] as PlaylistLine;
+      try {
+        return this.#makeUtterance(line.text, 'playlist', line.voice, (line.pauseMs ?? 800) / 1000, index);
+      } catch (err) {
+        if (!(err instanceof SpeechInputError)) throw err;
+        this.#log('warn', `playlist line ${index + 1} skipped: ${err.message}`);
+      }
     }
+    // A whole pass and nothing could be said.
+    if (p.lines.length > 0) {
+      p.halted = true;
+      this.#log('warn', 'playlist stopped: none of its lines can be spoken; send a new one');
+    }
+    return null;
   }
 
   #bufferedSamples(): number {

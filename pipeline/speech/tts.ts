@@ -27,10 +27,18 @@ export interface TtsProvider {
   readonly phonemes: boolean;
   /** Streams one request; ends when the audio is complete; throws TtsError on failure or abort. */
   synthesize(request: TtsRequest): AsyncIterable<TtsEvent>;
+  /**
+   * Whether a voice name can be spoken with, asked before a request is accepted. Absent where the
+   * provider cannot tell up front (an HTTP voice: only the service knows its voices).
+   */
+  checkVoice?(voice: string): Promise<VoiceCheck>;
   /** Optional warm-up (start a process, open a connection) so the first request is fast. */
   start?(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** A voice check's answer; `available` lists the installed voices for the refusal (empty if unknown). */
+export type VoiceCheck = { readonly installed: true } | { readonly installed: false; readonly available: readonly string[] };
 
 /** The provider could not speak the text (dead service, bad voice, cancelled). */
 export class TtsError extends Error {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AudioMouth } from '../../pipeline/speech/audioMouth.js';
-import { PcmStreamDecoder } from '../../pipeline/speech/httpProvider.js';
+import { EspeakProvider } from '../../pipeline/speech/espeakProvider.js';
+import { HttpTtsProvider, PcmStreamDecoder } from '../../pipeline/speech/httpProvider.js';
+import { Speaker, SpeechInputError } from '../../pipeline/speech/speaker.js';
 import { detectLanguage, MAX_SENTENCE_CHARS, normalizeForSpeech, splitSentences } from '../../pipeline/speech/sentences.js';
 import { VISEME_TARGETS, VisemeTrack, visemeOf } from '../../pipeline/speech/visemes.js';
 
@@ -144,4 +146,43 @@ test('Silero VAD (ONNX) hears speech and not silence or noise', async () => {
   assert.ok((await mean(speech)) > 0.6, 'speech');
   await assert.rejects(vad.probability(new Float32Array(100)), /512 samples/);
   await vad.close();
+});
+
+test('eSpeak voices are checked before speaking: installed ones pass in any case and with a variant, others are refused with the installed list', async () => {
+  const provider = new EspeakProvider();
+  const speaker = new Speaker(provider, 48000, () => {});
+  try {
+    for (const voice of ['en-us', 'EN-US', 'cmn-latn-pinyin', 'en-us+f3']) assert.equal(await speaker.voiceProblem(voice), null, voice);
+    const problem = await speaker.voiceProblem('xx-nosuch');
+    assert.match(problem ?? '', /^voice "xx-nosuch" is not installed; installed: .*\ben-us\b/);
+    assert.match(problem ?? '', /\bcmn-latn-pinyin\b/);
+    const installed = await provider.installedVoices();
+    assert.ok(installed.length > 50 && installed.includes('yue'), `${installed.length} voices`);
+    // A name the helper would read as more than a voice is refused without asking it.
+    assert.match((await speaker.voiceProblem('en\tus')) ?? '', /not installed/);
+  } finally {
+    await speaker.close();
+    await provider.close();
+  }
+});
+
+test('a voice behind HTTP cannot be checked up front: any name passes here', async () => {
+  const speaker = new Speaker(new HttpTtsProvider({ url: 'http://127.0.0.1:9/tts', headers: {}, sampleRateHz: 24000, timeoutMs: 1000 }), 48000, () => {});
+  assert.equal(await speaker.voiceProblem('whatever'), null);
+  await speaker.close();
+});
+
+test('a playlist is refused naming its first line that cannot be said; lines that can are kept', async () => {
+  const provider = new EspeakProvider();
+  const speaker = new Speaker(provider, 48000, () => {});
+  try {
+    assert.throws(() => speaker.setPlaylist([{ text: '😀' }, { text: '\u200b' }], true), (err: Error) => err instanceof SpeechInputError && /^line 1: text has nothing that can be spoken/.test(err.message));
+    assert.throws(() => speaker.setPlaylist([{ text: '你好。' }, { text: '  ' }], true), /^SpeechInputError: line 2: text is empty/);
+    assert.deepEqual(speaker.playlist.lines, [], 'a refused playlist changes nothing');
+    speaker.setPlaylist([{ text: '你好。' }, { text: 'Hello 😀' }], false);
+    assert.equal(speaker.playlist.lines.length, 2);
+  } finally {
+    await speaker.close();
+    await provider.close();
+  }
 });

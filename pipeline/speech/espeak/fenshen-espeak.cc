@@ -3,6 +3,8 @@
 // so that the server talks to eSpeak NG only over pipes.
 //
 // stdin, one request a line:  <id>\t<voice>\t<rate wpm>\t<pitch 0-100>\t<ssml 0|1>\t<text>\n
+//                             (empty text: only checks that the voice loads: 'E', or 'X' then 'E')
+//                             <id>\tvoices\n  lists the installed voices: one 'V' record, then 'E'
 // stdout, framed records:     <type:1><id:u32le><length:u32le><payload>
 //   'R' ready      payload: u32le sample rate (sent once, id 0)
 //   'A' audio      payload: s16le mono samples
@@ -10,6 +12,7 @@
 //   'W' word       payload: u32le sample offset, u32le text position (chars, 1-based), u32le length
 //   'E' end        payload: empty (the utterance is complete)
 //   'X' error      payload: message (UTF-8)
+//   'V' voices     payload: the voices' file names (what a request's voice may be), one a line
 #include <espeak-ng/speak_lib.h>
 
 #include <cstdint>
@@ -95,6 +98,20 @@ int main() {
     }
     std::vector<std::string> f = split_tabs(line, 6);
     line.clear();
+    if (f.size() == 2 && f[1] == "voices") {
+      uint32_t id = static_cast<uint32_t>(strtoul(f[0].c_str(), nullptr, 10));
+      std::string names;
+      for (const espeak_VOICE **v = espeak_ListVoices(nullptr); v && *v; v++) {
+        // The identifier is <family>/<file>; the file name is what espeak_SetVoiceByName takes.
+        const char *identifier = (*v)->identifier ? (*v)->identifier : "";
+        const char *slash = strrchr(identifier, '/');
+        names.append(slash ? slash + 1 : identifier).push_back('\n');
+      }
+      record('V', id, names);
+      record('E', id, "");
+      fflush(stdout);
+      continue;
+    }
     if (f.size() != 6) {
       record('X', 0, "malformed request");
       fflush(stdout);
@@ -111,6 +128,11 @@ int main() {
     espeak_SetParameter(espeakPITCH, atoi(f[3].c_str()), 0);
     unsigned flags = espeakCHARS_UTF8 | (f[4] == "1" ? espeakSSML : 0);
     const std::string &text = f[5];
+    if (text.empty()) {
+      record('E', g_id, "");
+      fflush(stdout);
+      continue;
+    }
     espeak_ERROR err = espeak_Synth(text.c_str(), text.size() + 1, 0, POS_CHARACTER, 0, flags, nullptr, nullptr);
     if (err != EE_OK) record('X', g_id, "synthesis failed");
     espeak_Synchronize();
