@@ -184,8 +184,12 @@ export const configSchema = z.strictObject({
       port: port.default(40000),
       /** The address browsers are told to reach (a public IP or host name behind NAT); default: host. */
       announcedAddress: z.string().min(1).optional(),
+      /** Signaling connections (/ws) open at once, all channels together: each viewer holds one. */
+      maxConnections: z.number().int().min(1).max(100_000).default(1000),
+      /** From one address (loopback excepted: a reverse proxy there carries everyone's). */
+      maxConnectionsPerAddress: z.number().int().min(1).max(100_000).default(50),
     })
-    .default({ port: 40000 }),
+    .default({ port: 40000, maxConnections: 1000, maxConnectionsPerAddress: 50 }),
   /** Start `main` at boot (tests and embedding may turn it off). */
   startMain: z.boolean().default(true),
 });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -12,14 +12,15 @@ import { DriveError, type Channel, type SpeechEvent } from '../pipeline/channel.
 import { SpeechInputError } from '../pipeline/speech/speaker.js';
 import { PROJECT_ROOT } from '../pipeline/paths.js';
 import { describeAvatars } from '../pipeline/avatar/loader.js';
-import { bearerMatches } from './auth.js';
+import { bearerToken, type OperatorAuth } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
 import { ApiError, errors } from './errors.js';
 import type { Store } from './store.js';
 import { ffprobeBeside, uploadRoutes } from './uploads.js';
 
 export interface AppOptions {
-  readonly token: string;
+  /** Checks the bearer token (throttled per address, wrong ones logged). */
+  readonly auth: OperatorAuth;
   readonly channels: ChannelRegistry;
   readonly registry: Registry;
   /** The channel whose state /healthz reports, or null when none is started at boot. */
@@ -93,7 +94,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { channels, token } = options;
+  const { channels } = options;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
   app.setErrorHandler((err, _request, reply) => {
@@ -119,17 +120,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     for (const res of eventStreams) res.end();
   });
 
-  const requireToken = async (request: FastifyRequest): Promise<void> => {
-    if (!bearerMatches(request.headers.authorization, token)) throw errors.unauthorized();
+  const requireToken = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    const verdict = options.auth.check(bearerToken(request.headers.authorization), request.ip);
+    if (verdict.ok) return undefined;
+    if (verdict.reason !== 'throttled') throw errors.unauthorized();
+    // Answered here (a hook that sends returns the reply) so the Retry-After header goes with it.
+    return reply
+      .status(429)
+      .header('retry-after', String(verdict.retryAfterS))
+      .send({ error: `too many wrong tokens from this address; try again in ${verdict.retryAfterS} s`, code: 'too_many_requests' });
   };
 
+  // 200 while main streams; 503 while it starts or stalls. HTTP serves only once main has started, so
+  // a main that is gone was deleted by the operator: nothing is wrong, and the answer says so.
   app.get('/healthz', async (_request, reply) => {
     const main = options.mainChannelId ? channels.get(options.mainChannelId) : undefined;
-    const streaming = options.mainChannelId === null || main?.state === 'live';
-    return reply.status(streaming ? 200 : 503).send({
-      status: streaming ? 'ok' : 'starting',
-      channels: channels.list().map((c) => ({ id: c.id, state: c.state })),
-    });
+    const list = channels.list().map((c) => ({ id: c.id, state: c.state }));
+    if (options.mainChannelId !== null && main === undefined) return reply.send({ status: 'ok', main: 'deleted', channels: list });
+    const streaming = main === undefined || main.state === 'live';
+    return reply.status(streaming ? 200 : 503).send({ status: streaming ? 'ok' : main.state === 'stalled' ? 'stalled' : 'starting', channels: list });
   });
 
   app.get('/metrics', async (_request, reply) => {

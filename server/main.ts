@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { buildApp } from './app.js';
-import { resolveToken } from './auth.js';
+import { AuthThrottle, OperatorAuth, resolveToken } from './auth.js';
 import { ChannelRegistry } from './channelRegistry.js';
 import { EmbeddedRtmpServer } from './embeddedRtmp.js';
 import { ApiError } from './errors.js';
@@ -50,12 +50,19 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const webrtcMetrics = sfu ? new WebrtcMetrics(registry, sfu) : null;
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
-  const app = await buildApp({ token, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
+  const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
+  const app = await buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
   const signaling = sfu
     ? new SignalingServer(app.server, {
         path: '/ws',
         lookup: (id) => sfu.channel(id),
-        operatorToken: token,
+        checkOperatorToken: (given, address) => {
+          const verdict = auth.check(given, address);
+          if (verdict.ok) return null;
+          return verdict.reason === 'throttled' ? `too many wrong tokens from this address; try again in ${verdict.retryAfterS} s` : 'operator token missing or wrong';
+        },
+        maxConnections: config.webrtc.maxConnections,
+        maxConnectionsPerAddress: config.webrtc.maxConnectionsPerAddress,
         hooks: { joined: (ms) => webrtcMetrics?.joinSeconds.observe(ms / 1000), error: (kind) => webrtcMetrics?.signalingErrors.inc({ kind }) },
         log: (level, message) => log[level](message),
       })

@@ -13,6 +13,8 @@ import { z } from 'zod';
 
 /** Largest message accepted, bytes: RTP capabilities of a browser are ~10 kB. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Largest frame read at all: between the two, a message gets an error reply; beyond, the socket closes (1009). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
 const mediasoupObject = z.record(z.string(), z.unknown());
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -13,7 +13,7 @@ export class WebrtcMetrics {
     const registers = [registry];
     new Gauge({
       name: 'fenshen_webrtc_viewers',
-      help: 'WebRTC viewer transports open per channel',
+      help: 'WebRTC viewers connected (DTLS up) per channel',
       labelNames: ['channel'],
       registers,
       collect() {

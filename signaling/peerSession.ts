@@ -15,8 +15,8 @@ export interface PeerSessionHooks {
 
 export interface PeerSessionOptions {
   readonly lookup: (channelId: string) => SfuChannel | undefined;
-  /** Whether a token is the operators' (constant-time comparison is the caller's). */
-  readonly isOperatorToken: (token: string) => boolean;
+  /** Checks a token given at join: null when it is the operators', else why not (constant time, throttling: the caller's). */
+  readonly checkOperatorToken: (token: string) => string | null;
   readonly onChannelGone: () => void;
   readonly hooks?: PeerSessionHooks;
 }
@@ -37,6 +37,8 @@ export class PeerSession {
   #recv: ms.WebRtcTransport | null = null;
   #send: ms.WebRtcTransport | null = null;
   #consumers: ms.Consumer[] = [];
+  /** Transports whose DTLS parameters were given (mediasoup takes them once). */
+  readonly #connected = new Set<ms.WebRtcTransport>();
   #joinedAtMs = 0;
   #closed = false;
 
@@ -52,8 +54,7 @@ export class PeerSession {
       case 'createTransport':
         return this.#createTransport(request.direction);
       case 'connect':
-        await this.#transportFor(request.transportId).connect({ dtlsParameters: request.dtlsParameters as unknown as ms.DtlsParameters });
-        return {};
+        return this.#connect(request.transportId, request.dtlsParameters as unknown as ms.DtlsParameters);
       case 'consume':
         return this.#consume(request.transportId, request.rtpCapabilities as unknown as ms.RtpCapabilities);
       case 'resume':
@@ -68,9 +69,10 @@ export class PeerSession {
 
   #join(channelId: string, role: 'viewer' | 'operator', token: string | undefined): ResponseData['join'] {
     if (this.#channel) throw new SignalingError(`already joined channel ${this.#channel.id}; leave first`);
-    if (role === 'operator' && !(token && this.#options.isOperatorToken(token))) throw new SignalingError('operator token missing or wrong');
+    if (role === 'operator' && !token) throw new SignalingError('operator token missing or wrong');
     // A viewer needs no token; one that sends a token (the console's preview) must send the right one.
-    if (token !== undefined && !this.#options.isOperatorToken(token)) throw new SignalingError('operator token wrong');
+    const refusal = token === undefined ? null : this.#options.checkOperatorToken(token);
+    if (refusal) throw new SignalingError(refusal);
     const channel = this.#options.lookup(channelId);
     if (!channel || channel.closed) throw new SignalingError(`no channel ${channelId} is live over WebRTC`);
     this.#channel = channel;
@@ -97,6 +99,20 @@ export class PeerSession {
     if (direction === 'recv') this.#recv = transport;
     else this.#send = transport;
     return { transport: { id: transport.id, iceParameters: transport.iceParameters, iceCandidates: transport.iceCandidates, dtlsParameters: transport.dtlsParameters } };
+  }
+
+  async #connect(transportId: string, dtlsParameters: ms.DtlsParameters): Promise<ResponseData['connect']> {
+    const transport = this.#transportFor(transportId);
+    if (this.#connected.has(transport)) throw new SignalingError(`transport ${transportId} is already connected`);
+    this.#connected.add(transport);
+    try {
+      await transport.connect({ dtlsParameters });
+    } catch (err) {
+      // Refused parameters: the client may try again with better ones.
+      this.#connected.delete(transport);
+      throw err;
+    }
+    return {};
   }
 
   async #consume(transportId: string, rtpCapabilities: ms.RtpCapabilities): Promise<ResponseData['consume']> {
@@ -169,6 +185,7 @@ export class PeerSession {
     this.#send?.close();
     this.#recv = null;
     this.#send = null;
+    this.#connected.clear();
     this.#consumers = [];
     this.#channel = null;
     this.#role = 'viewer';

@@ -129,8 +129,11 @@ export class SfuChannel {
     return this.#closed;
   }
 
+  /** Viewers receiving: transports whose DTLS is up (one opened and never connected watches nothing). */
   get viewerCount(): number {
-    return this.#viewers.size;
+    let connected = 0;
+    for (const transport of this.#viewers) if (transport.dtlsState === 'connected') connected++;
+    return connected;
   }
 
   /**

@@ -1,16 +1,18 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { tokenMatches } from '../server/auth.js';
-import { MAX_MESSAGE_BYTES, parseRequest, type SignalingNotification, type SignalingResponse } from './messages.js';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, parseRequest, type SignalingNotification, type SignalingResponse } from './messages.js';
 import type { SfuChannel } from './sfu.js';
 import { SignalingError, PeerSession, type PeerSessionHooks } from './peerSession.js';
 
 export interface SignalingOptions {
   readonly path: string;
   readonly lookup: (channelId: string) => SfuChannel | undefined;
-  /** The operators' bearer token: joining as operator (to send the camera) needs it. */
-  readonly operatorToken: string;
+  /** Checks a token given at join (joining as operator, to send the camera, needs it): null when right, else why not. */
+  readonly checkOperatorToken: (token: string, address: string) => string | null;
+  /** Connections open at once, and from one non-loopback address; more are refused with 503. */
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
   readonly hooks?: PeerSessionHooks & { readonly error?: (kind: 'request' | 'internal') => void };
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -30,15 +32,18 @@ export class SignalingServer {
   readonly #options: SignalingOptions;
   readonly #sessions = new Map<WebSocket, PeerSession>();
   readonly #alive = new WeakSet<WebSocket>();
+  /** Open connections by client address (loopback included, though not capped). */
+  readonly #perAddress = new Map<string, number>();
   readonly #heartbeat: NodeJS.Timeout;
   #closed = false;
 
   constructor(server: Server, options: SignalingOptions) {
     this.#server = server;
     this.#options = options;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: false });
+    // ws closes the connection (1009) over maxPayload; up to it, an over-long message gets an error reply.
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
     server.on('upgrade', this.#onUpgrade);
-    this.#wss.on('connection', (socket) => this.#accept(socket));
+    this.#wss.on('connection', (socket, request: IncomingMessage) => this.#accept(socket, request.socket.remoteAddress ?? ''));
     this.#heartbeat = setInterval(() => {
       for (const socket of this.#sessions.keys()) {
         if (!this.#alive.has(socket)) {
@@ -58,20 +63,34 @@ export class SignalingServer {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    const address = request.socket.remoteAddress ?? '';
+    const refusal =
+      this.#sessions.size >= this.#options.maxConnections
+        ? `too many signaling connections (at most ${this.#options.maxConnections}); try again later`
+        : !isLoopback(address) && (this.#perAddress.get(address) ?? 0) >= this.#options.maxConnectionsPerAddress
+          ? `too many signaling connections from this address (at most ${this.#options.maxConnectionsPerAddress})`
+          : null;
+    if (refusal) {
+      this.#options.hooks?.error?.('request');
+      const body = JSON.stringify({ error: refusal });
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nRetry-After: 10\r\nConnection: close\r\n\r\n${body}`);
+      return;
+    }
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#wss.emit('connection', ws, request));
   };
 
-  #accept(socket: WebSocket): void {
+  #accept(socket: WebSocket, address: string): void {
     const send = (message: SignalingResponse | SignalingNotification) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
     const session = new PeerSession({
       lookup: this.#options.lookup,
-      isOperatorToken: (token) => tokenMatches(token, this.#options.operatorToken),
+      checkOperatorToken: (token) => this.#options.checkOperatorToken(token, address),
       onChannelGone: () => send({ notification: 'channelClosed' }),
       ...(this.#options.hooks ? { hooks: this.#options.hooks } : {}),
     });
     this.#sessions.set(socket, session);
+    this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#alive.add(socket);
     socket.on('pong', () => this.#alive.add(socket));
     let chain = Promise.resolve();
@@ -80,6 +99,12 @@ export class SignalingServer {
       if (isBinary) {
         this.#options.hooks?.error?.('request');
         send({ id: null, ok: false, error: 'binary messages are not part of the protocol; send JSON text' });
+        return;
+      }
+      const bytes = byteLength(data);
+      if (bytes > MAX_MESSAGE_BYTES) {
+        this.#options.hooks?.error?.('request');
+        send({ id: null, ok: false, error: `message too large (${bytes} bytes; at most ${MAX_MESSAGE_BYTES})` });
         return;
       }
       if (pending >= MAX_PENDING) {
@@ -114,7 +139,10 @@ export class SignalingServer {
     });
     socket.on('close', () => {
       session.close();
-      this.#sessions.delete(socket);
+      if (!this.#sessions.delete(socket)) return;
+      const left = (this.#perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.#perAddress.set(address, left);
+      else this.#perAddress.delete(address);
     });
     socket.on('error', () => socket.terminate());
   }
@@ -129,6 +157,15 @@ export class SignalingServer {
       socket.terminate();
     }
     this.#sessions.clear();
+    this.#perAddress.clear();
     this.#wss.close();
   }
+}
+
+function byteLength(data: RawData): number {
+  return Array.isArray(data) ? data.reduce((n, part) => n + part.length, 0) : data.byteLength;
+}
+
+function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }

@@ -216,8 +216,12 @@ test('signaling refuses junk and out-of-order requests with clear errors, and th
   assert.match(byId(9)?.error ?? '', /unknown transport/);
   assert.match(byId(10)?.error ?? '', /bad request/);
   assert.ok(replies.some((r) => /binary/.test(r.error ?? '')));
-  // An oversized message closes that socket (ws refuses it) and nothing else.
+  // An over-long message gets an error and the connection stays; one over 1 MB closes that socket (ws
+  // refuses it) and nothing else.
   socket.send('x'.repeat(70 * 1024));
+  await waitFor('the over-long message answered', () => (replies.some((r) => /message too large/.test(r.error ?? '')) ? true : undefined), 10_000);
+  assert.equal(socket.readyState, WebSocket.OPEN);
+  socket.send('x'.repeat(1024 * 1024 + 1));
   await new Promise((r) => socket.once('close', r));
   const health = await fetch(`${fenshen.url}/healthz`);
   assert.equal(health.status, 200);
