@@ -157,9 +157,10 @@ async function main(): Promise<void> {
       log.error('shutdown took over 10 s; exiting anyway');
       process.exit(1);
     }, 10_000).unref();
+    // Counts of folded repeats still pending are written before the process ends.
     server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => (log.flushRepeats(), process.exit(0)),
+      () => (log.flushRepeats(), process.exit(1)),
     );
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
