@@ -66,7 +66,7 @@ async function drawCosts(preset: PresetName, frames: number) {
     if (pictures.length < 60) pictures.push(Buffer.from(picture.data));
     picture.release();
   }
-  return { render: render / frames, convert: convert / frames, damagedShare: damaged / frames / (p.width * p.height), unchangedShare: unchanged / frames, pictures, cacheMb: avatar.cache.bytes / 1e6, missRate: (avatar.cache.misses - misses) / frames };
+  return { render: render / frames, convert: convert / frames, damagedShare: damaged / frames / (p.width * p.height), unchangedShare: unchanged / frames, pictures, cacheMb: (avatar.cache.bytes + compositor.spriteBytes) / 1e6, missRate: (avatar.cache.misses - misses) / frames };
 }
 
 async function encodeFps(preset: PresetName, pictures: Buffer[], frames: number) {
@@ -185,7 +185,7 @@ if (runs('loop')) {
   }
   console.log('');
   console.log(`x264 preset ${config.encoder.x264Preset} (${config.encoder.x264Params}), avatar xiaomei, caption on, idle motion, in process`);
-  printTable(['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'unchanged frames', 'rotation cache / miss', 'encode fps (max)', 'encode cpu ms/f'], frameRows);
+  printTable(['preset', 'render ms/f', 'convert ms/f', 'redrawn area', 'unchanged frames', 'sprites held / rotations drawn a frame', 'encode fps (max)', 'encode cpu ms/f'], frameRows);
 }
 
 if (runs('scene')) {

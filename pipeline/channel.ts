@@ -643,7 +643,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     if (now - w.startUs >= 1_000_000) {
       w.value = (w.frames * 1e6) / (now - w.startUs);
       this.#counters.fps.set(w.value);
-      this.#counters.avatarCache.set(this.#compositor.avatar.cache.bytes);
+      this.#counters.avatarCache.set(this.#compositor.avatar.cache.bytes + this.#compositor.spriteBytes);
       w.startUs = now;
       w.frames = 0;
     }

@@ -58,7 +58,7 @@ export class PipelineMetrics {
     this.destinationUptimeSeconds = new Gauge({ name: 'fenshen_destination_uptime_seconds', help: 'How long the current connection of a destination has been live (0 when not)', labelNames: ['channel', 'destination'], registers });
     this.driveLatencySeconds = new Histogram({ name: 'fenshen_drive_latency_seconds', help: 'Drive frame arrival to the tick that renders its pose', labelNames: ['channel'], buckets: [0.01, 0.02, 0.033, 0.05, 0.066, 0.1, 0.15, 0.25, 0.5], registers });
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
-    this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Pixels held by the avatar rotation cache (bounded by its budget)', labelNames: ['channel'], registers });
+    this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Bytes held by the avatar rotation cache and the converted sprites frames are blended from (each bounded by its budget)', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
   }
 

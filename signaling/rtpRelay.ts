@@ -98,8 +98,13 @@ export class RtpRelay {
     return this.#rtcpOut.address().port;
   }
 
-  /** Starts (or moves) forwarding to the SFU's transport. */
-  forwardTo(destination: RelayDestination): void {
+  /** Starts forwarding to the SFU's transport (once: a new worker gets a new relay). */
+  async forwardTo(destination: RelayDestination): Promise<void> {
+    // Connected sockets send without an address to resolve on every packet (~200 a second).
+    await Promise.all([
+      new Promise<void>((resolve) => this.#rtpOut.connect(destination.port, '127.0.0.1', resolve)),
+      new Promise<void>((resolve) => this.#rtcpOut.connect(destination.rtcpPort, '127.0.0.1', resolve)),
+    ]);
     this.#destination = destination;
   }
 
@@ -125,7 +130,7 @@ export class RtpRelay {
     packet.writeUInt16BE(this.#lastSeq, 2);
     packet.writeUInt32BE(this.#lastTs, 4);
     this.packets++;
-    if (this.#destination) this.#rtpOut.send(packet, this.#destination.port, '127.0.0.1');
+    if (this.#destination) this.#rtpOut.send(packet);
   }
 
   #onRtcp(packet: Buffer): void {
@@ -138,7 +143,7 @@ export class RtpRelay {
       if (this.generations === 0 || distanceS > MAX_SR_DISTANCE_S) return;
       packet.writeUInt32BE(ts, 16);
     }
-    this.#rtcpOut.send(packet, this.#destination.rtcpPort, '127.0.0.1');
+    this.#rtcpOut.send(packet);
   }
 
   close(): void {

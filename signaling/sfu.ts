@@ -94,7 +94,7 @@ export class SfuChannel {
         relays.push(relay);
         const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
         await transport.connect({ ip: '127.0.0.1', port: relay.sendPort, rtcpPort: relay.sendRtcpPort });
-        relay.forwardTo({ port: transport.tuple.localPort, rtcpPort: rtcpPortOf(transport) });
+        await relay.forwardTo({ port: transport.tuple.localPort, rtcpPort: rtcpPortOf(transport) });
         return { relay, transport };
       };
       const [videoIn, audioIn] = [await ingress(90000, reuse?.video), await ingress(48000, reuse?.audio)];

@@ -71,7 +71,7 @@ export function judge(record: SoakRecord): Verdict {
   const rows: [string, string, string, boolean | null][] = [
     ['RSS growth after warm-up (server)', `${fixed(rssGrowth, 2)} %/h (${range(steady.map((s) => s.rssMb))} MB)`, '< 1 %/h', judged ? rssGrowth < 1 : null],
     ['RSS growth (ffmpeg and other children)', `${fixed(childGrowth, 2)} %/h (${range(steady.map((s) => s.childrenRssMb))} MB)`, 'reported', null],
-    ['avatar rotation cache (fills toward its budget)', `${range(steady.map((s) => s.avatarCacheMb))} MB`, 'reported', null],
+    ['avatar rotation cache and sprites (fill toward their budgets)', `${range(steady.map((s) => s.avatarCacheMb))} MB`, 'reported', null],
     ['external memory (canvases, buffers)', `${range(steady.map((s) => s.externalMb))} MB`, 'reported', null],
     ['heap used growth', `${fixed(heapGrowth, 2)} %/h (${range(steady.map((s) => s.heapMb))} MB)`, 'reported', null],
     ['frames dropped (encoder) / missing in the RTMP read-back', `${dropped} / ${missing} of ${received}`, '0 / 0', dropped === 0 && missing === 0 && backward === 0],

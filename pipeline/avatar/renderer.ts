@@ -3,6 +3,7 @@ import { apply, boundsOf, IDENTITY, rotate, scale, translate, type Affine } from
 import type { MouthShape } from './format.js';
 import type { RasterAvatar, RasterLayer, Sprite } from './raster.js';
 import type { RigPose } from './rig.js';
+import { canvasSource, type SpriteSource } from './spriteSource.js';
 import { TransformCache, type TransformCacheOptions } from './transformCache.js';
 
 /** Where the avatar stands in the frame: the hips pivot lands on (x, y) pixels. */
@@ -15,7 +16,7 @@ export interface AvatarPlacement {
 export interface DrawItem {
   /** The layer it draws (its id in the manifest). */
   readonly layer: string;
-  readonly source: Canvas;
+  readonly source: SpriteSource;
   /** Source pixels to frame pixels; a plain integer offset for big layers, so they blit. */
   readonly transform: Affine;
   /** Integer pixel bounds it touches: [x0, y0, x1, y1), with a pixel of margin for smoothing. */
@@ -64,6 +65,26 @@ function boneSnap(bone: Affine, px: number, py: number): [number, number, number
   return [sx, sy, sx - x, sy - y];
 }
 
+/**
+ * A small layer's transform, settled so that it only changes when the drawn sprite would: its linear
+ * part in steps that move its farthest pixel by at most half a pixel, its offset in whole pixels
+ * (with the bone's snap, like the big layers). Idle motion drifts slowly: unsettled, the face's small
+ * parts changed every frame and the frame was redrawn around them every frame.
+ */
+function settled(m: Affine, snap: readonly [number, number, number, number], extentPx: number): Affine {
+  const step = 0.5 / Math.max(1, extentPx);
+  const q = (v: number) => Math.round(v / step) * step;
+  return [q(m[0]), q(m[1]), q(m[2]), q(m[3]), Math.round(m[4] + snap[2]), Math.round(m[5] + snap[3])];
+}
+
+/**
+ * How far a turn goes past idle drift (|n| up to 0.25 of the range), for the head's narrowing: idle
+ * sways are too small for it to show, and without it they revisit far fewer cached head rotations.
+ */
+function beyondIdle(n: number): number {
+  return Math.max(0, Math.abs(n) - 0.25) / 0.75;
+}
+
 function spriteTransform(m: Affine, sprite: Sprite, pxPerUnit: number): Affine {
   return scale(translate(m, sprite.x, sprite.y), 1 / pxPerUnit, 1 / pxPerUnit);
 }
@@ -92,18 +113,18 @@ export class AvatarRenderer {
     const items: DrawItem[] = [];
     for (const layer of this.#layout(pose, placement)) {
       const { canvas, transform: m, snap } = layer;
-      let source = canvas, t: Affine;
+      let source: SpriteSource = canvasSource(canvas), t: Affine;
       if (layer.cached) {
         const turned = this.cache.get(canvas, m);
         // Anchor the sprite's centre; the quantised rotation only moves pixels far from it by a fraction.
         const [cx, cy] = apply(m, canvas.width / 2, canvas.height / 2);
         const ox = turned ? turned.centreX : canvas.width / 2;
         const oy = turned ? turned.centreY : canvas.height / 2;
-        if (turned) source = turned.canvas;
+        if (turned) source = turned;
         // Offset from the bone's exact pivot, rounded on its own: it only changes when the layer itself moves.
         t = [1, 0, 0, 1, snap[0] + Math.round(cx - ox - (snap[0] - snap[2])), snap[1] + Math.round(cy - oy - (snap[1] - snap[3]))];
       } else {
-        t = [m[0], m[1], m[2], m[3], m[4] + snap[2], m[5] + snap[3]];
+        t = settled(m, snap, Math.max(canvas.width, canvas.height));
       }
       const b = boundsOf(t, source.width, source.height);
       items.push({ layer: layer.id, source, transform: t, bounds: [Math.floor(b.minX) - 1, Math.floor(b.minY) - 1, Math.ceil(b.maxX) + 1, Math.ceil(b.maxY) + 1] });
@@ -120,7 +141,7 @@ export class AvatarRenderer {
   static drawItems(ctx: SKRSContext2D, items: readonly DrawItem[], dx = 0, dy = 0): void {
     for (const { source, transform: t } of items) {
       ctx.setTransform(t[0], t[1], t[2], t[3], t[4] - dx, t[5] - dy);
-      ctx.drawImage(source, 0, 0);
+      ctx.drawImage(source.canvas, 0, 0);
     }
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   }
@@ -137,7 +158,7 @@ export class AvatarRenderer {
     body = translate(body, -hx, -hy);
     // Head bone: roll about the neck; a turn shifts and narrows the head slightly.
     let head = translate(body, nx + yawN * 3, ny + pitchN * 2 - pose.breath * 0.8);
-    head = scale(rotate(head, pose.headRollDeg * DEG), 1 - 0.035 * Math.abs(yawN), 1 - 0.02 * Math.abs(pitchN));
+    head = scale(rotate(head, pose.headRollDeg * DEG), 1 - 0.035 * beyondIdle(yawN), 1 - 0.02 * beyondIdle(pitchN));
     head = translate(head, -nx, -ny);
     const snaps = { body: boneSnap(body, hx, hy), head: boneSnap(head, nx, ny) };
     const items: LayerPlacement[] = [];

@@ -1,15 +1,17 @@
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
-import { AvatarRenderer, type AvatarPlacement, type DrawItem } from '../avatar/renderer.js';
+import type { Canvas } from '@napi-rs/canvas';
+import type { AvatarRenderer, AvatarPlacement, DrawItem } from '../avatar/renderer.js';
 import type { RigPose } from '../avatar/rig.js';
-import { alignRect, I420Layout, rgbaToI420, type Rect } from './i420.js';
+import { canvasSource } from '../avatar/spriteSource.js';
+import { alignRect, copyI420Rect, I420Layout, rgbaToI420, type Rect } from './i420.js';
 import { PicturePool, type Picture } from './picturePool.js';
 import type { PreparedScene } from './scene.js';
+import { SpriteBank } from './spriteBank.js';
 
 /** Timings of one composed frame, in milliseconds. */
 export interface ComposeTimings {
-  /** Drawing the changed area (Skia rasterises when the pixels are read). */
+  /** Blending the changed area in I420 (sprites already converted). */
   render: number;
-  /** Colour conversion of the changed area and the copy into a pooled picture. */
+  /** Reading canvases back and converting them to I420: new sprites, a new backplate or video frame. */
   convert: number;
   /** Pixels redrawn this frame. */
   damagedPixels: number;
@@ -17,18 +19,24 @@ export interface ComposeTimings {
 
 type Bounds = readonly [number, number, number, number];
 
+const SPRITE_BYTES_PER_FRAME_PIXEL = 200;
+
 /**
  * Builds each frame's picture by redrawing only what changed since the previous frame (the damage):
  * the sprites whose source or position differ, over the scene, clipped to their old and new bounds.
- * An idle avatar changes a few small areas most frames (eyes, mouth); a frame with no change at all
- * reuses the last picture. The latest picture is kept in I420 and copied into pooled buffers.
+ * Drawing happens in I420: the backplate is converted once per scene (or video frame), each sprite
+ * once when first drawn (SpriteBank), and a frame is the backplate's rect copied and the sprites
+ * blended over it. An idle avatar changes a few small areas most frames (eyes, mouth); a frame with
+ * no change at all reuses the last picture. The latest picture is kept and copied into pooled buffers.
  */
 export class FrameCompositor {
   readonly layout: I420Layout;
   readonly #pool: PicturePool;
-  /** Drawing surfaces by size, most recently used last. */
-  readonly #scratches = new Map<string, SKRSContext2D>();
+  readonly #bank: SpriteBank;
   readonly #current: Buffer;
+  /** The scene's backplate in I420, and the canvas it was made from. */
+  readonly #plate: Buffer;
+  #plateOf: Canvas | null = null;
   #scene: PreparedScene;
   #avatar: AvatarRenderer;
   #placement: AvatarPlacement;
@@ -41,6 +49,10 @@ export class FrameCompositor {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
+    this.#plate = Buffer.alloc(this.layout.byteLength);
+    // Room for the avatar's big layers at the rotations minutes of idle motion visit (~1 MB each at
+    // 720x1280, packed), the face's parts and the overlays.
+    this.#bank = new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL);
     this.#scene = scene;
     this.#avatar = avatar;
     this.#placement = placement;
@@ -48,6 +60,11 @@ export class FrameCompositor {
 
   get avatar(): AvatarRenderer {
     return this.#avatar;
+  }
+
+  /** Bytes held by converted sprites. */
+  get spriteBytes(): number {
+    return this.#bank.bytes;
   }
 
   /**
@@ -78,25 +95,40 @@ export class FrameCompositor {
   /** Draws one frame for `pose`; the caller owns one reference to the returned picture. */
   compose(pose: RigPose, timings?: ComposeTimings): Picture {
     const t0 = performance.now();
+    const convertBefore = this.#bank.stats.convertMs;
     const items = this.#avatar.frame(pose, this.#placement);
     // A background video changes the whole backplate each frame: the whole frame is redrawn.
-    if (this.#scene.advanceVideo()) this.#previous = null;
+    let plateMs = 0;
+    if (this.#scene.advanceVideo() || this.#plateOf !== this.#scene.backplate) {
+      plateMs = this.#convertPlate();
+      this.#previous = null;
+    }
     const { width, height } = this.layout;
     const damage = this.#previous ? alignRect(union(damageOf(this.#previous, items), this.#sceneDamage), width, height) : { x: 0, y: 0, width, height };
     this.#previous = items;
     this.#sceneDamage = null;
     if (this.#last && (damage.width === 0 || damage.height === 0)) {
-      if (timings) Object.assign(timings, { render: performance.now() - t0, convert: 0, damagedPixels: 0 });
+      if (timings) Object.assign(timings, { render: performance.now() - t0 - plateMs, convert: plateMs, damagedPixels: 0 });
       return this.#last.retain();
     }
-    const rgba = this.#draw(items, damage);
-    const t1 = performance.now();
-    rgbaToI420(rgba, damage.width, 0, 0, this.#current, this.layout, damage);
+    copyI420Rect(this.#plate, this.#current, this.layout, damage);
+    for (const item of items) {
+      if (!intersects(item.bounds, damage)) continue;
+      const placed = this.#bank.place(item.source, item.transform);
+      placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, damage);
+    }
+    for (const overlay of this.#scene.overlays) {
+      const placed = this.#bank.place(canvasSource(overlay.canvas), [1, 0, 0, 1, overlay.x, overlay.y]);
+      placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, damage);
+    }
     const picture = this.#pool.acquire();
     picture.data.set(this.#current);
     this.#last?.release();
     this.#last = picture.retain();
-    if (timings) Object.assign(timings, { render: t1 - t0, convert: performance.now() - t1, damagedPixels: damage.width * damage.height });
+    if (timings) {
+      const convert = plateMs + this.#bank.stats.convertMs - convertBefore;
+      Object.assign(timings, { render: performance.now() - t0 - convert, convert, damagedPixels: damage.width * damage.height });
+    }
     return picture;
   }
 
@@ -111,33 +143,15 @@ export class FrameCompositor {
     this.#last = null;
   }
 
-  /**
-   * Redraws the scene, the avatar and the overlays inside `area` and reads those pixels back. It draws
-   * on a canvas the size of the area (shifted), not on a frame-sized one: Skia's per-draw and read-back
-   * costs grow with the target canvas, ~10x for a mouth-sized area.
-   */
-  #draw(items: readonly DrawItem[], area: Rect): Uint8ClampedArray {
-    const ctx = this.#scratch(area.width, area.height);
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.drawImage(this.#scene.backplate, -area.x, -area.y);
-    AvatarRenderer.drawItems(ctx, items.filter((item) => intersects(item.bounds, area)), area.x, area.y);
-    for (const overlay of this.#scene.overlays) ctx.drawImage(overlay.canvas, overlay.x - area.x, overlay.y - area.y);
-    return ctx.getImageData(0, 0, area.width, area.height).data;
-  }
-
-  /** A drawing surface at least w x h, from a few kept sizes (rounded up to 64 px). */
-  #scratch(width: number, height: number): SKRSContext2D {
-    const w = Math.ceil(width / 64) * 64, h = Math.ceil(height / 64) * 64;
-    const key = `${w}x${h}`;
-    let ctx = this.#scratches.get(key);
-    if (ctx) {
-      this.#scratches.delete(key);
-    } else {
-      ctx = createCanvas(w, h).getContext('2d');
-      if (this.#scratches.size >= 8) this.#scratches.delete(this.#scratches.keys().next().value as string);
-    }
-    this.#scratches.set(key, ctx);
-    return ctx;
+  /** The backplate (background, logo, or this tick's video frame) to I420; returns the milliseconds it took. */
+  #convertPlate(): number {
+    const t0 = performance.now();
+    const plate = this.#scene.backplate;
+    const { width, height } = this.layout;
+    const rgba = plate.getContext('2d').getImageData(0, 0, width, height).data;
+    rgbaToI420(rgba, width, 0, 0, this.#plate, this.layout, { x: 0, y: 0, width, height });
+    this.#plateOf = plate;
+    return performance.now() - t0;
   }
 }
 
@@ -153,7 +167,7 @@ function intersects(b: Bounds, r: Rect): boolean {
 }
 
 function sameItem(a: DrawItem, b: DrawItem): boolean {
-  if (a.source !== b.source) return false;
+  if (a.source !== b.source && a.source.key !== b.source.key) return false;
   for (let i = 0; i < 6; i++) if (a.transform[i] !== b.transform[i]) return false;
   return true;
 }

@@ -56,6 +56,24 @@ export function rgbToYuv(r: number, g: number, b: number): [number, number, numb
   ];
 }
 
+/** The conversion's fixed-point coefficients (`x >> 16` after the sum), for code that inlines it. */
+export const BT709 = { Y_R, Y_G, Y_B, Y_OFFSET, U_R, U_G, U_B, V_R, V_G, V_B, C_OFFSET: 128 * FIX + FIX / 2 } as const;
+
+/** Copies an even-aligned rect of one I420 picture into another of the same layout. */
+export function copyI420Rect(src: Uint8Array, dst: Uint8Array, layout: I420Layout, rect: Rect): void {
+  const { width, chromaWidth, uOffset, vOffset } = layout;
+  for (let y = rect.y; y < rect.y + rect.height; y++) {
+    const at = y * width + rect.x;
+    dst.set(src.subarray(at, at + rect.width), at);
+  }
+  const cw = rect.width >> 1;
+  for (let cy = rect.y >> 1; cy < (rect.y + rect.height) >> 1; cy++) {
+    const at = cy * chromaWidth + (rect.x >> 1);
+    dst.set(src.subarray(uOffset + at, uOffset + at + cw), uOffset + at);
+    dst.set(src.subarray(vOffset + at, vOffset + at + cw), vOffset + at);
+  }
+}
+
 /** Grows a rect outwards to even coordinates and clips it to the picture. */
 export function alignRect(rect: Rect, width: number, height: number): Rect {
   const x0 = Math.max(0, Math.floor(rect.x / 2) * 2);

@@ -93,8 +93,16 @@ test('the rotation cache returns nothing for the identity and keeps to its byte 
   }
   assert.equal(cache.misses, 10);
   const r = Math.PI / 180 * 10;
-  cache.get(sprite, [Math.cos(r), Math.sin(r), -Math.sin(r), Math.cos(r), 5, 5]);
-  assert.equal(cache.hits, 1, 'the most recent angle is still cached');
+  const again = cache.get(sprite, [Math.cos(r), Math.sin(r), -Math.sin(r), Math.cos(r), 5, 5]);
+  assert.ok(again?.canvas);
+  assert.equal(cache.misses, 10, 'the most recent angle is still drawn');
+  // Geometry comes without drawing: an entry only asked for its size and key costs no pixels.
+  const r2 = Math.PI / 180 * 20;
+  const lazy = cache.get(sprite, [Math.cos(r2), Math.sin(r2), -Math.sin(r2), Math.cos(r2), 0, 0]);
+  assert.ok(lazy && lazy.width > 100 && lazy.key.length > 0);
+  assert.equal(cache.misses, 10);
+  assert.equal(lazy.canvas.width, lazy.width);
+  assert.equal(cache.misses, 11);
 });
 
 test('redrawing only what changed gives the same pictures as drawing every frame whole', async () => {
@@ -131,4 +139,42 @@ test('redrawing only what changed gives the same pictures as drawing every frame
   }
   assert.ok(damaged < poses.length * preset.width * preset.height * 0.6, 'most of the frame is not redrawn');
   incremental.close();
+});
+
+test('frames blended in I420 match drawing the same scene in Skia and converting it', async () => {
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const config = channelSchema.parse({ scene: { caption: { text: '新品上市 限时优惠' }, productCard: { name: '保温杯', price: '¥59.9' } } });
+  const scene = await PreparedScene.prepare(config.scene, preset.width, preset.height, '.');
+  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
+  const raster = await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]);
+  const placement = Channel.placementFor(config.scene, preset);
+  const renderer = new AvatarRenderer(raster);
+  const compositor = new FrameCompositor(preset.width, preset.height, scene, renderer, placement);
+  const layout = new I420Layout(preset.width, preset.height);
+  const poses = [new IdleAnimator(5).poseAt(3, restPose()), { ...restPose(), headRollDeg: 7, headYawDeg: -20, bodyLeanDeg: 3, mouthOpen: 0.8, eyeOpenL: 0.1 }];
+  for (const pose of poses) {
+    const picture = compositor.compose(pose);
+    // The reference: everything drawn by Skia in RGBA, then converted once.
+    const ctx = createCanvas(preset.width, preset.height).getContext('2d');
+    ctx.drawImage(scene.backplate, 0, 0);
+    AvatarRenderer.drawItems(ctx, renderer.frame(pose, placement));
+    for (const overlay of scene.overlays) ctx.drawImage(overlay.canvas, overlay.x, overlay.y);
+    const reference = Buffer.alloc(layout.byteLength);
+    rgbaToI420(ctx.getImageData(0, 0, preset.width, preset.height).data, preset.width, 0, 0, reference, layout, { x: 0, y: 0, width: preset.width, height: preset.height });
+    const compare = (from: number, to: number) => {
+      let worst = 0, sum = 0;
+      for (let i = from; i < to; i++) {
+        const d = Math.abs((picture.data[i] as number) - (reference[i] as number));
+        worst = Math.max(worst, d);
+        sum += d;
+      }
+      return { worst, mean: sum / (to - from) };
+    };
+    const luma = compare(0, layout.uOffset), chroma = compare(layout.uOffset, layout.byteLength);
+    // Rounding in the blend; at anti-aliased edges chroma is an alpha-weighted 2x2 mean.
+    assert.ok(luma.worst <= 3 && luma.mean < 0.2, `luma differs by up to ${luma.worst} (mean ${luma.mean.toFixed(3)})`);
+    assert.ok(chroma.worst <= 6 && chroma.mean < 0.2, `chroma differs by up to ${chroma.worst} (mean ${chroma.mean.toFixed(3)})`);
+    picture.release();
+  }
+  compositor.close();
 });

@@ -52,7 +52,7 @@ const send = (socket: dgram.Socket, packet: Buffer, port: number) => new Promise
 test('the RTP relay keeps sequence numbers and timestamps continuous when the encoder process changes', async () => {
   const relay = await RtpRelay.open({ clockRateHz: 90000 });
   const [sfuRtp, sfuRtcp, firstEncoder, secondEncoder, secondEncoderRtcp] = await Promise.all([bound(), bound(), bound(), bound(), bound()]);
-  relay.forwardTo({ port: sfuRtp.address().port, rtcpPort: sfuRtcp.address().port });
+  await relay.forwardTo({ port: sfuRtp.address().port, rtcpPort: sfuRtcp.address().port });
   try {
     const forwarded = collect(sfuRtp, 6);
     for (let i = 0; i < 3; i++) await send(firstEncoder, rtp(65534 + i, 4_000_000_000 + i * 3000), relay.listenPort);

@@ -1,0 +1,27 @@
+import type { Canvas } from '@napi-rs/canvas';
+
+/**
+ * Pixels to draw, named by a key: equal keys are equal pixels, so a frame that draws the same keys at
+ * the same places as the last one has nothing to redraw, and converted copies (pipeline/compose's
+ * SpriteBank) can be found again even after the canvas itself was dropped. `canvas` may be drawn on
+ * first access (a big layer at a new rotation).
+ */
+export interface SpriteSource {
+  readonly key: string;
+  readonly width: number;
+  readonly height: number;
+  readonly canvas: Canvas;
+}
+
+const sources = new WeakMap<Canvas, SpriteSource>();
+let nextId = 0;
+
+/** The source for a canvas drawn once and never changed (a part's raster, an overlay). */
+export function canvasSource(canvas: Canvas): SpriteSource {
+  let source = sources.get(canvas);
+  if (!source) {
+    source = { key: `c${nextId++}`, width: canvas.width, height: canvas.height, canvas };
+    sources.set(canvas, source);
+  }
+  return source;
+}
