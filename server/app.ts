@@ -14,7 +14,8 @@ import { PROJECT_ROOT } from '../pipeline/paths.js';
 import { describeAvatars } from '../pipeline/avatar/loader.js';
 import { bearerToken, type OperatorAuth } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
-import { ApiError, errors } from './errors.js';
+import { ApiError, dataFolderError, errorCode, errors, serverErrorLine } from './errors.js';
+import type { Logger } from './log.js';
 import type { Store } from './store.js';
 import { ffprobeBeside, uploadRoutes } from './uploads.js';
 
@@ -28,6 +29,10 @@ export interface AppOptions {
   readonly store: Store;
   readonly dataDir: string;
   readonly ffmpegPath: string;
+  /** Where server errors (5xx) are logged, each with its cause. */
+  readonly log: Logger;
+  /** Text no log line may hold (the operator token); URLs' keys are scrubbed anyway. */
+  readonly secrets: readonly string[];
 }
 
 const createChannelBody = z.strictObject({
@@ -95,13 +100,34 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { channels } = options;
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const app = Fastify({
+    // Fastify's own request log is off: requests are many and routine; server errors are logged below.
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    // Errors the router meets before any route (a broken %-escape, an over-long parameter) get the API's
+    // own answer shape instead of fastify's.
+    frameworkErrors: (err, _request, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+      const message = err.code === 'FST_ERR_BAD_URL' ? 'the address is not valid: a broken %-escape (percent-encoding)' : err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'the address is not valid: a part of it is too long' : 'the address is not valid';
+      // frameworkErrors is generic over route types that do not apply before routing: a plain reply.
+      return (reply as FastifyReply).status(status).send({ error: message, code: 'bad_url' });
+    },
+  });
 
-  app.setErrorHandler((err, _request, reply) => {
-    if (err instanceof ApiError) return reply.status(err.status).send({ error: err.message, code: err.code });
+  const routeOf = (request: FastifyRequest) => ({ method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0] ?? '' });
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof ApiError) {
+      if (err.status >= 500) options.log.error(serverErrorLine(routeOf(request), err.status, err, options.secrets));
+      if (err.retryAfterS !== undefined) reply.header('retry-after', String(err.retryAfterS));
+      return reply.status(err.status).send({ error: err.message, code: err.code });
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.status(status).send({ error: (err as Error).message, code: 'bad_request' });
-    return reply.status(500).send({ error: 'internal error', code: 'internal' });
+    // The database lives in the data folder: a write it refuses (read-only, full) is said as such.
+    const known = errorCode(err)?.startsWith('SQLITE_') ? dataFolderError(err, 'the database') : null;
+    const answer = known ?? new ApiError(500, 'internal', 'internal error', { cause: err });
+    options.log.error(serverErrorLine(routeOf(request), answer.status, known ?? err, options.secrets));
+    return reply.status(answer.status).send({ error: answer.message, code: answer.code });
   });
   app.setNotFoundHandler((_request, reply) => reply.status(404).send({ error: 'no such route', code: 'not_found' }));
   // Scripts and HTTP libraries often send `content-type: application/json` on every request: a body-less

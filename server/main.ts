@@ -39,7 +39,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   // Owner-only when we make it: it holds the token and the stream keys.
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { token, created } = resolveToken(config.dataDir, config.token);
-  const store = Store.open(config.dataDir);
+  const store = Store.open(config.dataDir, log);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fenshen_' });
   const metrics = new PipelineMetrics(registry);
@@ -51,7 +51,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
   const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
-  const app = await buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath });
+  const app = await buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token] });
   const signaling = sfu
     ? new SignalingServer(app.server, {
         path: '/ws',

@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { PRESET_NAMES, type PresetName } from '../config/presets.js';
+import type { Logger } from './log.js';
 import type { StoredUpload } from './uploadRecord.js';
 
 export type { StoredUpload };
@@ -104,6 +105,14 @@ interface DestinationRow {
   enabled: number;
 }
 
+/** The database cannot be used as it is; the message names the file and what the operator can do. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+/** SQLite's codes for a file that is not (or no longer) a sound database. */
+const DAMAGED_CODES = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT']);
+
 /** fenshen's state under FENSHEN_DATA: one SQLite file (better-sqlite3), migrated at open. */
 export class Store {
   readonly #db: Database.Database;
@@ -112,18 +121,44 @@ export class Store {
     this.#db = db;
   }
 
-  static open(dataDir: string): Store {
+  /**
+   * Opens (or creates) FENSHEN_DATA/fenshen.db. An existing file that was emptied (0 bytes: a full disk,
+   * a bad copy) would open as a new database and every channel, scene and destination would be gone
+   * without a word: it is kept aside under a dated name and the log says so, loudly. A damaged one is a
+   * StoreError naming the file and what to do; it is never overwritten.
+   */
+  static open(dataDir: string, log?: Logger): Store {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'fenshen.db');
+    const aside = keepEmptyDatabaseAside(file);
+    if (aside) {
+      const message = `${file} was empty (0 bytes): kept aside as ${basename(aside)}, starting with a new database (no stored channels, scenes, playlists, destinations or uploads). To get them back, stop fenshen and copy a backup to ${file}`;
+      if (log) log.error(message);
+      else process.stderr.write(`fenshen: ${message}\n`);
+    }
     // Created owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     closeSync(openSync(file, 'a', 0o600));
     chmodSync(file, 0o600);
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 2000');
-    const store = new Store(db);
-    store.#migrate();
-    return store;
+    let db: Database.Database | null = null;
+    try {
+      db = new Database(file);
+      db.pragma('busy_timeout = 2000');
+      // Before anything writes: a damaged file is reported as it is, not half-migrated.
+      const check = db.pragma('quick_check(1)', { simple: true });
+      if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
+      db.pragma('journal_mode = WAL');
+      const store = new Store(db);
+      store.#migrate();
+      return store;
+    } catch (err) {
+      db?.close();
+      const code = (err as { code?: unknown }).code;
+      // Extended codes (SQLITE_CORRUPT_INDEX …) name the same kind of damage.
+      if (typeof code === 'string' && [...DAMAGED_CODES].some((damaged) => code === damaged || code.startsWith(`${damaged}_`))) {
+        throw new StoreError(`the database ${file} is damaged (${(err as Error).message}): restore it from a backup, or move it aside (mv ${file} ${file}.damaged) to start with no stored channels, scenes, playlists, destinations or uploads`);
+      }
+      throw err;
+    }
   }
 
   #migrate(): void {
@@ -265,4 +300,19 @@ function parseJson(text: string): unknown {
   } catch {
     return null;
   }
+}
+
+/**
+ * Renames an existing 0-byte database (and removes its empty -wal/-shm companions) to
+ * `fenshen.db.empty-<UTC time>`; returns the new path, or null when there was nothing to keep aside. A
+ * 0-byte file beside a -wal that holds data is left to SQLite, which can rebuild from the -wal.
+ */
+function keepEmptyDatabaseAside(file: string): string | null {
+  const size = (path: string) => (existsSync(path) ? statSync(path).size : -1);
+  if (size(file) !== 0 || size(`${file}-wal`) > 0) return null;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const aside = `${file}.empty-${stamp}`;
+  renameSync(file, aside);
+  for (const companion of [`${file}-wal`, `${file}-shm`]) rmSync(companion, { force: true });
+  return aside;
 }
