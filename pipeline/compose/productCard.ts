@@ -1,19 +1,24 @@
-import { createCanvas, type Image } from '@napi-rs/canvas';
+import { createCanvas, type Canvas, type Image } from '@napi-rs/canvas';
 import type { ProductCardConfig } from '../../config/schema.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import { breakLines } from './lineBreak.js';
 import type { OverlaySprite } from './scene.js';
 
+/** The side of the card's square picture, in pixels: what a product picture is decoded to. */
+export function productPictureSidePx(width: number, height: number): number {
+  return Math.round(132 * (Math.min(width, height) / 720));
+}
+
 /**
  * Draws the product card as its own sprite: picture on one side, name, price and tagline on the other,
  * sized from the frame's short side so it reads the same at 720p and 1080p.
  */
-export function drawProductCard(card: ProductCardConfig, image: Image | null, width: number, height: number): OverlaySprite {
+export function drawProductCard(card: ProductCardConfig, image: Image | Canvas | null, width: number, height: number): OverlaySprite {
   ensureCaptionFont();
   const unit = Math.min(width, height) / 720;
   const font = (px: number, weight = '') => `${weight} ${Math.round(px * unit)}px ${CAPTION_FONT_FAMILY}, sans-serif`.trim();
   const pad = Math.round(16 * unit);
-  const picture = image ? Math.round(132 * unit) : 0;
+  const picture = image ? productPictureSidePx(width, height) : 0;
   const cardW = Math.round(Math.min(width * 0.62, 440 * unit));
   const textW = cardW - 2 * pad - (picture ? picture + pad : 0);
   // Name and tagline wrap to two lines (ending in "…" beyond), the price stays on one; empty ones are left out.

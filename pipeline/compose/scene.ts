@@ -1,11 +1,13 @@
-import { createCanvas, ImageData, loadImage, type Canvas, type SKRSContext2D, type Image } from '@napi-rs/canvas';
-import { readFile, stat } from 'node:fs/promises';
+import { createCanvas, ImageData, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { BackgroundConfig, SceneConfig } from '../../config/schema.js';
+import { ffprobeBeside, probeVideoFile, VideoProbeError } from '../mediaProbe.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import { BackgroundVideo } from './backgroundVideo.js';
 import { breakLines } from './lineBreak.js';
-import { drawProductCard } from './productCard.js';
+import { decodePictureScaled, type DrawBox } from './pictureDecoder.js';
+import { drawProductCard, productPictureSidePx } from './productCard.js';
 
 /** What a scene with a background video needs to play it. */
 export interface SceneMedia {
@@ -15,7 +17,7 @@ export interface SceneMedia {
 }
 
 interface PlacedLogo {
-  readonly image: Image;
+  readonly image: Canvas;
   readonly x: number;
   readonly y: number;
   readonly width: number;
@@ -35,36 +37,113 @@ export class SceneError extends Error {
 }
 
 const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
-/** Decoded scene images by file, size and mtime: showing a product card must not decode its picture again. */
-const decoded = new Map<string, Image>();
-const DECODED_KEPT = 12;
+/**
+ * Scene pictures are kept decoded at the size they are drawn (RGBA bytes counted): showing a product card
+ * or switching back to a background must not decode its file again, and a few huge pictures must not hold
+ * hundreds of megabytes. 64 MB holds about seventeen 720x1280 backgrounds or seven at 1080x1920.
+ */
+export const SCENE_PICTURE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Scaled pictures by file, length, mtime and drawn size, least recently used first; bounded by bytes. */
+class ScenePictureCache {
+  readonly #entries = new Map<string, Canvas>();
+  readonly #pending = new Map<string, Promise<Canvas>>();
+  #bytes = 0;
+
+  constructor(readonly budgetBytes: number) {}
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** The cached picture for `key`, or the one `make` produces (one decode for concurrent asks). */
+  async get(key: string, make: () => Promise<Canvas>): Promise<Canvas> {
+    const cached = this.#entries.get(key);
+    if (cached) {
+      this.#entries.delete(key);
+      this.#entries.set(key, cached);
+      return cached;
+    }
+    const pending = this.#pending.get(key);
+    if (pending) return pending;
+    const made = make().finally(() => this.#pending.delete(key));
+    this.#pending.set(key, made);
+    const picture = await made;
+    this.#put(key, picture);
+    return picture;
+  }
+
+  #put(key: string, picture: Canvas): void {
+    const bytes = picture.width * picture.height * 4;
+    if (bytes > this.budgetBytes || this.#entries.has(key)) return;
+    this.#entries.set(key, picture);
+    this.#bytes += bytes;
+    for (const [oldKey, old] of this.#entries) {
+      if (this.#bytes <= this.budgetBytes) break;
+      this.#entries.delete(oldKey);
+      this.#bytes -= old.width * old.height * 4;
+    }
+  }
+}
+
+const pictures = new ScenePictureCache(SCENE_PICTURE_CACHE_BYTES);
+
+/** Bytes of decoded scene pictures kept (what the unit tests check against the budget). */
+export const scenePictureCacheBytes = (): number => pictures.bytes;
 
 /** A scene file's path: absolute, or relative to FENSHEN_DATA. */
 const scenePath = (path: string, baseDir: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
 
-async function loadSceneImage(path: string, baseDir: string, what: string): Promise<Image> {
+/**
+ * Lets the live loop's tick run before the next piece of scene work: copying a frame-sized picture costs
+ * 15-30 ms here, so two such steps in one turn would make a frame late.
+ */
+const yieldToTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Decodes `full` scaled to `box` (in a child process) into a canvas of that size. */
+async function decodeScaled(full: string, box: DrawBox): Promise<Canvas | null> {
+  const picture = await decodePictureScaled(full, box);
+  if (!picture) return null;
+  await yieldToTick();
+  const { width, height, rgba } = picture;
+  const canvas = createCanvas(width, height);
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height), 0, 0);
+  await yieldToTick();
+  return canvas;
+}
+
+/**
+ * The scene picture at `path`, decoded and scaled to `box` off the tick (in a niced child process; the
+ * tick only copies the scaled pixels in). Every failure is one message that says nothing of the cause.
+ */
+async function loadScenePicture(path: string, baseDir: string, what: string, box: DrawBox): Promise<Canvas> {
   const full = scenePath(path, baseDir);
+  const unusable = () => new SceneError(`${what} ${path} cannot be loaded: it is missing, unreadable or not a picture (PNG, JPEG, WebP or GIF)`);
+  const width = Math.max(1, Math.round(box.width));
+  const height = Math.max(1, Math.round(box.height));
+  const info = await stat(full).catch(() => null);
+  if (!info?.isFile()) throw unusable();
+  if (info.size > MAX_IMAGE_BYTES) throw new SceneError(`${what} ${path} is larger than 32 MB`);
+  const key = `${full}:${info.size}:${info.mtimeMs}:${width}x${height}:${box.fit}`;
   try {
-    const info = await stat(full);
-    if (info.size > MAX_IMAGE_BYTES) throw new SceneError(`${what} ${path} is larger than 32 MB`);
-    const key = `${full}:${info.size}:${info.mtimeMs}`;
-    const cached = decoded.get(key);
-    if (cached) {
-      decoded.delete(key);
-      decoded.set(key, cached);
-      return cached;
-    }
-    const image = await loadImage(await readFile(full));
-    decoded.set(key, image);
-    if (decoded.size > DECODED_KEPT) decoded.delete(decoded.keys().next().value as string);
-    return image;
+    return await pictures.get(key, async () => {
+      const picture = await decodeScaled(full, { width, height, fit: box.fit });
+      if (!picture) throw unusable();
+      return picture;
+    });
   } catch (err) {
     if (err instanceof SceneError) throw err;
-    throw new SceneError(`${what} ${path} cannot be loaded: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw unusable();
   }
 }
 
-function fillBackground(ctx: SKRSContext2D, width: number, height: number, background: BackgroundConfig, image: Image | null): void {
+/** The box a logo is drawn in: its width a fraction of the frame's, its height what its shape gives (at most the frame). */
+const logoBox = (logo: NonNullable<SceneConfig['logo']>, width: number, height: number): DrawBox => ({ width: width * logo.widthFraction, height, fit: 'inside' });
+
+/** The box a background picture is drawn in: the frame, filled (cover) or letterboxed (contain). */
+const backgroundBox = (fit: 'cover' | 'contain', width: number, height: number): DrawBox => ({ width, height, fit: fit === 'cover' ? 'cover' : 'inside' });
+
+function fillBackground(ctx: SKRSContext2D, width: number, height: number, background: BackgroundConfig, image: Canvas | null): void {
   switch (background.type) {
     case 'color':
       ctx.fillStyle = background.color;
@@ -90,9 +169,8 @@ function fillBackground(ctx: SKRSContext2D, width: number, height: number, backg
       if (!image) return;
       ctx.fillStyle = '#000000';
       ctx.fillRect(0, 0, width, height);
-      const s = background.fit === 'cover' ? Math.max(width / image.width, height / image.height) : Math.min(width / image.width, height / image.height);
-      const w = image.width * s, h = image.height * s;
-      ctx.drawImage(image, (width - w) / 2, (height - h) / 2, w, h);
+      // Already scaled to the frame (cover) or inside it (contain): drawn 1:1, centred.
+      ctx.drawImage(image, Math.round((width - image.width) / 2), Math.round((height - image.height) / 2));
       return;
     }
   }
@@ -136,7 +214,7 @@ export class PreparedScene {
     const { width, height } = this.backplate;
     const ctx = this.backplate.getContext('2d');
     ctx.putImageData(new ImageData(new Uint8ClampedArray(frame.buffer, frame.byteOffset, frame.byteLength), width, height), 0, 0);
-    if (this.#logo) ctx.drawImage(this.#logo.image, this.#logo.x, this.#logo.y, this.#logo.width, this.#logo.height);
+    if (this.#logo) ctx.drawImage(this.#logo.image, this.#logo.x, this.#logo.y);
     return true;
   }
 
@@ -151,40 +229,41 @@ export class PreparedScene {
    */
   static async prepare(config: SceneConfig, width: number, height: number, baseDir: string, previous?: PreparedScene, media?: SceneMedia): Promise<PreparedScene> {
     const card = config.productCard?.visible ? config.productCard : undefined;
-    const cardImage = card?.image ? await loadSceneImage(card.image, baseDir, 'product image') : null;
+    const pictureSide = productPictureSidePx(width, height);
+    const cardImage = card?.image ? await loadScenePicture(card.image, baseDir, 'product image', { width: pictureSide, height: pictureSide, fit: 'cover' }) : null;
     const productCard = card ? drawProductCard(card, cardImage, width, height) : null;
     const caption = PreparedScene.#drawCaption(config, width, height);
     const samePlate = (a: SceneConfig, b: SceneConfig) => JSON.stringify([a.background, a.logo]) === JSON.stringify([b.background, b.logo]);
+    const background = config.background;
     if (previous && previous.backplate.width === width && previous.backplate.height === height && samePlate(previous.config, config)) {
       // The files may have changed on disk: check they still load, as a fresh prepare would.
-      if (config.background.type === 'image') await loadSceneImage(config.background.path, baseDir, 'background image');
-      if (config.logo) await loadSceneImage(config.logo.path, baseDir, 'logo');
+      if (background.type === 'image') await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height));
+      if (config.logo) await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height));
       return new PreparedScene(config, previous.backplate, productCard, caption, previous.video, previous.#logo);
     }
-    const bgImage = config.background.type === 'image' ? await loadSceneImage(config.background.path, baseDir, 'background image') : null;
-    const logoImage = config.logo ? await loadSceneImage(config.logo.path, baseDir, 'logo') : null;
+    const bgImage = background.type === 'image' ? await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height)) : null;
+    const logoImage = config.logo ? await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height)) : null;
     let video: BackgroundVideo | null = null;
-    const background = config.background;
     if (background.type === 'video') {
       if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
       const full = scenePath(background.path, baseDir);
-      await stat(full).catch((err: NodeJS.ErrnoException) => {
-        throw new SceneError(`background video ${background.path} cannot be opened: ${err.code ?? err.message}`);
+      // Refused now rather than accepted and then only logged as unplayable.
+      await probeVideoFile(ffprobeBeside(media.ffmpegPath), full).catch((err: unknown) => {
+        throw new SceneError(`background video ${background.path} cannot be played: ${err instanceof VideoProbeError ? err.message : 'it cannot be read'}`);
       });
       video = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: full, width, height, fps: media.fps, fit: background.fit, onError: media.onError });
     }
     const backplate = createCanvas(width, height);
     const ctx = backplate.getContext('2d');
-    fillBackground(ctx, width, height, config.background, bgImage);
+    fillBackground(ctx, width, height, background, bgImage);
     let logo: PlacedLogo | null = null;
     if (logoImage && config.logo) {
       const margin = Math.round(Math.min(width, height) * 0.04);
-      const w = width * config.logo.widthFraction;
-      const h = (logoImage.height / logoImage.width) * w;
+      const { width: w, height: h } = logoImage;
       const x = config.logo.corner.endsWith('left') ? margin : width - margin - w;
       const y = config.logo.corner.startsWith('top') ? margin : height - margin - h;
       logo = { image: logoImage, x, y, width: w, height: h };
-      ctx.drawImage(logoImage, x, y, w, h);
+      ctx.drawImage(logoImage, x, y);
     }
     video?.start();
     return new PreparedScene(config, backplate, productCard, caption, video, logo);
