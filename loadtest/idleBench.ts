@@ -20,6 +20,13 @@ import { ownServer } from './viewers/target.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A channel converts each sprite the first time idle motion shows it, which takes its first minute or
+ * so; rooms run for hours, so the steady state is what is measured.
+ */
+export const IDLE_WARMUP_S = 60;
+export const IDLE_MEASURE_S = 30;
+
 export interface IdleCost {
   /** Cores (CPU seconds per second) of the server and all its children. */
   readonly total: number;
@@ -141,8 +148,8 @@ export async function idleVersusBare(presets: readonly PresetName[], log: (line:
   try {
     const rows: { preset: PresetName; channel: IdleCost; bare: number }[] = [];
     for (const preset of presets) {
-      log(`${preset}: the server as npm start runs it, idling (20 s warm-up, 20 s measured)`);
-      const channel = await serverIdleCost(preset, 20, 20, workDir);
+      log(`${preset}: the server as npm start runs it, idling (${IDLE_WARMUP_S} s warm-up, ${IDLE_MEASURE_S} s measured)`);
+      const channel = await serverIdleCost(preset, IDLE_WARMUP_S, IDLE_MEASURE_S, workDir);
       log(`${preset}: the bare encode of the same outputs (5 s warm-up, 20 s measured)`);
       const bare = await bareEncodeCost(preset, channel.framesFile, 5, 20);
       rmSync(channel.framesFile, { force: true });

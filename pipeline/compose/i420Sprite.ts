@@ -22,8 +22,8 @@ function scratchWords(slot: number, n: number): Uint16Array {
 
 /**
  * One plane of a sprite, packed: only its visible pixels are stored. `runs[row]` holds
- * [start, end, opaque (1) or partly transparent (0), offset into `values`/`alpha`] per run; clear
- * pixels are left out.
+ * [start, end, opaque (1) or partly transparent (0), offset into `values`, offset into `alpha`] per run;
+ * clear pixels are left out, and only partly transparent ones keep an alpha.
  */
 interface PackedPlane {
   readonly width: number;
@@ -32,6 +32,8 @@ interface PackedPlane {
   readonly values: Uint8Array;
   readonly alpha: Uint8Array;
 }
+
+const RUN = 5;
 
 /** The 2x2-block chroma planes of a sprite placed at one parity (even or odd left and top edge). */
 interface ChromaPlanes {
@@ -45,7 +47,7 @@ const div255 = (x: number) => (x + 128 + ((x + 128) >> 8)) >> 8;
 /** Packs planes that share one alpha: runs from `alpha`, then each plane's visible values. */
 function pack(width: number, height: number, alpha: Uint8Array, planes: readonly Uint8Array[]): PackedPlane[] {
   const runs: Int32Array[] = [];
-  let visible = 0;
+  let visible = 0, partial = 0;
   for (let y = 0; y < height; y++) {
     const row: number[] = [];
     let x = 0;
@@ -62,19 +64,20 @@ function pack(width: number, height: number, alpha: Uint8Array, planes: readonly
         if (b === 0 || (b === 255) !== opaque) break;
         x++;
       }
-      row.push(start, x, opaque ? 1 : 0, visible);
+      row.push(start, x, opaque ? 1 : 0, visible, partial);
       visible += x - start;
+      if (!opaque) partial += x - start;
     }
     runs.push(Int32Array.from(row));
   }
-  const packedAlpha = new Uint8Array(visible);
+  const packedAlpha = new Uint8Array(partial);
   const packed = planes.map(() => new Uint8Array(visible));
   for (let y = 0; y < height; y++) {
     const row = runs[y] as Int32Array;
-    for (let r = 0; r < row.length; r += 4) {
+    for (let r = 0; r < row.length; r += RUN) {
       const from = y * width + (row[r] as number), to = y * width + (row[r + 1] as number), at = row[r + 3] as number;
-      packedAlpha.set(alpha.subarray(from, to), at);
-      planes.forEach((plane, i) => (packed[i] as Uint8Array).set(plane.subarray(from, to), at));
+      if (row[r + 2] === 0) packedAlpha.set(alpha.subarray(from, to), row[r + 4] as number);
+      for (let i = 0; i < planes.length; i++) (packed[i] as Uint8Array).set((planes[i] as Uint8Array).subarray(from, to), at);
     }
   }
   return packed.map((values) => ({ width, height, runs, values, alpha: packedAlpha }));
@@ -196,7 +199,7 @@ function blendPlane(dst: Uint8Array, dstOffset: number, dstStride: number, plane
   for (let y = y0; y < y1; y++) {
     const row = plane.runs[y - sy0] as Int32Array;
     const dstRow = dstOffset + y * dstStride + sx0;
-    for (let r = 0; r < row.length; r += 4) {
+    for (let r = 0; r < row.length; r += RUN) {
       const runStart = row[r] as number;
       const start = Math.max(from, runStart), end = Math.min(to, row[r + 1] as number);
       if (start >= end) continue;
@@ -205,8 +208,9 @@ function blendPlane(dst: Uint8Array, dstOffset: number, dstStride: number, plane
         dst.set(values.subarray(at + start, at + end), dstRow + start);
         continue;
       }
+      const alphaAt = (row[r + 4] as number) - runStart;
       for (let i = start; i < end; i++) {
-        const a = alpha[at + i] as number;
+        const a = alpha[alphaAt + i] as number;
         const d = dst[dstRow + i] as number;
         dst[dstRow + i] = div255((values[at + i] as number) * a + d * (255 - a));
       }
