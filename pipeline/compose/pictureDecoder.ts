@@ -8,6 +8,8 @@ export interface DrawBox {
   readonly width: number;
   readonly height: number;
   readonly fit: 'cover' | 'inside';
+  /** Transparent parts made black (a background, whose pixels replace the frame's) rather than kept. */
+  readonly flatten: boolean;
 }
 
 /** A picture decoded and scaled to its box: RGBA, not premultiplied. */
@@ -22,7 +24,7 @@ const DECODE_TIMEOUT_MS = 20_000;
 /** The decoder process ends after this long without work, giving back all the memory libvips used. */
 const DECODER_IDLE_MS = 15_000;
 /** Decoding runs beside the live loop, below its priority, so the tick never waits for a core. */
-const DECODER_NICENESS = 10;
+const DECODER_NICENESS = 19;
 /** Answer header: request id, width, height, channels (0: the file is not a usable picture), u32le each. */
 const HEADER_BYTES = 16;
 
@@ -46,13 +48,14 @@ const answer = (id, width, height, channels, data) => {
   head.writeUInt32LE(channels, 12);
   process.stdout.write(data ? Buffer.concat([head, data]) : head);
 };
-async function decode({ id, file, width, height, fit }) {
+async function decode({ id, file, width, height, fit, flatten }) {
   try {
     const options = { failOn: 'error', autoOrient: true };
     const meta = await sharp(file, options).metadata();
     if (!FORMATS.has(meta.format)) return answer(id, 0, 0, 0);
-    const { data, info } = await sharp(file, options).resize({ width, height, fit, position: 'centre' })
-      .toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    let picture = sharp(file, options).resize({ width, height, fit, position: 'centre' });
+    if (flatten) picture = picture.flatten({ background: '#000000' });
+    const { data, info } = await picture.toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     answer(id, info.width, info.height, info.channels, data);
   } catch {
     answer(id, 0, 0, 0);
@@ -109,7 +112,7 @@ class PictureDecoderProcess {
       this.#armJobTimer();
       this.#keepAlive(child, true);
     }
-    child.stdin.write(`${JSON.stringify({ id: job.id, file: job.file, width: job.box.width, height: job.box.height, fit: job.box.fit })}\n`);
+    child.stdin.write(`${JSON.stringify({ id: job.id, file: job.file, width: job.box.width, height: job.box.height, fit: job.box.fit, flatten: job.box.flatten })}\n`);
   }
 
   #ensureChild(): DecoderChild {

@@ -6,7 +6,7 @@ import { ffprobeBeside, probeVideoFile, VideoProbeError } from '../mediaProbe.js
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import { BackgroundVideo } from './backgroundVideo.js';
 import { breakLines } from './lineBreak.js';
-import { decodePictureScaled, type DrawBox } from './pictureDecoder.js';
+import { decodePictureScaled, type DrawBox, type ScaledPicture } from './pictureDecoder.js';
 import { drawProductCard, productPictureSidePx } from './productCard.js';
 
 /** What a scene with a background video needs to play it. */
@@ -46,8 +46,8 @@ export const SCENE_PICTURE_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Scaled pictures by file, length, mtime and drawn size, least recently used first; bounded by bytes. */
 class ScenePictureCache {
-  readonly #entries = new Map<string, Canvas>();
-  readonly #pending = new Map<string, Promise<Canvas>>();
+  readonly #entries = new Map<string, ScaledPicture>();
+  readonly #pending = new Map<string, Promise<ScaledPicture>>();
   #bytes = 0;
 
   constructor(readonly budgetBytes: number) {}
@@ -57,7 +57,7 @@ class ScenePictureCache {
   }
 
   /** The cached picture for `key`, or the one `make` produces (one decode for concurrent asks). */
-  async get(key: string, make: () => Promise<Canvas>): Promise<Canvas> {
+  async get(key: string, make: () => Promise<ScaledPicture>): Promise<ScaledPicture> {
     const cached = this.#entries.get(key);
     if (cached) {
       this.#entries.delete(key);
@@ -73,15 +73,15 @@ class ScenePictureCache {
     return picture;
   }
 
-  #put(key: string, picture: Canvas): void {
-    const bytes = picture.width * picture.height * 4;
+  #put(key: string, picture: ScaledPicture): void {
+    const bytes = picture.rgba.length;
     if (bytes > this.budgetBytes || this.#entries.has(key)) return;
     this.#entries.set(key, picture);
     this.#bytes += bytes;
     for (const [oldKey, old] of this.#entries) {
       if (this.#bytes <= this.budgetBytes) break;
       this.#entries.delete(oldKey);
-      this.#bytes -= old.width * old.height * 4;
+      this.#bytes -= old.rgba.length;
     }
   }
 }
@@ -94,29 +94,36 @@ export const scenePictureCacheBytes = (): number => pictures.bytes;
 /** A scene file's path: absolute, or relative to FENSHEN_DATA. */
 const scenePath = (path: string, baseDir: string) => (isAbsolute(path) ? path : resolve(baseDir, path));
 
-/**
- * Lets the live loop's tick run before the next piece of scene work: copying a frame-sized picture costs
- * 15-30 ms here, so two such steps in one turn would make a frame late.
- */
-const yieldToTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Decodes `full` scaled to `box` (in a child process) into a canvas of that size. */
-async function decodeScaled(full: string, box: DrawBox): Promise<Canvas | null> {
-  const picture = await decodePictureScaled(full, box);
-  if (!picture) return null;
-  await yieldToTick();
-  const { width, height, rgba } = picture;
-  const canvas = createCanvas(width, height);
-  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height), 0, 0);
-  await yieldToTick();
+/** A scaled picture as a canvas, to be drawn with alpha (a logo, a product picture: small). */
+function canvasOf(picture: ScaledPicture): Canvas {
+  const canvas = createCanvas(picture.width, picture.height);
+  canvas.getContext('2d').putImageData(imageDataOf(picture), 0, 0);
   return canvas;
 }
 
+const imageDataOf = ({ rgba, width, height }: ScaledPicture) => new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength), width, height);
+
+/** Rows of a frame-sized picture put into the backplate per turn of the event loop (~5 ms at 720 wide). */
+const PICTURE_BAND_ROWS = 256;
+const yieldToTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * The scene picture at `path`, decoded and scaled to `box` off the tick (in a niced child process; the
- * tick only copies the scaled pixels in). Every failure is one message that says nothing of the cause.
+ * Puts a picture's pixels into `ctx` at (x, y) a band of rows at a time, letting the live loop's tick run
+ * between bands: a whole 720x1280 picture at once held the loop 15-45 ms on the loaded 2-core box.
  */
-async function loadScenePicture(path: string, baseDir: string, what: string, box: DrawBox): Promise<Canvas> {
+async function putInBands(ctx: SKRSContext2D, picture: ScaledPicture, x: number, y: number): Promise<void> {
+  const data = imageDataOf(picture);
+  for (let row = 0; row < picture.height; row += PICTURE_BAND_ROWS) {
+    if (row > 0) await yieldToTick();
+    ctx.putImageData(data, x, y, 0, row, picture.width, Math.min(PICTURE_BAND_ROWS, picture.height - row));
+  }
+}
+
+/**
+ * The scene picture at `path`, decoded and scaled to `box` off the tick (in the picture decoder process;
+ * this process only receives the scaled pixels). Every failure is one message that says nothing of the cause.
+ */
+async function loadScenePicture(path: string, baseDir: string, what: string, box: DrawBox): Promise<ScaledPicture> {
   const full = scenePath(path, baseDir);
   const unusable = () => new SceneError(`${what} ${path} cannot be loaded: it is missing, unreadable or not a picture (PNG, JPEG, WebP or GIF)`);
   const width = Math.max(1, Math.round(box.width));
@@ -124,10 +131,10 @@ async function loadScenePicture(path: string, baseDir: string, what: string, box
   const info = await stat(full).catch(() => null);
   if (!info?.isFile()) throw unusable();
   if (info.size > MAX_IMAGE_BYTES) throw new SceneError(`${what} ${path} is larger than 32 MB`);
-  const key = `${full}:${info.size}:${info.mtimeMs}:${width}x${height}:${box.fit}`;
+  const key = `${full}:${info.size}:${info.mtimeMs}:${width}x${height}:${box.fit}:${box.flatten ? 'flat' : 'alpha'}`;
   try {
     return await pictures.get(key, async () => {
-      const picture = await decodeScaled(full, { width, height, fit: box.fit });
+      const picture = await decodePictureScaled(full, { ...box, width, height });
       if (!picture) throw unusable();
       return picture;
     });
@@ -138,12 +145,12 @@ async function loadScenePicture(path: string, baseDir: string, what: string, box
 }
 
 /** The box a logo is drawn in: its width a fraction of the frame's, its height what its shape gives (at most the frame). */
-const logoBox = (logo: NonNullable<SceneConfig['logo']>, width: number, height: number): DrawBox => ({ width: width * logo.widthFraction, height, fit: 'inside' });
+const logoBox = (logo: NonNullable<SceneConfig['logo']>, width: number, height: number): DrawBox => ({ width: width * logo.widthFraction, height, fit: 'inside', flatten: false });
 
 /** The box a background picture is drawn in: the frame, filled (cover) or letterboxed (contain). */
-const backgroundBox = (fit: 'cover' | 'contain', width: number, height: number): DrawBox => ({ width, height, fit: fit === 'cover' ? 'cover' : 'inside' });
+const backgroundBox = (fit: 'cover' | 'contain', width: number, height: number): DrawBox => ({ width, height, fit: fit === 'cover' ? 'cover' : 'inside', flatten: true });
 
-function fillBackground(ctx: SKRSContext2D, width: number, height: number, background: BackgroundConfig, image: Canvas | null): void {
+async function fillBackground(ctx: SKRSContext2D, width: number, height: number, background: BackgroundConfig, image: ScaledPicture | null): Promise<void> {
   switch (background.type) {
     case 'color':
       ctx.fillStyle = background.color;
@@ -167,10 +174,13 @@ function fillBackground(ctx: SKRSContext2D, width: number, height: number, backg
       return;
     case 'image': {
       if (!image) return;
-      ctx.fillStyle = '#000000';
-      ctx.fillRect(0, 0, width, height);
-      // Already scaled to the frame (cover) or inside it (contain): drawn 1:1, centred.
-      ctx.drawImage(image, Math.round((width - image.width) / 2), Math.round((height - image.height) / 2));
+      // Already scaled to the frame (cover) or inside it (contain) and flattened onto black: its pixels are
+      // put straight in, centred, with no canvas of its own in between.
+      if (image.width < width || image.height < height) {
+        ctx.fillStyle = '#000000';
+        ctx.fillRect(0, 0, width, height);
+      }
+      await putInBands(ctx, image, Math.round((width - image.width) / 2), Math.round((height - image.height) / 2));
       return;
     }
   }
@@ -230,7 +240,7 @@ export class PreparedScene {
   static async prepare(config: SceneConfig, width: number, height: number, baseDir: string, previous?: PreparedScene, media?: SceneMedia): Promise<PreparedScene> {
     const card = config.productCard?.visible ? config.productCard : undefined;
     const pictureSide = productPictureSidePx(width, height);
-    const cardImage = card?.image ? await loadScenePicture(card.image, baseDir, 'product image', { width: pictureSide, height: pictureSide, fit: 'cover' }) : null;
+    const cardImage = card?.image ? canvasOf(await loadScenePicture(card.image, baseDir, 'product image', { width: pictureSide, height: pictureSide, fit: 'cover', flatten: false })) : null;
     const productCard = card ? drawProductCard(card, cardImage, width, height) : null;
     const caption = PreparedScene.#drawCaption(config, width, height);
     const samePlate = (a: SceneConfig, b: SceneConfig) => JSON.stringify([a.background, a.logo]) === JSON.stringify([b.background, b.logo]);
@@ -242,7 +252,7 @@ export class PreparedScene {
       return new PreparedScene(config, previous.backplate, productCard, caption, previous.video, previous.#logo);
     }
     const bgImage = background.type === 'image' ? await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height)) : null;
-    const logoImage = config.logo ? await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height)) : null;
+    const logoImage = config.logo ? canvasOf(await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height))) : null;
     let video: BackgroundVideo | null = null;
     if (background.type === 'video') {
       if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
@@ -255,7 +265,7 @@ export class PreparedScene {
     }
     const backplate = createCanvas(width, height);
     const ctx = backplate.getContext('2d');
-    fillBackground(ctx, width, height, background, bgImage);
+    await fillBackground(ctx, width, height, background, bgImage);
     let logo: PlacedLogo | null = null;
     if (logoImage && config.logo) {
       const margin = Math.round(Math.min(width, height) * 0.04);
