@@ -1,24 +1,31 @@
 /**
  * Scene files from the operator's computer (backgrounds, logos, product pictures, background videos):
  * streamed to FENSHEN_DATA/uploads, checked by their content (not their name or the browser's word),
- * decoded once to prove they are usable, then listed in the database for the console.
+ * decoded once to prove they are usable, then listed in the database for the console. The checks are
+ * bounded and niced (uploadChecks.ts): live rooms never wait for an upload.
  */
-import { loadImage } from '@napi-rs/canvas';
 import type { FastifyInstance } from 'fastify';
 import { fileTypeFromFile } from 'file-type';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { errors } from './errors.js';
+import { dataFolderError, errors } from './errors.js';
 import type { Store, StoredUpload } from './store.js';
+import { CheckUnavailableError, imageHeaderSize, MAX_IMAGE_SIDE, UploadChecker } from './uploadChecks.js';
 
 const MB = 1024 * 1024;
 export const UPLOAD_LIMITS = { image: 20 * MB, video: 100 * MB } as const;
 const MAX_UPLOAD_BYTES = Math.max(UPLOAD_LIMITS.image, UPLOAD_LIMITS.video);
-const MAX_IMAGE_SIDE = 8192;
+/**
+ * Uploads being received or checked at once. Beyond it a new one is answered 503 with Retry-After before
+ * its body is read: the ones in hand finish sooner, and the temporary files stay bounded. Checks inside
+ * run CHECKS_AT_ONCE at a time, so this also bounds how long the last one waits (about 16 rounds of a
+ * probe or a decode, seconds, not minutes).
+ */
+export const MAX_UPLOADS_IN_FLIGHT = 32;
+const RETRY_AFTER_S = 10;
 
 /** What may be uploaded, by the type its content shows. */
 const ACCEPTED: Readonly<Record<string, { readonly kind: StoredUpload['kind']; readonly ext: string }>> = {
@@ -69,31 +76,6 @@ export function imageIsComplete(data: Buffer, mime: string): boolean {
   }
 }
 
-/** ffprobe's word on a video: its picture size and length, or why it is not one. */
-async function probeVideo(ffprobe: string, file: string): Promise<{ width: number; height: number; durationS: number }> {
-  const child = spawn(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const code = await new Promise<number | null>((resolve) => {
-    child.on('close', resolve);
-    child.on('error', () => resolve(null));
-  });
-  clearTimeout(timer);
-  const parsed = (() => {
-    try {
-      return JSON.parse(out) as { streams?: { width?: number; height?: number }[]; format?: { duration?: string } };
-    } catch {
-      return {};
-    }
-  })();
-  const stream = parsed.streams?.[0];
-  const durationS = Number(parsed.format?.duration);
-  if (code !== 0 || !stream?.width || !stream.height) throw errors.invalid('the video cannot be read (no picture stream ffmpeg can decode)');
-  if (!(durationS > 0.2)) throw errors.invalid('the video is too short to loop (under 0.2 s)');
-  return { width: stream.width, height: stream.height, durationS };
-}
-
 /**
  * Streams the body to `file` and returns its length. Past the limit it stops writing and fails with a 413,
  * but keeps reading (discarding) so the client gets the answer rather than a reset connection; a client
@@ -104,7 +86,10 @@ function receive(body: Readable, file: string): Promise<number> {
     const out = createWriteStream(file, { mode: 0o600 });
     let received = 0;
     let refused = false;
-    out.on('error', reject);
+    out.on('error', (err) => {
+      body.resume();
+      reject(dataFolderError(err, 'uploads') ?? err);
+    });
     body.on('error', reject);
     body.on('data', (chunk: Buffer) => {
       received += chunk.length;
@@ -130,9 +115,53 @@ function receive(body: Readable, file: string): Promise<number> {
   });
 }
 
+const damaged = (ext: string, why: string) => errors.unprocessable(`the ${ext.toUpperCase()} image is damaged or cut off and cannot be used (${why})`);
+
+/** The checker could not answer (busy, restarting): the same upload later can succeed. */
+const unavailable = (what: string) => (err: unknown) => {
+  if (err instanceof CheckUnavailableError) throw errors.busy(`the ${what} could not be checked now (${err.message}); try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S, err);
+  throw err;
+};
+
+/**
+ * A picture's size once it is proven usable: its header says how big it is (refused before anything
+ * decodes it when too big), its end marker that it is whole, and the checker decodes it (queued, niced).
+ */
+async function checkImage(checker: UploadChecker, file: string, mime: string, ext: string): Promise<{ width: number; height: number }> {
+  const data = await readFile(file);
+  const header = imageHeaderSize(data);
+  if (!header) throw damaged(ext, 'its header cannot be read');
+  if (header.width > MAX_IMAGE_SIDE || header.height > MAX_IMAGE_SIDE) {
+    throw errors.unprocessable(`the image is ${header.width}x${header.height}; at most ${MAX_IMAGE_SIDE} pixels a side`);
+  }
+  if (!imageIsComplete(data, mime)) throw damaged(ext, 'it ends too early');
+  const answer = await checker.check({ kind: 'image', file, mime }).catch(unavailable('picture'));
+  if (!answer.ok) throw damaged(ext, answer.reason);
+  return { width: answer.width, height: answer.height };
+}
+
+/** A video's size and length once ffprobe (queued, niced) finds a picture stream long enough to loop. */
+async function checkVideo(checker: UploadChecker, ffprobePath: string, file: string): Promise<{ width: number; height: number; durationS: number }> {
+  const answer = await checker.check({ kind: 'video', file, ffprobePath }).catch(unavailable('video'));
+  if (!answer.ok) throw errors.unprocessable(`the video cannot be used: ${answer.reason}`);
+  return { width: answer.width, height: answer.height, durationS: answer.durationS };
+}
+
 export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOptions): Promise<void> {
   const dir = join(options.dataDir, 'uploads');
   const publicOf = (u: StoredUpload) => ({ ...u, url: `/api/uploads/${u.id}` });
+  const checker = new UploadChecker();
+  // Now, while no channel is live yet: starting it later would fork the whole server mid-stream.
+  checker.start();
+  api.addHook('onClose', async () => checker.close());
+  let inFlight = 0;
+  /** A write under the data folder that failed: what failed, said safely (no machine paths). */
+  const writing = <T>(what: string, step: () => Promise<T> | T): Promise<T> =>
+    Promise.resolve()
+      .then(step)
+      .catch((err: unknown) => {
+        throw dataFolderError(err, what) ?? err;
+      });
 
   // The body is the file itself (any content type), streamed to disk: never buffered whole in memory.
   api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
@@ -144,12 +173,15 @@ export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOp
     }
     const body = request.body as Readable | undefined;
     if (!body || typeof body.pipe !== 'function') throw errors.invalid('send the file itself as the request body');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (inFlight >= MAX_UPLOADS_IN_FLIGHT) {
+      throw errors.busy(`${MAX_UPLOADS_IN_FLIGHT} uploads are already being received or checked; try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S);
+    }
+    inFlight++;
     const id = `u-${randomBytes(5).toString('hex')}`;
     const temp = join(dir, `.${id}.part`);
-    let received = 0;
     try {
-      received = await receive(body, temp);
+      await writing('uploads', () => mkdir(dir, { recursive: true, mode: 0o700 }));
+      const received = await receive(body, temp);
       if (received === 0) throw errors.invalid('the file is empty');
       const type = await fileTypeFromFile(temp);
       const accepted = type ? ACCEPTED[type.mime] : undefined;
@@ -157,23 +189,15 @@ export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOp
         throw errors.unsupportedType(`not an image or a video${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, or MP4, MOV or WebM videos`);
       }
       if (received > UPLOAD_LIMITS[accepted.kind]) throw errors.tooLarge(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText}`);
-      let size: { width: number; height: number };
-      if (accepted.kind === 'image') {
-        const data = await readFile(temp);
-        const image = imageIsComplete(data, type.mime) ? await loadImage(data).catch(() => null) : null;
-        if (!image || !image.width || !image.height) throw errors.invalid(`the ${type.ext.toUpperCase()} image is damaged or cut off and cannot be used`);
-        if (image.width > MAX_IMAGE_SIDE || image.height > MAX_IMAGE_SIDE) throw errors.invalid(`the image is ${image.width}x${image.height}; at most ${MAX_IMAGE_SIDE} pixels a side`);
-        size = { width: image.width, height: image.height };
-      } else {
-        size = await probeVideo(options.ffprobePath, temp);
-      }
+      const size = accepted.kind === 'image' ? await checkImage(checker, temp, type.mime, type.ext) : await checkVideo(checker, options.ffprobePath, temp);
       const file = `uploads/${id}.${accepted.ext}`;
-      await rename(temp, join(options.dataDir, file));
+      await writing('uploads', () => rename(temp, join(options.dataDir, file)));
       const upload: StoredUpload = { id, name: displayName((request.query as { name?: unknown }).name), kind: accepted.kind, mime: type.mime, bytes: received, file, createdAt: Date.now() };
-      options.store.addUpload(upload);
+      await writing('the database', () => options.store.addUpload(upload));
       return reply.status(201).send({ ...publicOf(upload), ...size });
     } finally {
-      await rm(temp, { force: true });
+      inFlight--;
+      await rm(temp, { force: true }).catch(() => {});
     }
   });
 
@@ -197,7 +221,5 @@ export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOp
   });
 }
 
-/** ffprobe beside the configured ffmpeg (Debian installs both in /usr/bin). */
-export function ffprobeBeside(ffmpegPath: string): string {
-  return ffmpegPath.includes('/') ? join(dirname(ffmpegPath), basename(ffmpegPath).replace(/ffmpeg/, 'ffprobe')) : ffmpegPath.replace(/ffmpeg/, 'ffprobe');
-}
+// Kept with the other media probing (scene videos use it too); exported here for the routes that import it.
+export { ffprobeBeside } from '../pipeline/mediaProbe.js';
