@@ -18,6 +18,7 @@ import { ApiError, dataFolderError, errorCode, errors, serverErrorLine } from '.
 import type { Logger } from './log.js';
 import type { Store } from './store.js';
 import { ffprobeBeside, uploadRoutes } from './uploads.js';
+import { confineDriveUrl, confineSceneFiles } from './dataPaths.js';
 
 export interface AppOptions {
   /** Checks the bearer token (throttled per address, wrong ones logged). */
@@ -237,7 +238,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const channel = channelOf(request.params.id);
       const body = parseBody(driveBody, request.body);
       try {
-        await channel.setDrive(body.source, body.url);
+        // A local file must be inside the data folder; URLs go to ffmpeg as given.
+        const url = body.source === 'file' && body.url ? await confineDriveUrl(body.url, options.dataDir) : body.url;
+        await channel.setDrive(body.source, url);
       } catch (err) {
         if (err instanceof DriveError) throw errors.unprocessable(err.message);
         throw err;
@@ -284,7 +287,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     api.post('/api/channels', async (request, reply) => {
       const body = parseBody(createChannelBody, request.body);
       const { id, ...overrides } = body;
-      const channel = await channels.create(id, overrides);
+      const scene = overrides.scene ? await confineSceneFiles(overrides.scene, options.dataDir) : undefined;
+      const channel = await channels.create(id, scene ? { ...overrides, scene } : overrides);
       return reply.status(201).send(channel.status);
     });
 
@@ -295,7 +299,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
     api.put<{ Params: { id: string } }>('/api/channels/:id/scene', async (request) => {
       const body = parseBody(sceneBody, request.body);
-      const channel = await channels.updateScene(request.params.id, { background: body.background, avatar: body.avatar, avatarPlacement: body.avatarPlacement, ...body.overlays });
+      // Scene files from the API stay inside the data folder (the config file's may be anywhere).
+      const { background, ...overlays } = await confineSceneFiles({ background: body.background, ...body.overlays }, options.dataDir);
+      const channel = await channels.updateScene(request.params.id, { background, avatar: body.avatar, avatarPlacement: body.avatarPlacement, ...overlays });
       return channel.status;
     });
 

@@ -104,9 +104,11 @@ test('bad drive requests get clear errors and the stream goes on', async () => {
   await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'idle' }) });
   const put = (body: unknown) => fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify(body) });
   const cases: [unknown, number, RegExp][] = [
-    [{ source: 'file', url: '/no/such/video.mp4' }, 422, /no readable video/],
+    [{ source: 'file', url: '/no/such/video.mp4' }, 422, /drive video must be an upload .* inside the data folder/],
+    [{ source: 'file', url: 'uploads/missing.mp4' }, 422, /drive video must be an upload .* inside the data folder/],
     [{ source: 'file' }, 422, /needs a url/],
-    [{ source: 'file', url: '; rm -rf / #' }, 422, /not a file path/],
+    [{ source: 'file', url: '; rm -rf / #' }, 422, /drive video must be an upload/],
+    [{ source: 'file', url: 'file:///etc/passwd' }, 422, /not a file path/],
     [{ source: 'camera' }, 422, /no camera is being sent/],
     [{ source: 'dance' }, 400, /source/],
   ];

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import type { Canvas } from '@napi-rs/canvas';
 import Database from 'better-sqlite3';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { channelSchema } from '../../config/schema.js';
@@ -14,7 +15,9 @@ import { restPose } from '../../pipeline/avatar/rig.js';
 import { Channel } from '../../pipeline/channel.js';
 import { BackgroundVideo } from '../../pipeline/compose/backgroundVideo.js';
 import { FrameCompositor } from '../../pipeline/compose/compositor.js';
-import { PreparedScene } from '../../pipeline/compose/scene.js';
+import { PreparedScene, SCENE_PICTURE_CACHE_BYTES, scenePictureCacheBytes } from '../../pipeline/compose/scene.js';
+import { confineDriveUrl, confineSceneFiles, dataFileOf, DRIVE_FILE_REFUSED, SCENE_FILE_REFUSED } from '../../server/dataPaths.js';
+import type { ApiError } from '../../server/errors.js';
 import { Store } from '../../server/store.js';
 import { imageIsComplete } from '../../server/uploads.js';
 
@@ -154,4 +157,167 @@ test('the store upgrades a schema-1 database in place and keeps channels, playli
   assert.deepEqual([again.channels(), again.playlist('main'), again.destinations('main')], [[], null, []]);
   assert.deepEqual(again.uploads().length, 1, 'uploads belong to no channel');
   again.close();
+});
+
+/** Makes a picture with ffmpeg's lavfi (`graph` ends in one video), as a PNG. */
+function makePicture(file: string, graph: string): string {
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', graph, '-frames:v', '1', file], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  return file;
+}
+
+/** The RGBA of one pixel of a canvas. */
+function pixelAt(canvas: Canvas, x: number, y: number): number[] {
+  return [...canvas.getContext('2d').getImageData(x, y, 1, 1).data];
+}
+
+const isRed = (p: number[]) => (p[0] as number) > 200 && (p[1] as number) < 60 && (p[2] as number) < 60;
+const isBlue = (p: number[]) => (p[2] as number) > 200 && (p[0] as number) < 60 && (p[1] as number) < 60;
+const isBlack = (p: number[]) => (p[0] as number) < 20 && (p[1] as number) < 20 && (p[2] as number) < 20;
+
+test('scene pictures are decoded at the size they are drawn: background cover and contain, logo, product picture', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-pictures-'));
+  // 4000x2000: the left half red, the right half blue.
+  const halves = makePicture(join(dir, 'halves.png'), 'color=red:s=2000x2000[a];color=blue:s=2000x2000[b];[a][b]hstack');
+  const { width, height } = OUTPUT_PRESETS['portrait-720p'];
+  const before = scenePictureCacheBytes();
+  const cover = await PreparedScene.prepare(channelSchema.parse({ scene: { background: { type: 'image', path: halves, fit: 'cover' } } }).scene, width, height, dir);
+  // Cover: the middle 720 px of a 2560x1280 scaling, so the colours meet in the middle of the frame.
+  assert.ok(isRed(pixelAt(cover.backplate, 340, 640)) && isBlue(pixelAt(cover.backplate, 380, 640)), 'cover crops the middle');
+  assert.ok(isRed(pixelAt(cover.backplate, 340, 5)) && isRed(pixelAt(cover.backplate, 340, 1275)), 'and fills top to bottom');
+  const contain = await PreparedScene.prepare(channelSchema.parse({ scene: { background: { type: 'image', path: 'halves.png', fit: 'contain' } } }).scene, width, height, dir);
+  // Contain: 720x360 in the middle (rows 460-820), black above and below.
+  assert.ok(isBlack(pixelAt(contain.backplate, 100, 400)) && isBlack(pixelAt(contain.backplate, 100, 880)), 'letterboxed');
+  assert.ok(isRed(pixelAt(contain.backplate, 100, 640)) && isBlue(pixelAt(contain.backplate, 620, 640)), 'the whole picture shows');
+  // A half-transparent background is seen over black, as the frame has nothing under the backplate (its
+  // pixels are put in as they are, and the compositor reads colour without alpha).
+  const clear = makePicture(join(dir, 'clear.png'), 'color=red@0.5:s=90x160,format=rgba');
+  const transparent = await PreparedScene.prepare(channelSchema.parse({ scene: { background: { type: 'image', path: clear } } }).scene, width, height, dir);
+  const [r, g, b, a] = pixelAt(transparent.backplate, 360, 640) as [number, number, number, number];
+  assert.ok(r > 100 && r < 160 && g < 20 && b < 20 && a === 255, `half-transparent red over black is dark red (${[r, g, b, a].join(',')})`);
+  const added = scenePictureCacheBytes() - before - width * height * 4;
+  assert.equal(added, (width * height + width * 360) * 4, `kept at frame size, not 4000x2000 (${added} bytes)`);
+
+  const beforeLogo = scenePictureCacheBytes();
+  const withLogo = await PreparedScene.prepare(
+    channelSchema.parse({ scene: { background: { type: 'color', color: '#00ff00' }, logo: { path: halves, corner: 'top-right', widthFraction: 0.2 }, productCard: { ...card, image: halves } } }).scene,
+    width, height, dir,
+  );
+  // The logo: 144x72 at the top right, 29 px in (4% of 720).
+  const margin = Math.round(720 * 0.04);
+  assert.ok(isRed(pixelAt(withLogo.backplate, width - margin - 144 + 10, margin + 36)), 'logo red half');
+  assert.ok(isBlue(pixelAt(withLogo.backplate, width - margin - 10, margin + 36)), 'logo blue half');
+  assert.ok(!isRed(pixelAt(withLogo.backplate, width - margin - 144 - 4, margin + 36)), 'logo no wider than 20% of the frame');
+  assert.equal(scenePictureCacheBytes() - beforeLogo, (144 * 72 + 132 * 132) * 4, 'logo and product picture kept at their drawn sizes');
+  const sprite = withLogo.productCard;
+  assert.ok(sprite);
+  // The product picture is the middle square of the halves, so both colours show in the card.
+  const row = Math.round(sprite.canvas.height / 2);
+  const pad = 16;
+  assert.ok(isRed(pixelAt(sprite.canvas, pad + 30, row)) && isBlue(pixelAt(sprite.canvas, pad + 132 - 30, row)), 'product picture cropped square from the middle');
+  cover.video?.close();
+});
+
+test('the scene picture cache is bounded by bytes, and a huge picture is decoded off the tick', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-picture-cache-'));
+  const small = makePicture(join(dir, 'small.png'), 'testsrc2=s=64x64');
+  const { width, height } = OUTPUT_PRESETS['portrait-1080p'];
+  // Twelve 1080x1920 backgrounds (8.3 MB each decoded): more than the budget holds.
+  for (let i = 0; i < 12; i++) {
+    const file = join(dir, `bg-${i}.png`);
+    copyFileSync(small, file);
+    await PreparedScene.prepare(channelSchema.parse({ scene: { background: { type: 'image', path: file } } }).scene, width, height, dir);
+    assert.ok(scenePictureCacheBytes() <= SCENE_PICTURE_CACHE_BYTES, `${scenePictureCacheBytes()} bytes kept after ${i + 1}`);
+  }
+  assert.ok(scenePictureCacheBytes() > SCENE_PICTURE_CACHE_BYTES - 2 * width * height * 4, 'the budget is used, not left empty');
+
+  // An 8000x8000 picture (256 MB decoded) is decoded and scaled by a child process: this process spends
+  // only the copy of the scaled pixels and the backplate's drawing, so the tick cannot be held longer than
+  // that. Decoding it here cost ~1.5 s of CPU and drawing it scaled held the loop ~540 ms; now ~90 ms of CPU
+  // in all. CPU time, not the event loop's longest gap, because on a box loaded by other tests the gaps are
+  // mostly other processes' turns (25-80 ms with nothing running here).
+  const huge = makePicture(join(dir, 'huge.png'), 'testsrc2=s=8000x8000');
+  let longestGapMs = 0;
+  let last = performance.now();
+  const beat = setInterval(() => {
+    const now = performance.now();
+    longestGapMs = Math.max(longestGapMs, now - last);
+    last = now;
+  }, 5);
+  const cpuBefore = process.cpuUsage();
+  try {
+    const scene = await PreparedScene.prepare(channelSchema.parse({ scene: { background: { type: 'image', path: huge } } }).scene, 720, 1280, dir);
+    assert.equal(scene.backplate.width, 720);
+  } finally {
+    clearInterval(beat);
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  console.log(`# an 8000x8000 background prepared with ${cpuMs.toFixed(0)} ms of this process's CPU; the event loop's longest gap ${longestGapMs.toFixed(0)} ms`);
+  assert.ok(cpuMs < 400, `${cpuMs.toFixed(0)} ms of CPU in the server's process for one 8000x8000 background`);
+});
+
+test('a background video that cannot be played is refused before it is shown: text, truncated, audio only', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fenshen-bad-video-'));
+  const clip = join(dir, 'clip.mp4');
+  const made = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=160x90:r=10:d=2', '-pix_fmt', 'yuv420p', clip], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const bytes = readFileSync(clip);
+  writeFileSync(join(dir, 'cut.mp4'), bytes.subarray(0, Math.floor(bytes.length / 2)));
+  writeFileSync(join(dir, 'notes.mp4'), 'not a video at all\n'.repeat(100));
+  const audio = spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=2', join(dir, 'sound.m4a')], { encoding: 'utf8' });
+  assert.equal(audio.status, 0, audio.stderr);
+  const errors: string[] = [];
+  const media = { ffmpegPath: 'ffmpeg', fps: 30, onError: (m: string) => errors.push(m) };
+  const { width, height } = OUTPUT_PRESETS['portrait-720p'];
+  const sceneWith = (path: string) => channelSchema.parse({ scene: { background: { type: 'video', path } } }).scene;
+  for (const file of ['cut.mp4', 'notes.mp4', 'sound.m4a', 'missing.mp4']) {
+    await assert.rejects(PreparedScene.prepare(sceneWith(file), width, height, dir, undefined, media), (err: Error) => {
+      assert.equal(err.name, 'SceneError');
+      assert.match(err.message, new RegExp(`^background video ${file} cannot be played: it is not a video \\(no picture stream ffmpeg can decode\\)$`));
+      return true;
+    }, file);
+  }
+  const good = await PreparedScene.prepare(sceneWith('clip.mp4'), width, height, dir, undefined, media);
+  assert.ok(good.video, 'a real clip plays');
+  good.video.close();
+  assert.deepEqual(errors, []);
+});
+
+test('paths from the API stay inside the data folder: escapes, outside files, links out, folders and missing files all get one answer', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'fenshen-confine-'));
+  const outside = mkdtempSync(join(tmpdir(), 'fenshen-outside-'));
+  mkdirSync(join(data, 'uploads'));
+  const picture = makePicture(join(data, 'uploads', 'u-1.png'), 'testsrc2=s=64x64');
+  const secret = makePicture(join(outside, 'secret.png'), 'testsrc2=s=64x64');
+  symlinkSync(secret, join(data, 'uploads', 'link-out.png'));
+  symlinkSync(picture, join(data, 'inner-link.png'));
+  assert.equal(await dataFileOf('uploads/u-1.png', data), join('uploads', 'u-1.png'));
+  assert.equal(await dataFileOf(picture, data), join('uploads', 'u-1.png'), 'absolute inside: made relative');
+  assert.equal(await dataFileOf('uploads/../uploads/u-1.png', data), join('uploads', 'u-1.png'));
+  assert.equal(await dataFileOf('inner-link.png', data), join('uploads', 'u-1.png'), 'a link inside to inside is followed');
+  for (const path of [secret, `../${basename(outside)}/secret.png`, 'uploads/link-out.png', '/etc/passwd', '/etc', 'uploads', '/no/such.png', 'uploads/none.png', 'a\0b', '']) {
+    assert.equal(await dataFileOf(path, data), null, JSON.stringify(path));
+  }
+  // The API's answers: the same 422 and words whatever the reason.
+  const refusals = new Set<string>();
+  for (const path of [secret, '/etc/passwd', '/etc', '/no/such.png', 'uploads/link-out.png', '../../../../etc/hostname']) {
+    for (const scene of [{ background: { type: 'image', path } }, { logo: { path } }, { productCard: { name: 'x', image: path } }]) {
+      await assert.rejects(confineSceneFiles(scene, data), (err: ApiError) => {
+        assert.equal(err.status, 422);
+        refusals.add(err.message);
+        return true;
+      });
+    }
+    await assert.rejects(confineDriveUrl(path, data), (err: ApiError) => {
+      assert.equal(err.status, 422);
+      refusals.add(err.message);
+      return true;
+    });
+  }
+  assert.deepEqual([...refusals].sort(), [DRIVE_FILE_REFUSED, SCENE_FILE_REFUSED].sort());
+  const confined = await confineSceneFiles({ background: { type: 'image', path: picture }, logo: null, productCard: { name: 'x' }, caption: { text: 'hi' } }, data);
+  assert.deepEqual(confined, { background: { type: 'image', path: join('uploads', 'u-1.png') }, logo: null, productCard: { name: 'x' }, caption: { text: 'hi' } });
+  assert.equal(await confineDriveUrl('rtmp://example.com/live/x', data), 'rtmp://example.com/live/x', 'URLs pass');
+  assert.equal(await confineDriveUrl('uploads/u-1.png', data), join(realpathSync(data), 'uploads', 'u-1.png'));
 });
