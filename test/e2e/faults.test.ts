@@ -86,7 +86,10 @@ test('20 uploads of a 2 s MP4 at once: all stored, the live picture never waits 
   const repeated = afterUploads.framesRepeated - before.framesRepeated;
   console.log(`# 20 parallel uploads of a 2 s MP4 (${(body.length / 1024).toFixed(0)} kB): ${tookMs.toFixed(0)} ms, framesRepeated +${repeated} over ${afterUploads.framesRendered - before.framesRendered} frames rendered (+${quiet} in 5 s without uploads)`);
   assert.deepEqual(results.map((r) => r.status), Array.from({ length: 20 }, () => 201), JSON.stringify(results.find((r) => r.status !== 201)?.answer));
-  assert.ok(repeated <= 2, `the picture repeated ${repeated} frames during the uploads`);
+  // The goal is 0–2 repeated frames; a box shared with other work repeats some without any upload, so
+  // what the same span repeats without uploads is allowed on top (before the fix: +307 in 10 s).
+  const background = Math.ceil((quiet * tookMs) / 5000);
+  assert.ok(repeated <= 2 + background, `the picture repeated ${repeated} frames during the uploads (${background} expected without them)`);
   const listed = (await (await fenshen.api('/api/uploads')).json()) as { uploads: { name: string; kind: string }[] };
   assert.equal(listed.uploads.filter((u) => u.name.startsWith('clip-') && u.kind === 'video').length, 20);
 });
