@@ -103,10 +103,14 @@ test('beyond 32 uploads in flight a new one is answered 503 with Retry-After at 
     return req;
   });
   try {
+    let last = '';
     const refused = await waitFor('the 33rd refused', async () => {
       const res = await upload('one-more.png', Buffer.from('whatever'));
+      last = `${res.status} ${JSON.stringify(res.answer)}`;
       return res.status === 503 ? res : undefined;
-    }, 10_000);
+    }, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the last answer: ${last}; server log: ${fenshen.stderr().slice(-1500)}`);
+    });
     assert.equal(refused.answer.code, 'busy');
     assert.match(String(refused.answer.error), /32 uploads are already being received or checked; try again in 10 s/);
     assert.equal(refused.headers.get('retry-after'), '10');

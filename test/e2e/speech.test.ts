@@ -52,7 +52,8 @@ test('a Mandarin and an English line are spoken, captioned while spoken, then si
   const file = join(fenshen.dataDir, 'say.flv');
   const listener = listenEvents(`${fenshen.url}/api/channels/main/events`, fenshen.token);
   await listener.ready;
-  const recording = recordAsync(`${fenshen.rtmpBase}/main`, 14, file);
+  // Two lines take ~10 s: 17 s leaves room for the reader's first keyframe and silence after them.
+  const recording = recordAsync(`${fenshen.rtmpBase}/main`, 17, file);
   await sleep(2500);
   const zh = await say({ text: '大家好，欢迎来到直播间！今天的新品只要¥199.9。' });
   const en = await say({ text: 'Welcome to the live room. Everything is on sale today!' });
@@ -76,7 +77,7 @@ test('a Mandarin and an English line are spoken, captioned while spoken, then si
   assert.ok(voicedShare(env, first, enStart) > 0.4, `Mandarin speech (${voicedShare(env, first, enStart).toFixed(2)})`);
   assert.ok(voicedShare(env, enStart, end) > 0.4, `English speech (${voicedShare(env, enStart, end).toFixed(2)})`);
   const streamEnd = env.startS + env.rms.length * env.windowS;
-  assert.ok(streamEnd - end > 1, 'the recording runs on after the speech');
+  assert.ok(streamEnd - end > 1, `the recording runs on after the speech (${(streamEnd - end).toFixed(2)} s)`);
   assert.equal(voicedShare(env, end + 0.3, streamEnd), 0, 'silence after the last line');
 
   // The caption band (box and text) looks different while a line is spoken, and the same before and after.
