@@ -36,16 +36,23 @@ export interface AppOptions {
   readonly secrets: readonly string[];
 }
 
+/**
+ * An avatar named over the API: a built-in one or a folder under the data folder's avatars/, by id. A
+ * folder path (allowed in the config file, the machine owner's) could point anywhere on the disk.
+ */
+const apiAvatarId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "an avatar id (a built-in avatar or a folder under the data folder's avatars/; paths only in the config file)");
+const apiAvatarChoice = avatarChoiceSchema.partial().extend({ id: apiAvatarId.optional() });
+
 const createChannelBody = z.strictObject({
   id: z.string(),
   preset: z.enum(PRESET_NAMES).optional(),
-  avatar: avatarChoiceSchema.partial().optional(),
+  avatar: apiAvatarChoice.optional(),
   scene: z.record(z.string(), z.unknown()).optional(),
 });
 
 const sceneBody = z.strictObject({
   background: backgroundSchema.optional(),
-  avatar: z.union([z.string().min(1), avatarChoiceSchema.partial()]).optional(),
+  avatar: z.union([apiAvatarId, apiAvatarChoice]).optional(),
   /** Where the avatar stands and its size; the fields given replace the current ones. */
   avatarPlacement: avatarPlacementChangeSchema.optional(),
   overlays: z

@@ -90,6 +90,10 @@ test('bad requests get clear JSON errors and the stream goes on', async () => {
     ['/api/channels', { method: 'POST', body: '{"id": ' }, 400, /JSON/i],
     ['/api/channels', { method: 'POST', body: '{"id": "x1", "avatar": {"id": "nobody"}}' }, 422, /avatar "nobody" not found/],
     ['/api/channels', { method: 'POST', body: '{"id": "main"}' }, 409, /exists/],
+    // An avatar over the API is an id, never a folder path (which could point anywhere on the disk).
+    ['/api/channels', { method: 'POST', body: '{"id": "x2", "avatar": {"id": "/etc"}}' }, 400, /an avatar id/],
+    ['/api/channels/main/scene', { method: 'PUT', body: '{"avatar": "/usr/share"}' }, 400, /an avatar id/],
+    ['/api/channels/main/scene', { method: 'PUT', body: '{"avatar": {"id": "../../tmp/a"}}' }, 400, /an avatar id/],
     ['/api/channels/main/scene', { method: 'PUT', body: '{"background": {"type": "image", "path": "/no/such.png"}}' }, 422, /scene files must be uploads/],
     ['/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ overlays: { caption: { text: 'x'.repeat(5000) } } }) }, 400, /caption/],
     ['/api/channels/nope', {}, 404, /not found/],
