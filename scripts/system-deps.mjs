@@ -18,13 +18,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Commands spawned by the code (setup) or only by tests and benchmarks (test), with their Debian package. */
 const COMMANDS = {
-  ffmpeg: { pkg: 'ffmpeg', phase: 'setup', why: 'encoder, muxers, decoders (config ffmpegPath)' },
-  ffprobe: { pkg: 'ffmpeg', phase: 'setup', why: 'upload checks, drive files' },
-  ps: { pkg: 'procps', phase: 'test', why: 'tests and bench find child processes' },
-  ss: { pkg: 'iproute2', phase: 'test', why: 'loadtest finds the server by its port' },
-  getconf: { pkg: 'libc-bin', phase: 'test', why: 'CPU accounting in bench and loadtest' },
+  'ffmpeg': { pkg: 'ffmpeg', phase: 'setup', why: 'encoder, muxers, decoders (config ffmpegPath)' },
+  'ffprobe': { pkg: 'ffmpeg', phase: 'setup', why: 'upload checks, drive files' },
+  'ps': { pkg: 'procps', phase: 'test', why: 'tests and bench find child processes' },
+  'ss': { pkg: 'iproute2', phase: 'test', why: 'loadtest finds the server by its port' },
+  'getconf': { pkg: 'libc-bin', phase: 'test', why: 'CPU accounting in bench and loadtest' },
   'espeak-ng': { pkg: 'espeak-ng', phase: 'test', why: 'the HTTP-voice stand-in and the VAD test speak with it' },
-  chromium: { pkg: 'chromium', phase: 'test', why: 'browser tests (playwright-core drives /usr/bin/chromium)' },
+  'chromium': { pkg: 'chromium', phase: 'test', why: 'browser tests (playwright-core drives /usr/bin/chromium)' },
 };
 
 /** Files the build or the picture need that no command stands for. Any one of `paths` will do. */

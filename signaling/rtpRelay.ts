@@ -35,7 +35,7 @@ export class RtpRelay {
   readonly #rtcpIn: dgram.Socket;
   readonly #rtpOut: dgram.Socket;
   readonly #rtcpOut: dgram.Socket;
-  #destination: RelayDestination | null = null;
+  #forwarding = false;
   /** The encoder process now sending, as its RTP source port (null before the first packet). */
   #sourcePort: number | null = null;
   #seqDelta = 0;
@@ -105,7 +105,7 @@ export class RtpRelay {
       new Promise<void>((resolve) => this.#rtpOut.connect(destination.port, '127.0.0.1', resolve)),
       new Promise<void>((resolve) => this.#rtcpOut.connect(destination.rtcpPort, '127.0.0.1', resolve)),
     ]);
-    this.#destination = destination;
+    this.#forwarding = true;
   }
 
   #onRtp(packet: Buffer, sourcePort: number): void {
@@ -130,11 +130,11 @@ export class RtpRelay {
     packet.writeUInt16BE(this.#lastSeq, 2);
     packet.writeUInt32BE(this.#lastTs, 4);
     this.packets++;
-    if (this.#destination) this.#rtpOut.send(packet);
+    if (this.#forwarding) this.#rtpOut.send(packet);
   }
 
   #onRtcp(packet: Buffer): void {
-    if (this.#closed || !this.#destination || packet.length < 20 || packet.readUInt8(0) >> 6 !== 2) return;
+    if (this.#closed || !this.#forwarding || packet.length < 20 || packet.readUInt8(0) >> 6 !== 2) return;
     if (packet.readUInt8(1) === RTCP_SENDER_REPORT) {
       const ts = (packet.readUInt32BE(16) + this.#tsDelta) >>> 0;
       // A new encoder sends its first report before its first RTP packet, while the shift is still the

@@ -149,12 +149,7 @@ export class EspeakProvider implements TtsProvider {
     if (this.#closed) throw new TtsError('the eSpeak provider is closed');
     const voice = request.voice ?? this.#options.voices?.[request.language] ?? DEFAULT_VOICES[request.language];
     if (!VOICE_NAME.test(voice)) throw new TtsError(`voice "${voice}" is not a valid eSpeak voice name`);
-    await this.start();
-    const child = this.#child;
-    if (!child) throw new TtsError('eSpeak helper is not running');
-    const id = this.#nextId++;
-    const pending: Pending = { id, events: [], text: '', done: false, error: null, wake: null };
-    this.#pending.set(id, pending);
+    const { child, id, pending } = await this.#open();
     // The line protocol has no escapes: tabs and line breaks in text become spaces.
     const text = request.text.replace(/[\t\r\n]+/g, ' ');
     const rate = Math.round(this.#options.rateWpm ?? (request.language === 'zh' ? 165 : 170));
@@ -215,15 +210,21 @@ export class EspeakProvider implements TtsProvider {
     return this.#installed;
   }
 
-  /** One request that is not speech: sends `<id>\t<rest>` and waits for its end record. */
-  async #control(rest: string): Promise<{ error: string | null; text: string }> {
-    if (this.#closed) throw new TtsError('the eSpeak provider is closed');
+  /** Starts the helper if needed and registers a new request, whose records then collect in `pending`. */
+  async #open(): Promise<{ child: ChildProcessWithoutNullStreams; id: number; pending: Pending }> {
     await this.start();
     const child = this.#child;
     if (!child) throw new TtsError('eSpeak helper is not running');
     const id = this.#nextId++;
     const pending: Pending = { id, events: [], text: '', done: false, error: null, wake: null };
     this.#pending.set(id, pending);
+    return { child, id, pending };
+  }
+
+  /** One request that is not speech: sends `<id>\t<rest>` and waits for its end record. */
+  async #control(rest: string): Promise<{ error: string | null; text: string }> {
+    if (this.#closed) throw new TtsError('the eSpeak provider is closed');
+    const { child, id, pending } = await this.#open();
     child.stdin.write(`${id}\t${rest}\n`);
     const timeout = setTimeout(() => this.#finish(pending, 'the eSpeak helper did not answer (rebuild it: npm run setup)'), CONTROL_TIMEOUT_MS);
     try {

@@ -11,9 +11,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync,
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import { startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { png } from '../pngFixture.js';
 
 let fenshen: FenshenProcess;
 let work: string;
@@ -42,20 +43,6 @@ const upload = async (name: string, body: Buffer): Promise<{ status: number; ans
   });
   return { status: res.status, answer: (await res.json()) as Record<string, unknown>, headers: res.headers };
 };
-
-/** A PNG from its chunks (type, data), each with its length and CRC. */
-function png(chunks: readonly (readonly [string, Buffer])[]): Buffer {
-  const parts: Buffer[] = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
-  for (const [type, data] of chunks) {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    parts.push(head, data, crc);
-  }
-  return Buffer.concat(parts);
-}
 
 function ihdr(width: number, height: number): Buffer {
   const data = Buffer.alloc(13);

@@ -6,26 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
 import { ApiError, dataFolderError, scrubForLog, serverErrorLine } from '../../server/errors.js';
 import { CHECK_NICENESS, CheckQueue, CheckUnavailableError, checkImageInChild, imageHeaderSize, pngDataIsComplete, pngInflatedBytes, spawnNiced, UploadChecker } from '../../server/uploadChecks.js';
+import { png } from '../pngFixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fenshen-uploads-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A PNG from its chunks (type, data), each with its length and CRC. */
-function png(chunks: readonly (readonly [string, Buffer])[]): Buffer {
-  const parts: Buffer[] = [Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])];
-  for (const [type, data] of chunks) {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-    parts.push(head, data, crc);
-  }
-  return Buffer.concat(parts);
-}
 
 function ihdr(width: number, height: number, bitDepth: number, colourType: number, interlaced = false): Buffer {
   const data = Buffer.alloc(13);
