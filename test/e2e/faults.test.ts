@@ -82,8 +82,10 @@ test('20 uploads of a 2 s MP4 at once: all stored, the live picture never waits 
 });
 
 test('beyond 32 uploads in flight a new one is answered 503 with Retry-After at once; cut-off uploads free their place', async () => {
-  // 32 uploads that send a little and then hold: each is "being received" until its client goes away.
-  const held = Array.from({ length: 32 }, () => {
+  // Uploads that send a little and then hold: each is "being received" until its client goes away. One
+  // more than the limit: the first probe below may reach the server before the last of them, take a place
+  // and end (a 415), and the limit must still be full after it.
+  const held = Array.from({ length: 33 }, () => {
     const req = request(`${fenshen.url}/api/uploads?name=slow.mp4`, { method: 'POST', headers: { authorization: `Bearer ${fenshen.token}`, 'content-type': 'application/octet-stream' } });
     req.on('error', () => {});
     req.write(Buffer.alloc(64 * 1024));
