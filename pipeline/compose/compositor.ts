@@ -24,7 +24,7 @@ const SPRITE_BYTES_PER_FRAME_PIXEL = 200;
 /**
  * Builds each frame's picture by redrawing only what changed since the previous frame (the damage):
  * the sprites whose source or position differ, over the scene, clipped to their old and new bounds.
- * Drawing happens in I420: the backplate is converted once per scene (or video frame), each sprite
+ * Drawing happens in I420: the backplate is converted when its scene is prepared (a video, per frame), each sprite
  * once when first drawn (SpriteBank), and a frame is the backplate's rect copied and the sprites
  * blended over it. An idle avatar changes a few small areas most frames (eyes, mouth); a frame with
  * no change at all reuses the last picture. The latest picture is kept and copied into pooled buffers.
@@ -34,9 +34,11 @@ export class FrameCompositor {
   readonly #pool: PicturePool;
   readonly #bank: SpriteBank;
   readonly #current: Buffer;
-  /** The scene's backplate in I420, and the canvas it was made from. */
-  readonly #plate: Buffer;
+  /** The backplate in I420 that frames are drawn over (the scene's, or #videoPlate), and the canvas it shows. */
+  #plate: Uint8Array;
   #plateOf: Canvas | null = null;
+  /** A background video's latest frame in I420 (allocated with the first). */
+  #videoPlate: Uint8Array | null = null;
   #scene: PreparedScene;
   #avatar: AvatarRenderer;
   #placement: AvatarPlacement;
@@ -49,7 +51,7 @@ export class FrameCompositor {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
-    this.#plate = Buffer.alloc(this.layout.byteLength);
+    this.#plate = scene.plate;
     // Room for the avatar's big layers at the rotations minutes of idle motion visit (~1 MB each at
     // 720x1280, packed), the face's parts and the overlays.
     this.#bank = new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL);
@@ -97,10 +99,15 @@ export class FrameCompositor {
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
     const items = this.#avatar.frame(pose, this.#placement);
-    // A background video changes the whole backplate each frame: the whole frame is redrawn.
+    // A background video changes the whole backplate each frame: the whole frame is redrawn. Another
+    // scene's plate was converted when the scene was prepared.
     let plateMs = 0;
-    if (this.#scene.advanceVideo() || this.#plateOf !== this.#scene.backplate) {
-      plateMs = this.#convertPlate();
+    if (this.#scene.advanceVideo()) {
+      plateMs = this.#convertVideoPlate();
+      this.#previous = null;
+    } else if (this.#plateOf !== this.#scene.backplate) {
+      this.#plate = this.#scene.plate;
+      this.#plateOf = this.#scene.backplate;
       this.#previous = null;
     }
     const { width, height } = this.layout;
@@ -143,14 +150,16 @@ export class FrameCompositor {
     this.#last = null;
   }
 
-  /** The backplate (background, logo, or this tick's video frame) to I420; returns the milliseconds it took. */
-  #convertPlate(): number {
+  /** This tick's background video frame (with the logo) to I420; returns the milliseconds it took. */
+  #convertVideoPlate(): number {
     const t0 = performance.now();
-    const plate = this.#scene.backplate;
+    const backplate = this.#scene.backplate;
     const { width, height } = this.layout;
-    const rgba = plate.getContext('2d').getImageData(0, 0, width, height).data;
-    rgbaToI420(rgba, width, 0, 0, this.#plate, this.layout, { x: 0, y: 0, width, height });
-    this.#plateOf = plate;
+    this.#videoPlate ??= new Uint8Array(this.layout.byteLength);
+    const rgba = backplate.getContext('2d').getImageData(0, 0, width, height).data;
+    rgbaToI420(rgba, width, 0, 0, this.#videoPlate, this.layout, { x: 0, y: 0, width, height });
+    this.#plate = this.#videoPlate;
+    this.#plateOf = backplate;
     return performance.now() - t0;
   }
 }

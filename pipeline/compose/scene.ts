@@ -5,6 +5,7 @@ import type { BackgroundConfig, SceneConfig } from '../../config/schema.js';
 import { ffprobeBeside, probeVideoFile, VideoProbeError } from '../mediaProbe.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import { BackgroundVideo } from './backgroundVideo.js';
+import { I420Layout, rgbaToI420 } from './i420.js';
 import { breakLines } from './lineBreak.js';
 import { decodePictureScaled, type DrawBox, type ScaledPicture } from './pictureDecoder.js';
 import { drawProductCard, productPictureSidePx } from './productCard.js';
@@ -120,6 +121,23 @@ async function putInBands(ctx: SKRSContext2D, picture: ScaledPicture, x: number,
 }
 
 /**
+ * The backplate in I420, converted a band of rows at a time between ticks: converting a whole 720x1280
+ * plate inside the tick that first shows a scene took 15-30 ms and repeated frames on a loaded box.
+ */
+async function plateToI420(plate: Canvas): Promise<Uint8Array> {
+  const { width, height } = plate;
+  const layout = new I420Layout(width, height);
+  const i420 = new Uint8Array(layout.byteLength);
+  const ctx = plate.getContext('2d');
+  for (let row = 0; row < height; row += PICTURE_BAND_ROWS) {
+    if (row > 0) await yieldToTick();
+    const rows = Math.min(PICTURE_BAND_ROWS, height - row);
+    rgbaToI420(ctx.getImageData(0, row, width, rows).data, width, 0, 0, i420, layout, { x: 0, y: row, width, height: rows });
+  }
+  return i420;
+}
+
+/**
  * The scene picture at `path`, decoded and scaled to `box` off the tick (in the picture decoder process;
  * this process only receives the scaled pixels). Every failure is one message that says nothing of the cause.
  */
@@ -198,6 +216,8 @@ export function wrapCaption(ctx: SKRSContext2D, text: string, maxWidth: number, 
  */
 export class PreparedScene {
   readonly backplate: Canvas;
+  /** The backplate as it was prepared, in I420 (a background video's frames are converted as they come). */
+  readonly plate: Uint8Array;
   readonly productCard: OverlaySprite | null;
   readonly caption: OverlaySprite | null;
   readonly config: SceneConfig;
@@ -205,9 +225,10 @@ export class PreparedScene {
   readonly video: BackgroundVideo | null;
   readonly #logo: PlacedLogo | null;
 
-  private constructor(config: SceneConfig, backplate: Canvas, productCard: OverlaySprite | null, caption: OverlaySprite | null, video: BackgroundVideo | null, logo: PlacedLogo | null) {
+  private constructor(config: SceneConfig, backplate: Canvas, plate: Uint8Array, productCard: OverlaySprite | null, caption: OverlaySprite | null, video: BackgroundVideo | null, logo: PlacedLogo | null) {
     this.config = config;
     this.backplate = backplate;
+    this.plate = plate;
     this.productCard = productCard;
     this.caption = caption;
     this.video = video;
@@ -249,7 +270,7 @@ export class PreparedScene {
       // The files may have changed on disk: check they still load, as a fresh prepare would.
       if (background.type === 'image') await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height));
       if (config.logo) await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height));
-      return new PreparedScene(config, previous.backplate, productCard, caption, previous.video, previous.#logo);
+      return new PreparedScene(config, previous.backplate, previous.plate, productCard, caption, previous.video, previous.#logo);
     }
     const bgImage = background.type === 'image' ? await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height)) : null;
     const logoImage = config.logo ? canvasOf(await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height))) : null;
@@ -275,8 +296,9 @@ export class PreparedScene {
       logo = { image: logoImage, x, y, width: w, height: h };
       ctx.drawImage(logoImage, x, y);
     }
+    const plate = await plateToI420(backplate);
     video?.start();
-    return new PreparedScene(config, backplate, productCard, caption, video, logo);
+    return new PreparedScene(config, backplate, plate, productCard, caption, video, logo);
   }
 
   /** The same scene with another caption text (the spoken sentence), or the configured one for null. */
@@ -284,7 +306,7 @@ export class PreparedScene {
     const { width, height } = this.backplate;
     const style = this.config.caption ?? { text: '', fontSizePx: 40, color: '#ffffff', boxColor: '#00000099', y: 0.84 };
     const caption = text === null ? this.config.caption : { ...style, text };
-    return new PreparedScene(this.config, this.backplate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.video, this.#logo);
+    return new PreparedScene(this.config, this.backplate, this.plate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.video, this.#logo);
   }
 
   static #drawCaption(config: SceneConfig, width: number, height: number): OverlaySprite | null {
