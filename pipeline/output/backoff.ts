@@ -6,6 +6,8 @@
 export interface BackoffOptions {
   readonly baseMs: number;
   readonly capMs: number;
+  /** False: the full exponential delay each time (one process of its kind: nothing to spread). Default true. */
+  readonly jitter?: boolean;
   readonly random?: () => number;
 }
 
@@ -18,7 +20,7 @@ export class Backoff {
   constructor(options: BackoffOptions) {
     this.#base = options.baseMs;
     this.#cap = options.capMs;
-    this.#random = options.random ?? Math.random;
+    this.#random = options.jitter === false ? () => 1 : (options.random ?? Math.random);
   }
 
   /** Failures since the last reset. */
@@ -31,6 +33,11 @@ export class Backoff {
     const ceiling = Math.min(this.#cap, this.#base * 2 ** Math.min(this.#attempt, 30));
     this.#attempt++;
     return Math.round(ceiling / 2 + this.#random() * (ceiling / 2));
+  }
+
+  /** A fixed delay: the same wait after every failure. */
+  static fixed(delayMs: number): Backoff {
+    return new Backoff({ baseMs: delayMs, capMs: delayMs, jitter: false });
   }
 
   /** After a connection that held: the next failure starts from the base again. */
