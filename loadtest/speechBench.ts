@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EspeakProvider } from '../pipeline/speech/espeakProvider.js';
 import { Speaker } from '../pipeline/speech/speaker.js';
-import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

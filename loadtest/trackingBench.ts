@@ -10,7 +10,7 @@ import { loadModel } from '../models/onnxModels.js';
 import { Channel } from '../pipeline/channel.js';
 import { FaceTracker } from '../pipeline/drive/faceTracker.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
-import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 
 const CLIP_SIZE = 480;
 

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { PROJECT_ROOT } from '../pipeline/paths.js';
+import { PROJECT_ROOT } from '../config/paths.js';
 
 /** A model the project converts from a tfjs graph in an npm package to ONNX at set-up time. */
 export interface ModelSource {

@@ -60,11 +60,47 @@ export class MediaClock {
   }
 }
 
-/** Monotonic time source; injected so tests can drive time by hand. */
-export interface MonotonicTime {
+/**
+ * What paces a channel's ticks. Live runs on the wall clock: a tick waits until its frame is due. An
+ * export runs on a virtual clock: the next frame is due at once, so the same tick code makes minutes of
+ * video in seconds when the machine can.
+ */
+export interface ClockSource {
+  /** Whether ticks follow real time (live); false for as fast as possible (export). */
+  readonly realTime: boolean;
+  /** Microseconds on this clock's monotonic timeline. */
   nowUs(): number;
+  /** Calls `run` once this clock reaches `atUs`; returns a function that cancels the call. */
+  at(atUs: number, run: () => void): () => void;
 }
 
-export const systemTime: MonotonicTime = {
+/** The machine's monotonic clock, for live channels. */
+export const wallClock: ClockSource = {
+  realTime: true,
   nowUs: () => Number(process.hrtime.bigint() / 1000n),
+  at(atUs, run) {
+    const timer = setTimeout(run, Math.max(0, (atUs - this.nowUs()) / 1000));
+    return () => clearTimeout(timer);
+  },
 };
+
+/**
+ * A clock that jumps to whatever time is waited for, on the next turn of the event loop (so I/O, such
+ * as the encoder draining, still runs between ticks). For exports and for tests that drive time.
+ */
+export class VirtualClock implements ClockSource {
+  readonly realTime = false;
+  #nowUs = 0;
+
+  nowUs(): number {
+    return this.#nowUs;
+  }
+
+  at(atUs: number, run: () => void): () => void {
+    const handle = setImmediate(() => {
+      this.#nowUs = Math.max(this.#nowUs, atUs);
+      run();
+    });
+    return () => clearImmediate(handle);
+  }
+}

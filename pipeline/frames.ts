@@ -1,12 +1,10 @@
 import type { Picture } from './compose/picturePool.js';
 
 /**
- * Typed frames that flow through a channel. Scheduling classes follow pipecat's split: system frames
- * (interrupt) cut ahead of everything and are never dropped; control frames keep their order with media;
- * media frames may be dropped by a live queue when stale.
+ * The frames a tick hands to the encoder: one picture and the sound that plays with it, stamped with
+ * the same media time. Control does not travel as frames: an interrupt is a call that takes effect on
+ * the next tick (Speaker.interrupt), so it cannot queue behind media.
  */
-export type SchedulingClass = 'system' | 'control' | 'media';
-
 export interface VideoFrame {
   readonly kind: 'video';
   readonly ptsUs: number;
@@ -26,30 +24,6 @@ export interface AudioFrame {
   readonly channels: 2;
   /** Interleaved signed 16-bit little-endian PCM. */
   readonly pcm: Buffer;
-}
-
-export interface InterruptFrame {
-  readonly kind: 'interrupt';
-  readonly reason: string;
-}
-
-export interface EndOfStreamFrame {
-  readonly kind: 'end';
-}
-
-export type MediaFrame = VideoFrame | AudioFrame;
-export type SystemFrame = InterruptFrame | EndOfStreamFrame;
-export type Frame = MediaFrame | SystemFrame;
-
-export function schedulingClassOf(frame: Frame): SchedulingClass {
-  switch (frame.kind) {
-    case 'interrupt':
-    case 'end':
-      return 'system';
-    case 'video':
-    case 'audio':
-      return 'media';
-  }
 }
 
 /** One tick's output: the picture and the sound that play together. */

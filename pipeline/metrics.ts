@@ -95,30 +95,3 @@ async function removeSeries(families: readonly Family[], matches: (labels: Recor
     }
   }
 }
-
-/** Times one stage per frame into a pre-bound histogram child: no allocation on the hot path. */
-export class StageTimer {
-  readonly #observe: (seconds: number) => void;
-  #startMs = 0;
-  lastMs = 0;
-
-  constructor(metrics: PipelineMetrics, channel: string, stage: StageName) {
-    const child = metrics.stageSeconds.labels(channel, stage);
-    this.#observe = (seconds) => child.observe(seconds);
-  }
-
-  start(): void {
-    this.#startMs = performance.now();
-  }
-
-  stop(): number {
-    return this.observe(performance.now() - this.#startMs);
-  }
-
-  /** Records a duration measured elsewhere (a stage that times its own parts). */
-  observe(ms: number): number {
-    this.lastMs = ms;
-    this.#observe(ms / 1000);
-    return ms;
-  }
-}

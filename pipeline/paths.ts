@@ -1,17 +1,5 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../config/paths.js';
 
-/** The checkout's root (where package.json is), found the same way from sources and from dist/. */
-function findProjectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('fenshen: package.json not found above the code');
-    dir = parent;
-  }
-  return dir;
-}
-
-export const PROJECT_ROOT = findProjectRoot();
+export { PROJECT_ROOT };
 export const BUILTIN_AVATARS_DIR = join(PROJECT_ROOT, 'pipeline', 'avatar', 'builtin');

@@ -71,36 +71,3 @@ export class BoundedQueue<T> {
     return discarded;
   }
 }
-
-/**
- * A mailbox holds only the latest value a driver published; the tick reads it without waiting.
- * Reading reports how old the value is so lateness can be counted.
- */
-export class Mailbox<T> {
-  #value: T | undefined;
-  #publishedAtUs = 0;
-  #version = 0;
-
-  publish(value: T, atUs: number): void {
-    this.#value = value;
-    this.#publishedAtUs = atUs;
-    this.#version++;
-  }
-
-  get version(): number {
-    return this.#version;
-  }
-
-  latest(): T | undefined {
-    return this.#value;
-  }
-
-  ageUs(nowUs: number): number {
-    return this.#version === 0 ? Number.POSITIVE_INFINITY : nowUs - this.#publishedAtUs;
-  }
-
-  clear(): void {
-    this.#value = undefined;
-    this.#version++;
-  }
-}

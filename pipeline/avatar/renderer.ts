@@ -1,27 +1,11 @@
 import type { Canvas, SKRSContext2D } from '@napi-rs/canvas';
+import type { AvatarPlacement, AvatarPort, DrawItem } from './avatarPort.js';
 import { apply, boundsOf, IDENTITY, rotate, scale, translate, type Affine } from './affine.js';
 import type { MouthShape } from './format.js';
 import type { RasterAvatar, RasterLayer, Sprite } from './raster.js';
 import type { RigPose } from './rig.js';
 import { canvasSource, type SpriteSource } from './spriteSource.js';
 import { TransformCache, type TransformCacheOptions } from './transformCache.js';
-
-/** Where the avatar stands in the frame: the hips pivot lands on (x, y) pixels. */
-export interface AvatarPlacement {
-  readonly x: number;
-  readonly y: number;
-}
-
-/** One sprite to draw in a frame. */
-export interface DrawItem {
-  /** The layer it draws (its id in the manifest). */
-  readonly layer: string;
-  readonly source: SpriteSource;
-  /** Source pixels to frame pixels; a plain integer offset for big layers, so they blit. */
-  readonly transform: Affine;
-  /** Integer pixel bounds it touches: [x0, y0, x1, y1), with a pixel of margin for smoothing. */
-  readonly bounds: readonly [number, number, number, number];
-}
 
 const YAW_RANGE_DEG = 30;
 const PITCH_RANGE_DEG = 20;
@@ -95,9 +79,17 @@ function spriteTransform(m: Affine, sprite: Sprite, pxPerUnit: number): Affine {
  * depth, which gives a 2.5D turn without a 3D model. Big layers are drawn from a rotation cache, so a
  * frame costs a few blits instead of several full resamplings.
  */
-export class AvatarRenderer {
+export class AvatarRenderer implements AvatarPort {
   readonly avatar: RasterAvatar;
   readonly cache: TransformCache;
+
+  get id(): string {
+    return this.avatar.definition.manifest.id;
+  }
+
+  get cacheBytes(): number {
+    return this.cache.bytes;
+  }
 
   constructor(avatar: RasterAvatar, cacheOptions?: TransformCacheOptions) {
     this.avatar = avatar;

@@ -1,5 +1,5 @@
 import type { Canvas } from '@napi-rs/canvas';
-import type { AvatarRenderer, AvatarPlacement, DrawItem } from '../avatar/renderer.js';
+import type { AvatarPlacement, AvatarPort, DrawItem } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { canvasSource } from '../avatar/spriteSource.js';
 import { alignRect, copyI420Rect, I420Layout, rgbaToI420, type Rect } from './i420.js';
@@ -40,14 +40,14 @@ export class FrameCompositor {
   /** A background video's latest frame in I420 (allocated with the first). */
   #videoPlate: Uint8Array | null = null;
   #scene: PreparedScene;
-  #avatar: AvatarRenderer;
+  #avatar: AvatarPort;
   #placement: AvatarPlacement;
   #previous: DrawItem[] | null = null;
   /** Scene area to redraw on the next frame (a caption change), besides what the avatar damaged. */
   #sceneDamage: Rect | null = null;
   #last: Picture | null = null;
 
-  constructor(width: number, height: number, scene: PreparedScene, avatar: AvatarRenderer, placement: AvatarPlacement) {
+  constructor(width: number, height: number, scene: PreparedScene, avatar: AvatarPort, placement: AvatarPlacement) {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
@@ -60,13 +60,18 @@ export class FrameCompositor {
     this.#placement = placement;
   }
 
-  get avatar(): AvatarRenderer {
+  get avatar(): AvatarPort {
     return this.#avatar;
   }
 
   /** Bytes held by converted sprites. */
   get spriteBytes(): number {
     return this.#bank.bytes;
+  }
+
+  /** Bytes of pixels kept ready to draw: the avatar's and the converted sprites. */
+  get cacheBytes(): number {
+    return this.#avatar.cacheBytes + this.#bank.bytes;
   }
 
   /**
@@ -88,7 +93,7 @@ export class FrameCompositor {
     }
   }
 
-  setAvatar(avatar: AvatarRenderer, placement: AvatarPlacement): void {
+  setAvatar(avatar: AvatarPort, placement: AvatarPlacement): void {
     this.#avatar = avatar;
     this.#placement = placement;
     this.#previous = null;

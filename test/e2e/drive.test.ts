@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { descendants, commandOf, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 const ASSETS = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 
 // The CI version of `npm run soak`: the whole channel for 2 minutes (30 s warm-up), judged by the same verdict.
 test('a 2-minute soak: no dropped frames, |A/V| ≤ 40 ms, flat fds and children, destinations and viewers live', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
-import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { audioEnvelope, commandOf, descendants, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { readFileSync } from 'node:fs';
 import { loadModel } from '../../models/onnxModels.js';
-import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { MODEL_SOURCES, sourcePath } from '../../models/registry.js';
 import { FaceDetector, roiFromDetection } from '../../pipeline/drive/faceDetector.js';
 import { OneEuroFilter } from '../../pipeline/drive/oneEuro.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BoundedQueue, Mailbox } from '../../pipeline/queue.js';
+import { BoundedQueue } from '../../pipeline/queue.js';
 
 test('drop-oldest keeps the newest items and counts what it dropped', () => {
   const dropped: number[] = [];
@@ -28,17 +28,6 @@ test('clear empties at once and the ring keeps working after wrap-around', () =>
   assert.equal(q.size, 0);
   q.push(42);
   assert.equal(q.shift(), 42);
-});
-
-test('a mailbox holds only the latest value and reports its age', () => {
-  const box = new Mailbox<{ yaw: number }>();
-  assert.equal(box.latest(), undefined);
-  assert.equal(box.ageUs(100), Infinity);
-  box.publish({ yaw: 1 }, 1000);
-  box.publish({ yaw: 2 }, 2000);
-  assert.deepEqual(box.latest(), { yaw: 2 });
-  assert.equal(box.ageUs(2500), 500);
-  assert.equal(box.version, 2);
 });
 
 test('capacity must be positive', () => {

@@ -1,0 +1,35 @@
+import type { Affine } from './affine.js';
+import type { RigPose } from './rig.js';
+import type { SpriteSource } from './spriteSource.js';
+
+/** Where the avatar stands in the frame: the hips pivot lands on (x, y) pixels. */
+export interface AvatarPlacement {
+  readonly x: number;
+  readonly y: number;
+}
+
+/** One sprite to draw in a frame. */
+export interface DrawItem {
+  /** The layer it draws (its id in the manifest). */
+  readonly layer: string;
+  readonly source: SpriteSource;
+  /** Source pixels to frame pixels; a plain integer offset for big layers, so they blit. */
+  readonly transform: Affine;
+  /** Integer pixel bounds it touches: [x0, y0, x1, y1), with a pixel of margin for smoothing. */
+  readonly bounds: readonly [number, number, number, number];
+}
+
+/**
+ * What the tick asks of an avatar, whatever draws it: the pose (head, eyes, mouth, breath) and where
+ * it stands go in, the sprites of this frame come out, back to front, each named by a key so that the
+ * compositor redraws only what changed (the damage). The rig renderer is one implementation; another
+ * kind of avatar (a clone made from a recording) is another, and the channel does not change.
+ */
+export interface AvatarPort {
+  /** The avatar's id, as the API names it. */
+  readonly id: string;
+  /** Bytes of pixels it keeps ready (for the cache metric). */
+  readonly cacheBytes: number;
+  /** The sprites of one pose at `placement`, back to front. */
+  frame(pose: RigPose, placement: AvatarPlacement): DrawItem[];
+}
