@@ -21,15 +21,23 @@ import { ownServer } from './viewers/target.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A channel converts each sprite the first time idle motion shows it, which takes its first minute or
- * so; rooms run for hours, so the steady state is what is measured.
+ * A channel converts each sprite the first time idle motion shows it (head turns, mouth shapes), which
+ * goes on for its first minutes; rooms run for hours, so the steady state is what is measured: the
+ * warm-up lasts until converting costs under 1 ms a second of the tick, at least a minute and at most
+ * seven. The first minute's cost is printed beside it.
  */
-export const IDLE_WARMUP_S = 60;
+export const IDLE_MIN_WARMUP_S = 60;
+export const IDLE_MAX_WARMUP_S = 420;
+const STEADY_CONVERT_MS_PER_S = 1;
+const STEADY_CHECK_S = 15;
 export const IDLE_MEASURE_S = 30;
 
 export interface IdleCost {
   /** Cores (CPU seconds per second) of the server and all its children. */
   readonly total: number;
+  /** Seconds of warm-up until the steady state, and node's cores over the first minute. */
+  readonly warmupS: number;
+  readonly nodeFirstMinute: number;
   readonly node: number;
   readonly encoder: number;
   readonly muxers: number;
@@ -46,8 +54,15 @@ interface ChannelCounters {
   readonly framesRepeated: number;
 }
 
-/** Starts the server on free ports with `preset`, waits `warmupS`, then measures `seconds` of idling. */
-export async function serverIdleCost(preset: PresetName, warmupS: number, seconds: number, workDir: string): Promise<IdleCost> {
+/** Milliseconds the channel's tick has spent converting sprites so far, from its metrics. */
+async function convertMs(api: (path: string) => Promise<Response>): Promise<number> {
+  const text = await (await api('/metrics')).text();
+  const line = /^fenshen_stage_duration_seconds_sum\{channel="main",stage="convert"\} (\S+)$/m.exec(text);
+  return Number(line?.[1] ?? 0) * 1000;
+}
+
+/** Starts the server on free ports with `preset`, waits for its steady state, then measures `seconds` of idling. */
+export async function serverIdleCost(preset: PresetName, seconds: number, workDir: string): Promise<IdleCost> {
   const configFile = join(workDir, `config-${preset}.json`);
   writeFileSync(configFile, JSON.stringify({ channel: { preset } }));
   let stop: () => Promise<void> = async () => {};
@@ -55,8 +70,20 @@ export async function serverIdleCost(preset: PresetName, warmupS: number, second
     stop = s;
   });
   try {
-    await sleep(warmupS * 1000);
     const pid = server.serverPid as number;
+    const startedMs = performance.now();
+    const firstMinute = new CpuWindow({ node: [pid] });
+    await sleep(IDLE_MIN_WARMUP_S * 1000);
+    const nodeFirstMinute = firstMinute.cores().node ?? 0;
+    let converted = await convertMs(server.api);
+    while ((performance.now() - startedMs) / 1000 < IDLE_MAX_WARMUP_S) {
+      await sleep(STEADY_CHECK_S * 1000);
+      const now = await convertMs(server.api);
+      const perS = (now - converted) / STEADY_CHECK_S;
+      converted = now;
+      if (perS < STEADY_CONVERT_MS_PER_S) break;
+    }
+    const warmupS = (performance.now() - startedMs) / 1000;
     const roles = serverRoles(pid);
     // The encoder reads raw pictures on stdin; the muxers copy its FLV to their servers.
     const encoder = roles.ffmpeg.filter((p) => commandLine(p).includes('rawvideo'));
@@ -75,6 +102,8 @@ export async function serverIdleCost(preset: PresetName, warmupS: number, second
     const sum = (k: readonly string[]) => k.reduce((s, name) => s + (cores[name] ?? 0), 0);
     return {
       total: sum(['node', 'encoder', 'muxers', 'sfu', 'other']),
+      warmupS,
+      nodeFirstMinute,
       node: cores.node ?? 0,
       encoder: cores.encoder ?? 0,
       muxers: cores.muxers ?? 0,
@@ -148,8 +177,8 @@ export async function idleVersusBare(presets: readonly PresetName[], log: (line:
   try {
     const rows: { preset: PresetName; channel: IdleCost; bare: number }[] = [];
     for (const preset of presets) {
-      log(`${preset}: the server as npm start runs it, idling (${IDLE_WARMUP_S} s warm-up, ${IDLE_MEASURE_S} s measured)`);
-      const channel = await serverIdleCost(preset, IDLE_WARMUP_S, IDLE_MEASURE_S, workDir);
+      log(`${preset}: the server as npm start runs it, idling (warm-up until steady, ${IDLE_MIN_WARMUP_S}-${IDLE_MAX_WARMUP_S} s; ${IDLE_MEASURE_S} s measured)`);
+      const channel = await serverIdleCost(preset, IDLE_MEASURE_S, workDir);
       log(`${preset}: the bare encode of the same outputs (5 s warm-up, 20 s measured)`);
       const bare = await bareEncodeCost(preset, channel.framesFile, 5, 20);
       rmSync(channel.framesFile, { force: true });
