@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import { AudioMouth } from './audioMouth.js';
-import { SILERO_CHUNK, SileroVad } from './sileroVad.js';
+import { readSentenceAudio, SentenceSynthesizer, type SentenceAudio } from './sentenceAudio.js';
 import { detectLanguage, MAX_TEXT_CHARS, normalizeForSpeech, splitSentences, type Language } from './sentences.js';
 import { TtsError, type TtsProvider } from './tts.js';
-import { VisemeTrack, visemeOf, type MouthState } from './visemes.js';
-
-type Resampler = Awaited<ReturnType<typeof libsamplerate.create>>;
+import type { MouthState } from './visemes.js';
 
 export type SpeechLog = (level: 'info' | 'warn' | 'error', message: string) => void;
 
@@ -82,29 +79,15 @@ interface Utterance extends UtteranceInfo {
   started: boolean;
 }
 
-/** One synthesised sentence, playable while it is still being made. */
-interface Segment {
+/** One sentence of an utterance in the play queue: its audio, and the silence after it. */
+interface Segment extends SentenceAudio {
   readonly utterance: Utterance;
   readonly index: number;
   readonly text: string;
-  readonly chunks: Float32Array[];
-  available: number;
-  played: number;
-  done: boolean;
   /** Silence to play after the audio (between sentences, after a line). */
   readonly pauseSamples: number;
   pausePlayed: number;
-  readonly track: VisemeTrack | null;
-  /** Without phonemes: Silero's speech probability per VAD block of this segment's audio. */
-  readonly vad: number[];
-  readonly abort: AbortController;
-  /** Where chunk reads continue. */
-  chunkIndex: number;
-  chunkOffset: number;
 }
-
-/** Provider samples resampled per event-loop turn (~2-3 ms of work). */
-const RESAMPLE_SLICE = 2048;
 const SENTENCE_GAP_S = 0.18;
 /** Interrupted speech fades out over this long instead of stopping on a click. */
 const FADE_OUT_S = 0.008;
@@ -120,6 +103,7 @@ const MAX_QUEUED = 64;
 export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly outputRateHz: number;
   readonly #provider: TtsProvider;
+  readonly #synth: SentenceSynthesizer;
   readonly #log: SpeechLog;
   readonly #queue: Utterance[] = [];
   readonly #segments: Segment[] = [];
@@ -136,19 +120,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   readonly #audioMouth: AudioMouth;
   /** Audio buffered ahead before synthesis pauses. */
   readonly #aheadSamples: number;
-  /**
-   * One resampler for all sentences: creating one costs a WASM instantiation (~15 ms of the tick's
-   * thread). Its few samples of state carry over between sentences, which end and start in silence.
-   */
-  #resampler: Promise<Resampler> | null = null;
-  /** For voices without phonemes: gates the audio-driven mouth; null when it could not load. */
-  #vad: Promise<SileroVad | null> | null = null;
 
   constructor(provider: TtsProvider, outputRateHz: number, log: SpeechLog) {
     super();
     this.#provider = provider;
     this.outputRateHz = outputRateHz;
     this.#log = log;
+    this.#synth = new SentenceSynthesizer(provider, outputRateHz, (message) => log('warn', message));
     this.#audioMouth = new AudioMouth(outputRateHz);
     this.#aheadSamples = outputRateHz * 8;
   }
@@ -242,7 +220,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const head = this.#segments[0];
       if (head && head.played < head.available) {
         const fade = Math.min(frames, Math.round(FADE_OUT_S * this.outputRateHz));
-        const n = this.#read(head, out, 0, fade);
+        const n = readSentenceAudio(head, out, 0, fade);
         for (let i = 0; i < n; i++) out[i] = (out[i] as number) * (1 - i / fade);
       }
       this.#abandon(ms(0));
@@ -263,7 +241,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           mouthFrom = head;
           mouthAt = head.played + Math.max(0, Math.floor(frames / 2) - written);
         }
-        written += this.#read(head, out, written, frames - written);
+        written += readSentenceAudio(head, out, written, frames - written);
         continue;
       }
       if (!head.done) break; // still being made: an underrun, silence for now
@@ -289,60 +267,23 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   /** Loads what the first sentence would otherwise wait for (the resampler, the provider's process). */
-  async warm(): Promise<void> {
-    await this.#provider.start?.();
-    if (this.#provider.sampleRateHz !== this.outputRateHz) await this.#getResampler();
-    if (!this.#provider.phonemes) await this.#getVad();
-  }
-
-  #getVad(): Promise<SileroVad | null> {
-    this.#vad ??= SileroVad.create().catch((err: Error) => {
-      this.#log('warn', `Silero VAD unavailable (${err.message}); the mouth uses a loudness gate`);
-      return null;
-    });
-    return this.#vad;
-  }
-
-  /** Output samples per VAD block (32 ms). */
-  get #vadBlock(): number {
-    return Math.round((SILERO_CHUNK * this.outputRateHz) / 16000);
-  }
-
-  #getResampler(): Promise<Resampler> {
-    this.#resampler ??= libsamplerate.create(1, this.#provider.sampleRateHz, this.outputRateHz, { converterType: libsamplerate.ConverterType.SRC_SINC_FASTEST });
-    return this.#resampler;
+  warm(): Promise<void> {
+    return this.#synth.warm();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.interrupt();
     this.#abandon();
-    void this.#resampler?.then((r) => r.destroy());
+    this.#synth.close();
     this.removeAllListeners();
-  }
-
-  #read(segment: Segment, out: Float32Array, offset: number, max: number): number {
-    let n = 0;
-    while (n < max && segment.played < segment.available) {
-      const chunk = segment.chunks[segment.chunkIndex] as Float32Array;
-      const take = Math.min(max - n, chunk.length - segment.chunkOffset);
-      out.set(chunk.subarray(segment.chunkOffset, segment.chunkOffset + take), offset + n);
-      n += take;
-      segment.played += take;
-      segment.chunkOffset += take;
-      if (segment.chunkOffset === chunk.length) {
-        segment.chunkIndex++;
-        segment.chunkOffset = 0;
-      }
-    }
-    return n;
   }
 
   #updateMouth(segment: Segment | null, at: number, audio: Float32Array): void {
     const step = audio.length / (MOUTH_RAMP_S * this.outputRateHz);
     if (segment) {
       if (segment.track) segment.track.at(at, this.#mouth);
-      else Object.assign(this.#mouth, this.#audioMouth.process(audio, segment.vad[Math.floor(at / this.#vadBlock)] ?? null));
+      else Object.assign(this.#mouth, this.#audioMouth.process(audio, segment.vad[Math.floor(at / this.#synth.vadBlock)] ?? null));
       this.#mouthWeight = Math.min(1, this.#mouthWeight + step);
     } else {
       // Between sentences and after speech the mouth relaxes toward the idle one.
@@ -449,46 +390,17 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   async #synthesise(utterance: Utterance, index: number): Promise<void> {
     const { text, display, language } = utterance.sentences[index] as Utterance['sentences'][number];
     const last = index === utterance.sentences.length - 1;
-    const provider = this.#provider;
-    const ratio = this.outputRateHz / provider.sampleRateHz;
     const segment: Segment = {
+      ...this.#synth.begin(),
       utterance,
       index,
       text: display,
-      chunks: [],
-      available: 0,
-      played: 0,
-      done: false,
       pauseSamples: Math.round((last ? utterance.pauseAfterS : SENTENCE_GAP_S) * this.outputRateHz),
       pausePlayed: 0,
-      track: provider.phonemes ? new VisemeTrack(this.outputRateHz) : null,
-      vad: [],
-      abort: new AbortController(),
-      chunkIndex: 0,
-      chunkOffset: 0,
     };
     this.#segments.push(segment);
-    const resampler = provider.sampleRateHz === this.outputRateHz ? null : await this.#getResampler();
     try {
-      for await (const event of provider.synthesize({ text, language, voice: utterance.voice, signal: segment.abort.signal })) {
-        if (segment.abort.signal.aborted) break;
-        if (event.type === 'audio') {
-          // Resampled a slice at a time with a turn of the event loop between: a whole sentence at once
-          // held the tick for ~100 ms (late frames while speaking).
-          for (let at = 0; at < event.samples.length && !segment.abort.signal.aborted; at += RESAMPLE_SLICE) {
-            const slice = event.samples.subarray(at, at + RESAMPLE_SLICE);
-            const samples = resampler ? resampler.full(slice).slice() : slice;
-            if (samples.length > 0) {
-              segment.chunks.push(samples);
-              segment.available += samples.length;
-              if (!segment.track) await this.#detectVoice(segment);
-            }
-            if (resampler && at + RESAMPLE_SLICE < event.samples.length) await new Promise((r) => setImmediate(r));
-          }
-        } else if (event.type === 'phoneme' && segment.track) {
-          segment.track.add(Math.round(event.sample * ratio), visemeOf(event.phoneme));
-        }
-      }
+      await this.#synth.fill(segment, text, language, utterance.voice);
     } catch (err) {
       if (!segment.abort.signal.aborted) {
         const message = err instanceof TtsError ? err.message : `speech failed: ${(err as Error).message}`;
@@ -503,40 +415,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
           this.emit('finished', { ...info(utterance), interrupted: true });
         }
       }
-    } finally {
-      segment.track?.add(Math.max(segment.available, 0), 'sil');
-      segment.done = true;
     }
   }
-
-  /** Runs the VAD over the segment's complete blocks not yet judged (ahead of playback). */
-  async #detectVoice(segment: Segment): Promise<void> {
-    const vad = await this.#getVad();
-    if (!vad) return;
-    const block = this.#vadBlock;
-    if (segment.vad.length === 0) vad.reset();
-    while ((segment.vad.length + 1) * block <= segment.available) {
-      const from = segment.vad.length * block;
-      segment.vad.push(await vad.probability(decimateTo16k(segment.chunks, from, block, SILERO_CHUNK)));
-    }
-  }
-}
-
-/** `count` output samples from `from` across chunks, averaged down to `size` samples (≈16 kHz). */
-function decimateTo16k(chunks: readonly Float32Array[], from: number, count: number, size: number): Float32Array {
-  const out = new Float32Array(size);
-  const step = count / size;
-  let chunk = 0, base = 0;
-  for (let i = 0; i < size; i++) {
-    const start = from + Math.floor(i * step), end = from + Math.floor((i + 1) * step);
-    let sum = 0;
-    for (let s = start; s < end; s++) {
-      while (s >= base + (chunks[chunk] as Float32Array).length) base += (chunks[chunk++] as Float32Array).length;
-      sum += (chunks[chunk] as Float32Array)[s - base] as number;
-    }
-    out[i] = sum / Math.max(1, end - start);
-  }
-  return out;
 }
 
 function info(u: Utterance): UtteranceInfo {
