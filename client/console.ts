@@ -10,7 +10,7 @@ import { initPreview } from './console/preview.js';
 import { initScene } from './console/scene.js';
 import { initSpeech } from './console/speech.js';
 import { $, consoleState } from './console/state.js';
-import type { ChannelView } from './console/types.js';
+import type { ChannelListAnswer, ChannelStatusAnswer } from '../server/api/contract.js';
 
 const signin = $<HTMLDialogElement>('signin');
 const tokenInput = $<HTMLInputElement>('token');
@@ -28,7 +28,7 @@ function showSignIn(reason: string): void {
   tokenInput.focus();
 }
 
-function showChannelState(status: ChannelView | null): void {
+function showChannelState(status: ChannelStatusAnswer | null): void {
   const badge = $('channel-state');
   const state = status?.state ?? 'starting';
   badge.dataset.state = state;
@@ -37,7 +37,7 @@ function showChannelState(status: ChannelView | null): void {
 }
 
 async function refreshStatus(): Promise<void> {
-  const { channels } = await call<{ channels: ChannelView[] }>('/api/channels');
+  const { channels } = await call<ChannelListAnswer>('/api/channels');
   const ids = channels.map((c) => c.id);
   if (ids.join() !== [...channelSelect.options].map((o) => o.value).join()) {
     channelSelect.replaceChildren(...ids.map((id) => new Option(id, id)));

@@ -3,15 +3,13 @@ import { presetMismatch, type PresetName } from '../config/presets.js';
 import type { ChannelConfig, Config } from '../config/schema.js';
 import { channelSchema } from '../config/schema.js';
 import { describeIssue } from '../config/load.js';
-import { AvatarError } from '../pipeline/avatar/loader.js';
 import { Channel } from '../pipeline/channel.js';
 import type { DestinationStatus } from '../pipeline/output/rtmpDestination.js';
-import { RtmpUrlError, validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
+import { validateRtmpUrl } from '../pipeline/output/rtmpUrl.js';
 import type { StoredPlaylist, StoredScene, Store } from './store.js';
 import { SpeechInputError, speakableSentences, type PlaylistLine } from '../pipeline/speech/speaker.js';
-import { SceneError } from '../pipeline/compose/scene.js';
 import type { PipelineMetrics } from '../pipeline/metrics.js';
-import { errors } from './errors.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from './domainErrors.js';
 import type { EmbeddedRtmpServer } from './embeddedRtmp.js';
 import type { Logger } from './log.js';
 import type { Sfu, SfuChannel } from '../signaling/sfu.js';
@@ -45,7 +43,12 @@ export interface NewDestination {
   readonly enabled?: boolean | undefined;
 }
 
-/** All live channels of the process, by id. Creating validates everything before anything starts. */
+/**
+ * All live channels of the process, by id. Creating validates everything before anything starts. Requests
+ * it cannot serve are refused with the server's domain errors (domainErrors.ts); the pipeline's own errors
+ * (AvatarError, SceneError, SpeechInputError, RtmpUrlError) pass through as they are. The HTTP layer maps
+ * both (api/errorAnswers.ts).
+ */
 export class ChannelRegistry {
   readonly #channels = new Map<string, Channel>();
   readonly #pending = new Set<string>();
@@ -77,8 +80,16 @@ export class ChannelRegistry {
     return this.#channels.size;
   }
 
+  /** The live channel `id`, or undefined (see `channel(id)`, which refuses instead). */
   get(id: string): Channel | undefined {
     return this.#channels.get(id);
+  }
+
+  /** The live channel `id`; a NotFoundError when there is none. */
+  channel(id: string): Channel {
+    const channel = this.#channels.get(id);
+    if (!channel) throw new NotFoundError(`channel ${id}`);
+    return channel;
   }
 
   list(): Channel[] {
@@ -95,7 +106,7 @@ export class ChannelRegistry {
       avatar: { ...base.avatar, ...(overrides.avatar as object | undefined) },
     };
     const result = channelSchema.safeParse(merged);
-    if (!result.success) throw errors.invalid(describeIssue(result.error, 'channel'));
+    if (!result.success) throw new InvalidRequestError(describeIssue(result.error, 'channel'));
     return result.data;
   }
 
@@ -124,9 +135,9 @@ export class ChannelRegistry {
   }
 
   async create(id: string, overrides: Record<string, unknown> = {}): Promise<Channel> {
-    if (!CHANNEL_ID_PATTERN.test(id)) throw errors.invalid('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
-    if (this.#channels.has(id) || this.#pending.has(id)) throw errors.conflict(`channel ${id} already exists`);
-    if (this.#channels.size + this.#pending.size >= MAX_CHANNELS) throw errors.conflict(`at most ${MAX_CHANNELS} channels can run at once`);
+    if (!CHANNEL_ID_PATTERN.test(id)) throw new InvalidRequestError('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
+    if (this.#channels.has(id) || this.#pending.has(id)) throw new ConflictError(`channel ${id} already exists`);
+    if (this.#channels.size + this.#pending.size >= MAX_CHANNELS) throw new ConflictError(`at most ${MAX_CHANNELS} channels can run at once`);
     const config = this.configFor(overrides);
     this.#pending.add(id);
     let webrtc: SfuChannel | null = null;
@@ -154,7 +165,6 @@ export class ChannelRegistry {
       return channel;
     } catch (err) {
       if (webrtc) this.#sfu?.closeChannel(id);
-      if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
       throw err;
     } finally {
       this.#pending.delete(id);
@@ -163,7 +173,7 @@ export class ChannelRegistry {
 
   async delete(id: string): Promise<void> {
     const channel = this.#channels.get(id);
-    if (!channel) throw errors.notFound(`channel ${id}`);
+    if (!channel) throw new NotFoundError(`channel ${id}`);
     this.#channels.delete(id);
     await channel.close();
     this.#sfu?.closeChannel(id);
@@ -173,22 +183,22 @@ export class ChannelRegistry {
 
   /** Saves the channel's current scene and avatar under `name` (replacing one of that name). */
   saveScene(channelId: string, name: string): StoredScene {
-    const { scene, avatar } = this.#require(channelId).config;
+    const { scene, avatar } = this.channel(channelId).config;
     const id = this.#store.saveScene(`s-${randomBytes(3).toString('hex')}`, name, { scene, avatar });
     return this.#store.scene(id) as StoredScene;
   }
 
   /** Switches the live channel to a saved scene (from its next frames) and keeps it for the next start. */
   async applyScene(channelId: string, sceneId: string): Promise<Channel> {
-    const channel = this.#require(channelId);
+    const channel = this.channel(channelId);
     const saved = this.#store.scene(sceneId);
-    if (!saved) throw errors.notFound(`scene ${sceneId}`);
+    if (!saved) throw new NotFoundError(`scene ${sceneId}`);
     return this.#apply(channel, this.configFor({ ...channel.config, ...saved.settings }));
   }
 
   /** Applies a scene change to the live channel (from its next frames) and keeps it for the next start. */
   async updateScene(channelId: string, change: SceneChange): Promise<Channel> {
-    const channel = this.#require(channelId);
+    const channel = this.channel(channelId);
     const current = channel.config;
     const scene: Record<string, unknown> = { ...current.scene };
     if (change.background) scene.background = change.background;
@@ -202,12 +212,7 @@ export class ChannelRegistry {
   }
 
   async #apply(channel: Channel, next: ChannelConfig): Promise<Channel> {
-    try {
-      await channel.update(next);
-    } catch (err) {
-      if (err instanceof AvatarError || err instanceof SceneError) throw errors.unprocessable(err.message);
-      throw err;
-    }
+    await channel.update(next);
     // The channel's own config: an update overtaken by a later one did not apply.
     this.#store.saveChannel(channel.id, settingsOf(channel.config));
     return channel;
@@ -218,20 +223,16 @@ export class ChannelRegistry {
    * a line cannot be said or asks for a voice that is not installed.
    */
   async setPlaylist(channelId: string, playlist: StoredPlaylist): Promise<void> {
-    const channel = this.#require(channelId);
+    const channel = this.channel(channelId);
     const problems = new Map<string, string | null>();
     for (const [i, line] of playlist.lines.entries()) {
       if (!line.voice) continue;
       if (!problems.has(line.voice)) problems.set(line.voice, await channel.voiceProblem(line.voice));
       const problem = problems.get(line.voice);
-      if (problem) throw errors.invalid(`line ${i + 1}: ${problem}`);
+      if (problem) throw new InvalidRequestError(`line ${i + 1}: ${problem}`);
     }
-    try {
-      channel.setPlaylist(playlist.lines, playlist.loop);
-    } catch (err) {
-      if (err instanceof SpeechInputError) throw errors.invalid(err.message);
-      throw err;
-    }
+    // A line with nothing to say is a SpeechInputError (a 400), naming the line.
+    channel.setPlaylist(playlist.lines, playlist.loop);
     this.#store.savePlaylist(channelId, playlist);
   }
 
@@ -276,22 +277,17 @@ export class ChannelRegistry {
 
   /** Validates, stores and starts a destination; the channel's encode feeds it from the next keyframe. */
   addDestination(channelId: string, request: NewDestination): DestinationStatus {
-    const channel = this.#require(channelId);
-    let url: string;
-    try {
-      url = validateRtmpUrl(request.url);
-    } catch (err) {
-      if (err instanceof RtmpUrlError) throw errors.invalid(err.message);
-      throw err;
-    }
+    const channel = this.channel(channelId);
+    // An RtmpUrlError (a 400) says what is wrong with the address.
+    const url = validateRtmpUrl(request.url);
     if (request.preset) {
       const mismatch = presetMismatch(request.preset, channel.config.preset);
-      if (mismatch) throw errors.invalid(mismatch);
+      if (mismatch) throw new InvalidRequestError(mismatch);
     }
     const id = request.id ?? `d-${randomBytes(3).toString('hex')}`;
-    if (!CHANNEL_ID_PATTERN.test(id)) throw errors.invalid('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
-    if (id === EMBEDDED_DESTINATION || channel.destination(id)) throw errors.conflict(`destination ${id} already exists on channel ${channelId}`);
-    if (channel.status.destinations.length >= MAX_DESTINATIONS) throw errors.conflict(`at most ${MAX_DESTINATIONS} destinations per channel`);
+    if (!CHANNEL_ID_PATTERN.test(id)) throw new InvalidRequestError('id: 1-32 lower-case letters, digits, - or _, starting with a letter or digit');
+    if (id === EMBEDDED_DESTINATION || channel.destination(id)) throw new ConflictError(`destination ${id} already exists on channel ${channelId}`);
+    if (channel.status.destinations.length >= MAX_DESTINATIONS) throw new ConflictError(`at most ${MAX_DESTINATIONS} destinations per channel`);
     const stored = { channel: channelId, id, url, preset: request.preset ?? null, enabled: request.enabled ?? true };
     this.#store.addDestination(stored);
     const status = channel.addDestination(stored);
@@ -300,8 +296,8 @@ export class ChannelRegistry {
   }
 
   async removeDestination(channelId: string, id: string): Promise<void> {
-    const channel = this.#require(channelId);
-    if (id === EMBEDDED_DESTINATION) throw errors.conflict('the embedded server\'s destination is built in; stop it instead');
+    const channel = this.channel(channelId);
+    if (id === EMBEDDED_DESTINATION) throw new ConflictError('the embedded server\'s destination is built in; stop it instead');
     this.#requireDestination(channel, id);
     await channel.removeDestination(id);
     this.#store.removeDestination(channelId, id);
@@ -309,21 +305,15 @@ export class ChannelRegistry {
   }
 
   async setDestinationEnabled(channelId: string, id: string, enabled: boolean): Promise<DestinationStatus> {
-    const channel = this.#require(channelId);
+    const channel = this.channel(channelId);
     this.#requireDestination(channel, id);
     const status = await channel.setDestinationEnabled(id, enabled);
     this.#store.setDestinationEnabled(channelId, id, enabled);
     return status;
   }
 
-  #require(id: string): Channel {
-    const channel = this.#channels.get(id);
-    if (!channel) throw errors.notFound(`channel ${id}`);
-    return channel;
-  }
-
   #requireDestination(channel: Channel, id: string): void {
-    if (!channel.destination(id)) throw errors.notFound(`destination ${id} on channel ${channel.id}`);
+    if (!channel.destination(id)) throw new NotFoundError(`destination ${id} on channel ${channel.id}`);
   }
 
   async closeAll(): Promise<void> {

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { errors } from './errors.js';
+import { UnprocessableError } from './domainErrors.js';
 
 export const SCENE_FILE_REFUSED = 'scene files must be uploads (POST /api/uploads) inside the data folder';
 export const DRIVE_FILE_REFUSED =
@@ -42,7 +42,7 @@ const SCENE_FILE_FIELDS = [
 /**
  * `scene` with each file it names (background image or video, logo, product picture) checked to be inside
  * the data folder and rewritten relative to it (`uploads/u-…png`, the form the uploads list and the
- * in-use check know); a 422 with SCENE_FILE_REFUSED otherwise. Fields that are absent or not paths are
+ * in-use check know); an UnprocessableError (422) with SCENE_FILE_REFUSED otherwise. Fields that are absent or not paths are
  * left for the schema to judge.
  */
 export async function confineSceneFiles<T extends object>(scene: T, dataDir: string): Promise<T> {
@@ -53,7 +53,7 @@ export async function confineSceneFiles<T extends object>(scene: T, dataDir: str
     const path = (value as Record<string, unknown>)[key];
     if (typeof path !== 'string') continue;
     const inside = await dataFileOf(path, dataDir);
-    if (inside === null) throw errors.unprocessable(SCENE_FILE_REFUSED);
+    if (inside === null) throw new UnprocessableError(SCENE_FILE_REFUSED);
     out[field] = { ...value, [key]: inside };
   }
   return out as T;
@@ -64,11 +64,12 @@ const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 /**
  * The drive `file` source's input: a URL as given, or a local file inside the data folder as its absolute
- * path (ffmpeg runs in the server's working folder); a 422 with DRIVE_FILE_REFUSED for any other path.
+ * path (ffmpeg runs in the server's working folder); an UnprocessableError (422) with DRIVE_FILE_REFUSED
+ * for any other path.
  */
 export async function confineDriveUrl(url: string, dataDir: string): Promise<string> {
   if (URL_SCHEME.test(url)) return url;
   const inside = await dataFileOf(url, dataDir);
-  if (inside === null) throw errors.unprocessable(DRIVE_FILE_REFUSED);
+  if (inside === null) throw new UnprocessableError(DRIVE_FILE_REFUSED);
   return join(await realpath(dataDir), inside);
 }

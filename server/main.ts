@@ -4,11 +4,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
+import { refusalOf } from './api/errorAnswers.js';
 import { buildApp } from './app.js';
 import { AuthThrottle, OperatorAuth, resolveToken } from './auth.js';
 import { ChannelRegistry } from './channelRegistry.js';
 import { EmbeddedRtmpServer } from './embeddedRtmp.js';
-import { ApiError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import { WebrtcMetrics } from '../signaling/metrics.js';
 import { Sfu } from '../signaling/sfu.js';
@@ -51,7 +51,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
   const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
-  const app = await buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token] });
+  const app = buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token] });
   const signaling = sfu
     ? new SignalingServer(app.server, {
         path: '/ws',
@@ -68,6 +68,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       })
     : null;
   try {
+    // The routes load now, before any channel is live: the upload checker process is forked while the
+    // server is still small and no tick can be held by the fork.
+    await app.ready();
     if (mainChannelId) await channels.start(mainChannelId);
     await channels.restoreStored();
     await app.listen({ host: config.host, port: config.port });
@@ -78,7 +81,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     sfu?.close();
     await rtmp?.stop();
     store.close();
-    if (err instanceof ApiError) throw new ConfigError(`channel main: ${err.message}`);
+    // A main the configuration describes wrongly (an avatar that is not there): the owner's to fix.
+    if (refusalOf(err)) throw new ConfigError(`channel main: ${err instanceof Error ? err.message : String(err)}`);
     throw err;
   }
   const address = app.server.address();

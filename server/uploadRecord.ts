@@ -1,5 +1,8 @@
-/** An upload as stored and as the API lists it: plain data, shared with the console's code. */
-/** A file an operator uploaded for scenes (background, logo, product picture), kept under FENSHEN_DATA/uploads. */
+/**
+ * A file an operator uploaded for scenes (background, logo, product picture), kept under
+ * FENSHEN_DATA/uploads, as the database stores it. The API lists it with its URL (api/contract.ts,
+ * uploadSchema; api/contractChecks.ts keeps the two the same).
+ */
 export interface StoredUpload {
   readonly id: string;
   /** The name it was uploaded with (shown, never used as a path). */

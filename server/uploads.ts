@@ -4,14 +4,14 @@
  * decoded once to prove they are usable, then listed in the database for the console. The checks are
  * bounded and niced (uploadChecks.ts): live rooms never wait for an upload.
  */
-import type { FastifyInstance } from 'fastify';
 import { fileTypeFromFile } from 'file-type';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { dataFolderError, errors } from './errors.js';
+import type { UploadCreatedAnswer, UploadListAnswer } from './api/contract.js';
+import { BusyError, ConflictError, dataFolderError, InvalidRequestError, NotFoundError, TooLargeError, UnprocessableError, UnsupportedTypeError } from './domainErrors.js';
 import type { Store, StoredUpload } from './store.js';
 import { CheckUnavailableError, imageHeaderSize, MAX_IMAGE_SIDE, UploadChecker } from './uploadChecks.js';
 
@@ -38,13 +38,24 @@ const ACCEPTED: Readonly<Record<string, { readonly kind: StoredUpload['kind']; r
   'video/webm': { kind: 'video', ext: 'webm' },
 };
 
-export interface UploadRoutesOptions {
+export interface UploadIntakeOptions {
   readonly store: Store;
   readonly dataDir: string;
   readonly ffprobePath: string;
   /** What shows this file (relative to FENSHEN_DATA), in words, or null. */
   readonly inUse: (file: string) => string | null;
 }
+
+const publicOf = (upload: StoredUpload) => ({ ...upload, url: `/api/uploads/${upload.id}` });
+const isStream = (body: unknown): body is Readable => typeof (body as Readable | undefined)?.pipe === 'function';
+
+/** A write under the data folder that failed: what failed, said safely (no machine paths). */
+const writing = <T>(what: string, step: () => Promise<T> | T): Promise<T> =>
+  Promise.resolve()
+    .then(step)
+    .catch((err: unknown) => {
+      throw dataFolderError(err, what) ?? err;
+    });
 
 const sizeText = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 const limitsText = `images up to ${UPLOAD_LIMITS.image / MB} MB, videos up to ${UPLOAD_LIMITS.video / MB} MB`;
@@ -100,7 +111,7 @@ function receive(body: Readable, file: string): Promise<number> {
       if (received > MAX_UPLOAD_BYTES) {
         refused = true;
         out.destroy();
-        reject(errors.tooLarge(`the file is over ${sizeText(MAX_UPLOAD_BYTES)}; uploads are limited to ${limitsText}`));
+        reject(new TooLargeError(`the file is over ${sizeText(MAX_UPLOAD_BYTES)}; uploads are limited to ${limitsText}`));
         return;
       }
       if (!out.write(chunk)) {
@@ -115,11 +126,11 @@ function receive(body: Readable, file: string): Promise<number> {
   });
 }
 
-const damaged = (ext: string, why: string) => errors.unprocessable(`the ${ext.toUpperCase()} image is damaged or cut off and cannot be used (${why})`);
+const damaged = (ext: string, why: string) => new UnprocessableError(`the ${ext.toUpperCase()} image is damaged or cut off and cannot be used (${why})`);
 
-/** The checker could not answer (busy, restarting): the same upload later can succeed. */
+/** The checker could not answer (busy, restarting): the same upload later can succeed, RETRY_AFTER_S from now. */
 const unavailable = (what: string) => (err: unknown) => {
-  if (err instanceof CheckUnavailableError) throw errors.busy(`the ${what} could not be checked now (${err.message}); try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S, err);
+  if (err instanceof CheckUnavailableError) throw new BusyError(`the ${what} could not be checked now (${err.message}); try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S, err);
   throw err;
 };
 
@@ -132,7 +143,7 @@ async function checkImage(checker: UploadChecker, file: string, mime: string, ex
   const header = imageHeaderSize(data);
   if (!header) throw damaged(ext, 'its header cannot be read');
   if (header.width > MAX_IMAGE_SIDE || header.height > MAX_IMAGE_SIDE) {
-    throw errors.unprocessable(`the image is ${header.width}x${header.height}; at most ${MAX_IMAGE_SIDE} pixels a side`);
+    throw new UnprocessableError(`the image is ${header.width}x${header.height}; at most ${MAX_IMAGE_SIDE} pixels a side`);
   }
   if (!imageIsComplete(data, mime)) throw damaged(ext, 'it ends too early');
   const answer = await checker.check({ kind: 'image', file, mime }).catch(unavailable('picture'));
@@ -143,83 +154,95 @@ async function checkImage(checker: UploadChecker, file: string, mime: string, ex
 /** A video's size and length once ffprobe (queued, niced) finds a picture stream long enough to loop. */
 async function checkVideo(checker: UploadChecker, ffprobePath: string, file: string): Promise<{ width: number; height: number; durationS: number }> {
   const answer = await checker.check({ kind: 'video', file, ffprobePath }).catch(unavailable('video'));
-  if (!answer.ok) throw errors.unprocessable(`the video cannot be used: ${answer.reason}`);
+  if (!answer.ok) throw new UnprocessableError(`the video cannot be used: ${answer.reason}`);
   return { width: answer.width, height: answer.height, durationS: answer.durationS };
 }
 
-export async function uploadRoutes(api: FastifyInstance, options: UploadRoutesOptions): Promise<void> {
-  const dir = join(options.dataDir, 'uploads');
-  const publicOf = (u: StoredUpload) => ({ ...u, url: `/api/uploads/${u.id}` });
-  const checker = new UploadChecker();
-  // Now, while no channel is live yet: starting it later would fork the whole server mid-stream.
-  checker.start();
-  api.addHook('onClose', async () => checker.close());
-  let inFlight = 0;
-  /** A write under the data folder that failed: what failed, said safely (no machine paths). */
-  const writing = <T>(what: string, step: () => Promise<T> | T): Promise<T> =>
-    Promise.resolve()
-      .then(step)
-      .catch((err: unknown) => {
-        throw dataFolderError(err, what) ?? err;
-      });
+/**
+ * Uploads as the server keeps them: taking one in (streamed to disk, checked, listed), listing, serving
+ * and removing them. The checker process starts with `start()`, before any channel is live, and ends
+ * with `close()`.
+ */
+export class UploadIntake {
+  readonly #options: UploadIntakeOptions;
+  readonly #dir: string;
+  readonly #checker = new UploadChecker();
+  #inFlight = 0;
 
-  // The body is the file itself (any content type), streamed to disk: never buffered whole in memory.
-  api.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  constructor(options: UploadIntakeOptions) {
+    this.#options = options;
+    this.#dir = join(options.dataDir, 'uploads');
+  }
 
-  api.post('/api/uploads', async (request, reply) => {
-    const declared = Number(request.headers['content-length']);
-    if (declared > MAX_UPLOAD_BYTES) {
-      throw errors.tooLarge(`the file is ${sizeText(declared)}; uploads are limited to ${limitsText}`);
+  /** Starts the checker now, while no channel is live yet: starting it later would fork the whole server mid-stream. */
+  start(): void {
+    this.#checker.start();
+  }
+
+  close(): void {
+    this.#checker.close();
+  }
+
+  /**
+   * Takes in the file streamed as `body` (`declaredBytes` from its content-length, `name` as given): refused
+   * before it is read when too large or when too many are in flight; stored once its content is proven to
+   * be a usable picture or video.
+   */
+  async add(body: unknown, declaredBytes: number, name: unknown): Promise<UploadCreatedAnswer> {
+    if (declaredBytes > MAX_UPLOAD_BYTES) {
+      throw new TooLargeError(`the file is ${sizeText(declaredBytes)}; uploads are limited to ${limitsText}`);
     }
-    const body = request.body as Readable | undefined;
-    if (!body || typeof body.pipe !== 'function') throw errors.invalid('send the file itself as the request body');
-    if (inFlight >= MAX_UPLOADS_IN_FLIGHT) {
-      throw errors.busy(`${MAX_UPLOADS_IN_FLIGHT} uploads are already being received or checked; try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S);
+    if (!isStream(body)) throw new InvalidRequestError('send the file itself as the request body');
+    if (this.#inFlight >= MAX_UPLOADS_IN_FLIGHT) {
+      throw new BusyError(`${MAX_UPLOADS_IN_FLIGHT} uploads are already being received or checked; try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S);
     }
-    inFlight++;
+    this.#inFlight++;
     const id = `u-${randomBytes(5).toString('hex')}`;
-    const temp = join(dir, `.${id}.part`);
+    const temp = join(this.#dir, `.${id}.part`);
     try {
-      await writing('uploads', () => mkdir(dir, { recursive: true, mode: 0o700 }));
+      await writing('uploads', () => mkdir(this.#dir, { recursive: true, mode: 0o700 }));
       const received = await receive(body, temp);
-      if (received === 0) throw errors.invalid('the file is empty');
+      if (received === 0) throw new InvalidRequestError('the file is empty');
       const type = await fileTypeFromFile(temp);
       const accepted = type ? ACCEPTED[type.mime] : undefined;
       if (!type || !accepted) {
-        throw errors.unsupportedType(`not an image or a video${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, or MP4, MOV or WebM videos`);
+        throw new UnsupportedTypeError(`not an image or a video${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, or MP4, MOV or WebM videos`);
       }
-      if (received > UPLOAD_LIMITS[accepted.kind]) throw errors.tooLarge(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText}`);
-      const size = accepted.kind === 'image' ? await checkImage(checker, temp, type.mime, type.ext) : await checkVideo(checker, options.ffprobePath, temp);
+      if (received > UPLOAD_LIMITS[accepted.kind]) throw new TooLargeError(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText}`);
+      const size = accepted.kind === 'image' ? await checkImage(this.#checker, temp, type.mime, type.ext) : await checkVideo(this.#checker, this.#options.ffprobePath, temp);
       const file = `uploads/${id}.${accepted.ext}`;
-      await writing('uploads', () => rename(temp, join(options.dataDir, file)));
-      const upload: StoredUpload = { id, name: displayName((request.query as { name?: unknown }).name), kind: accepted.kind, mime: type.mime, bytes: received, file, createdAt: Date.now() };
-      await writing('the database', () => options.store.addUpload(upload));
-      return reply.status(201).send({ ...publicOf(upload), ...size });
+      await writing('uploads', () => rename(temp, join(this.#options.dataDir, file)));
+      const upload: StoredUpload = { id, name: displayName(name), kind: accepted.kind, mime: type.mime, bytes: received, file, createdAt: Date.now() };
+      await writing('the database', () => this.#options.store.addUpload(upload));
+      return { ...publicOf(upload), ...size };
     } finally {
-      inFlight--;
+      this.#inFlight--;
       await rm(temp, { force: true }).catch(() => {});
     }
-  });
+  }
 
-  api.get('/api/uploads', async () => ({ uploads: options.store.uploads().map(publicOf), limits: UPLOAD_LIMITS }));
+  list(): UploadListAnswer {
+    return { uploads: this.#options.store.uploads().map(publicOf), limits: UPLOAD_LIMITS };
+  }
 
-  api.get<{ Params: { id: string } }>('/api/uploads/:id', async (request, reply) => {
-    const upload = options.store.upload(request.params.id);
-    if (!upload) throw errors.notFound(`upload ${request.params.id}`);
-    reply.header('cache-control', 'private, max-age=3600');
-    return reply.type(upload.mime).send(createReadStream(join(options.dataDir, upload.file)));
-  });
+  /** The upload `id` and its file's content as a stream. */
+  open(id: string): { readonly upload: StoredUpload; readonly content: Readable } {
+    const upload = this.#require(id);
+    return { upload, content: createReadStream(join(this.#options.dataDir, upload.file)) };
+  }
 
-  api.delete<{ Params: { id: string } }>('/api/uploads/:id', async (request, reply) => {
-    const upload = options.store.upload(request.params.id);
-    if (!upload) throw errors.notFound(`upload ${request.params.id}`);
-    const user = options.inUse(upload.file);
-    if (user) throw errors.conflict(`${user} shows ${upload.name}; change or delete it first`);
-    options.store.removeUpload(upload.id);
-    await rm(join(options.dataDir, upload.file), { force: true });
-    return reply.status(204).send();
-  });
+  /** Removes the upload and its file; refused while a channel's scene or a saved scene shows it. */
+  async remove(id: string): Promise<void> {
+    const upload = this.#require(id);
+    const user = this.#options.inUse(upload.file);
+    if (user) throw new ConflictError(`${user} shows ${upload.name}; change or delete it first`);
+    this.#options.store.removeUpload(upload.id);
+    await rm(join(this.#options.dataDir, upload.file), { force: true });
+  }
+
+  #require(id: string): StoredUpload {
+    const upload = this.#options.store.upload(id);
+    if (!upload) throw new NotFoundError(`upload ${id}`);
+    return upload;
+  }
 }
-
-// Kept with the other media probing (scene videos use it too); exported here for the routes that import it.
-export { ffprobeBeside } from '../pipeline/mediaProbe.js';

@@ -6,14 +6,14 @@
 import { call } from './api.js';
 import { onLanguageChange, t } from './i18n.js';
 import { $, channelPath, consoleState, flash } from './state.js';
-import type { DestinationView } from './types.js';
+import type { DestinationListAnswer, DestinationStatusAnswer } from '../../server/api/contract.js';
 
 const body = $('destinations').querySelector('tbody') as HTMLTableSectionElement;
 const msg = $('dest-msg');
 const urlInput = $<HTMLInputElement>('dest-url');
 const presetSelect = $<HTMLSelectElement>('dest-preset');
 
-export function destinationStateText(d: DestinationView): string {
+export function destinationStateText(d: DestinationStatusAnswer): string {
   switch (d.state) {
     case 'retrying':
       return t('state_retrying', { s: d.retryInS ?? 0 });
@@ -28,7 +28,7 @@ function bytes(n: number): string {
   return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.round(n / 1e3)} kB`;
 }
 
-function row(d: DestinationView): HTMLTableRowElement {
+function row(d: DestinationStatusAnswer): HTMLTableRowElement {
   const tr = document.createElement('tr');
   tr.dataset.id = d.id;
   const cell = (text: string, className = '') => {
@@ -63,12 +63,12 @@ function row(d: DestinationView): HTMLTableRowElement {
   return tr;
 }
 
-function render(destinations: readonly DestinationView[]): void {
+function render(destinations: readonly DestinationStatusAnswer[]): void {
   body.replaceChildren(...destinations.map(row));
 }
 
 async function refresh(): Promise<void> {
-  const { destinations } = await call<{ destinations: DestinationView[] }>(channelPath('/destinations'));
+  const { destinations } = await call<DestinationListAnswer>(channelPath('/destinations'));
   render(destinations);
 }
 

@@ -7,16 +7,18 @@
 import { blobUrl, call } from './api.js';
 import { t } from './i18n.js';
 import { $, channelPath, consoleState, flash } from './state.js';
-import type { AvatarView, ProductCardView, SceneView, UploadView } from './types.js';
+import type { AvatarChoicesAnswer, AvatarListAnswer, ChannelSceneAnswer, UploadAnswer, UploadListAnswer } from '../../server/api/contract.js';
+
+type ProductCard = NonNullable<ChannelSceneAnswer['scene']['productCard']>;
 
 const msg = $('scene-msg');
 const uploadMsg = $('upload-msg');
 const sel = (id: string) => $<HTMLSelectElement>(id);
 const input = (id: string) => $<HTMLInputElement>(id);
-let uploads: UploadView[] = [];
+let uploads: readonly UploadAnswer[] = [];
 let limits = { image: 20 * 1024 * 1024, video: 100 * 1024 * 1024 };
-let avatars: AvatarView[] = [];
-let scene: SceneView | null = null;
+let avatars: readonly AvatarChoicesAnswer[] = [];
+let scene: ChannelSceneAnswer | null = null;
 const thumbs = new Map<string, string>();
 /** The placement sliders' pending PUT: set while one moves, so the answer to an earlier one does not move it back. */
 let placementTimer: ReturnType<typeof setTimeout> | undefined;
@@ -24,12 +26,12 @@ const PLACEMENT_SLIDERS = { 'avatar-size': 'heightFraction', 'avatar-x': 'x', 'a
 
 async function putScene(change: Record<string, unknown>): Promise<void> {
   await call(channelPath('/scene'), { method: 'PUT', body: change });
-  scene = await call<SceneView>(channelPath('/scene'));
+  scene = await call<ChannelSceneAnswer>(channelPath('/scene'));
   showScene();
   flash(msg, t('applied'));
 }
 
-function fillUploadSelect(select: HTMLSelectElement, kinds: readonly UploadView['kind'][], empty: string, chosen: string | undefined): void {
+function fillUploadSelect(select: HTMLSelectElement, kinds: readonly UploadAnswer['kind'][], empty: string, chosen: string | undefined): void {
   const options = uploads.filter((u) => kinds.includes(u.kind)).map((u) => new Option(u.name, u.file, false, u.file === chosen));
   select.replaceChildren(new Option(empty, ''), ...options);
   if (chosen) select.value = chosen;
@@ -44,7 +46,7 @@ function showScene(): void {
     input('bg-color').value = background.from;
     input('bg-color2').value = background.to;
   }
-  const bgKinds: UploadView['kind'][] = sel('bg-type').value === 'video' ? ['video'] : ['image'];
+  const bgKinds: UploadAnswer['kind'][] = sel('bg-type').value === 'video' ? ['video'] : ['image'];
   fillUploadSelect(sel('bg-upload'), bgKinds, t('pickUpload'), background.type === 'image' || background.type === 'video' ? background.path : undefined);
   showBackgroundControls();
   input('card-name').value = productCard?.name ?? input('card-name').value;
@@ -108,7 +110,7 @@ function backgroundChange(): Record<string, unknown> | null {
   return path ? { type, path, fit: 'cover' } : null;
 }
 
-function cardChange(visible: boolean): Omit<ProductCardView, 'y' | 'accentColor'> | null {
+function cardChange(visible: boolean): Omit<ProductCard, 'y' | 'accentColor'> | null {
   const name = input('card-name').value.trim();
   if (!name) return null;
   const image = sel('card-image').value;
@@ -124,7 +126,7 @@ function cardChange(visible: boolean): Omit<ProductCardView, 'y' | 'accentColor'
   };
 }
 
-async function thumbnail(upload: UploadView): Promise<HTMLElement> {
+async function thumbnail(upload: UploadAnswer): Promise<HTMLElement> {
   if (upload.kind === 'video') return Object.assign(document.createElement('div'), { className: 'thumb', textContent: '🎬' });
   let url = thumbs.get(upload.id);
   if (!url) {
@@ -135,7 +137,7 @@ async function thumbnail(upload: UploadView): Promise<HTMLElement> {
 }
 
 async function loadUploads(): Promise<void> {
-  const answer = await call<{ uploads: UploadView[]; limits: typeof limits }>('/api/uploads');
+  const answer = await call<UploadListAnswer>('/api/uploads');
   uploads = answer.uploads;
   limits = answer.limits;
   const items = await Promise.all(
@@ -188,7 +190,7 @@ export async function initScene(): Promise<void> {
     const id = sel('scene-saved').value;
     if (!id) return;
     call(channelPath('/scene/apply'), { body: { scene: id } }).then(async () => {
-      scene = await call<SceneView>(channelPath('/scene'));
+      scene = await call<ChannelSceneAnswer>(channelPath('/scene'));
       showScene();
       flash(msg, t('applied'));
     }, report(msg));
@@ -197,7 +199,7 @@ export async function initScene(): Promise<void> {
     const id = sel('scene-saved').value;
     if (id) call(`/api/scenes/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(loadSavedScenes, report(msg));
   });
-  avatars = (await call<{ avatars: AvatarView[] }>('/api/avatars')).avatars;
+  avatars = (await call<AvatarListAnswer>('/api/avatars')).avatars;
   sel('bg-type').addEventListener('change', () => {
     showBackgroundControls();
     fillUploadSelect(sel('bg-upload'), sel('bg-type').value === 'video' ? ['video'] : ['image'], t('pickUpload'), undefined);
@@ -241,7 +243,7 @@ export async function initScene(): Promise<void> {
   });
   consoleState.onChannel(() => {
     void (async () => {
-      scene = await call<SceneView>(channelPath('/scene'));
+      scene = await call<ChannelSceneAnswer>(channelPath('/scene'));
       await Promise.all([loadUploads(), loadSavedScenes()]);
     })().catch(report(msg));
   });

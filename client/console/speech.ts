@@ -5,7 +5,7 @@
 import { call, readEvents, session } from './api.js';
 import { onLanguageChange, t } from './i18n.js';
 import { $, channelPath, consoleState, flash } from './state.js';
-import type { PlaylistLineView, SpeechEventView } from './types.js';
+import type { PlaylistAnswer, PlaylistLineAnswer, SpeechEventAnswer } from '../../server/api/contract.js';
 
 const sayText = $<HTMLTextAreaElement>('say-text');
 const sayMsg = $('say-msg');
@@ -24,7 +24,7 @@ async function say(interrupt: boolean): Promise<void> {
   sayText.value = '';
 }
 
-function lineItem(line: PlaylistLineView): HTMLLIElement {
+function lineItem(line: PlaylistLineAnswer): HTMLLIElement {
   const li = document.createElement('li');
   const row = document.createElement('div');
   row.className = 'line';
@@ -43,7 +43,7 @@ function lineItem(line: PlaylistLineView): HTMLLIElement {
   return li;
 }
 
-function editedLines(): PlaylistLineView[] {
+function editedLines(): PlaylistLineAnswer[] {
   return [...list.children].flatMap((li) => {
     const text = (li.querySelector('.line-text') as HTMLInputElement).value.trim();
     const pauseMs = Math.max(0, Math.min(600_000, Math.round(Number((li.querySelector('.line-pause') as HTMLInputElement).value) || 0)));
@@ -53,7 +53,7 @@ function editedLines(): PlaylistLineView[] {
 }
 
 async function loadPlaylist(): Promise<void> {
-  const playlist = await call<{ lines: PlaylistLineView[]; loop: boolean }>(channelPath('/playlist'));
+  const playlist = await call<PlaylistAnswer>(channelPath('/playlist'));
   list.replaceChildren(...playlist.lines.map(lineItem));
   // A new playlist loops by default: a stream runs all night.
   loop.checked = playlist.lines.length === 0 ? true : playlist.loop;
@@ -77,10 +77,10 @@ function highlight(sentence?: string | null): void {
   [...list.children].forEach((li, i) => li.classList.toggle('speaking', on && current?.line === i));
 }
 
-function onSpeech(event: SpeechEventView): void {
+function onSpeech(event: SpeechEventAnswer): void {
   if (event.type === 'started' || event.type === 'sentence') {
     current = { utteranceId: event.utteranceId, line: event.source === 'playlist' && event.line !== undefined ? event.line : null };
-    highlight(event.sentence ?? (event.type === 'started' ? '' : undefined));
+    highlight(event.type === 'sentence' ? event.sentence : '');
   } else if (event.type === 'finished' && current?.utteranceId === event.utteranceId) {
     current = null;
     highlight(null);
@@ -100,7 +100,7 @@ function follow(channel: string): void {
     while (!controller.signal.aborted && session.token) {
       try {
         await readEvents(`/api/channels/${encodeURIComponent(channel)}/events`, controller.signal, (type, data) => {
-          if (type === 'speech') onSpeech(data as SpeechEventView);
+          if (type === 'speech') onSpeech(data as SpeechEventAnswer);
         });
       } catch {
         // dropped or refused: retry below unless stopped

@@ -1,18 +1,18 @@
 /** Which channel the console steers, its latest status, and who wants to know when either changes. */
-import type { ChannelView } from './types.js';
+import type { ChannelStatusAnswer } from '../../server/api/contract.js';
 
 type Listener<T> = (value: T) => void;
 
 let channelId = '';
-let latest: ChannelView | null = null;
+let latest: ChannelStatusAnswer | null = null;
 const channelListeners: Listener<string>[] = [];
-const statusListeners: Listener<ChannelView>[] = [];
+const statusListeners: Listener<ChannelStatusAnswer>[] = [];
 
 export const consoleState = {
   get channel(): string {
     return channelId;
   },
-  get status(): ChannelView | null {
+  get status(): ChannelStatusAnswer | null {
     return latest;
   },
   selectChannel(id: string): void {
@@ -26,7 +26,7 @@ export const consoleState = {
     channelId = '';
     latest = null;
   },
-  publishStatus(status: ChannelView): void {
+  publishStatus(status: ChannelStatusAnswer): void {
     if (status.id !== channelId) return;
     latest = status;
     for (const listener of statusListeners) listener(status);
@@ -35,7 +35,7 @@ export const consoleState = {
   onChannel(listener: Listener<string>): void {
     channelListeners.push(listener);
   },
-  onStatus(listener: Listener<ChannelView>): void {
+  onStatus(listener: Listener<ChannelStatusAnswer>): void {
     statusListeners.push(listener);
   },
 };

@@ -17,7 +17,7 @@ import { BackgroundVideo } from '../../pipeline/compose/backgroundVideo.js';
 import { FrameCompositor } from '../../pipeline/compose/compositor.js';
 import { PreparedScene, SCENE_PICTURE_CACHE_BYTES, scenePictureCacheBytes } from '../../pipeline/compose/scene.js';
 import { confineDriveUrl, confineSceneFiles, dataFileOf, DRIVE_FILE_REFUSED, SCENE_FILE_REFUSED } from '../../server/dataPaths.js';
-import type { ApiError } from '../../server/errors.js';
+import { answerFor } from '../../server/api/errorAnswers.js';
 import { Store } from '../../server/store.js';
 import { imageIsComplete } from '../../server/uploads.js';
 
@@ -303,14 +303,14 @@ test('paths from the API stay inside the data folder: escapes, outside files, li
   const refusals = new Set<string>();
   for (const path of [secret, '/etc/passwd', '/etc', '/no/such.png', 'uploads/link-out.png', '../../../../etc/hostname']) {
     for (const scene of [{ background: { type: 'image', path } }, { logo: { path } }, { productCard: { name: 'x', image: path } }]) {
-      await assert.rejects(confineSceneFiles(scene, data), (err: ApiError) => {
-        assert.equal(err.status, 422);
+      await assert.rejects(confineSceneFiles(scene, data), (err: Error) => {
+        assert.equal(answerFor(err).status, 422);
         refusals.add(err.message);
         return true;
       });
     }
-    await assert.rejects(confineDriveUrl(path, data), (err: ApiError) => {
-      assert.equal(err.status, 422);
+    await assert.rejects(confineDriveUrl(path, data), (err: Error) => {
+      assert.equal(answerFor(err).status, 422);
       refusals.add(err.message);
       return true;
     });

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { ApiError, dataFolderError, scrubForLog, serverErrorLine } from '../../server/errors.js';
+import { answerFor } from '../../server/api/errorAnswers.js';
+import { dataFolderError, type DataFolderError } from '../../server/domainErrors.js';
+import { scrubForLog, serverErrorLine } from '../../server/errors.js';
 import { CHECK_NICENESS, CheckQueue, CheckUnavailableError, checkImageInChild, imageHeaderSize, pngDataIsComplete, pngInflatedBytes, spawnNiced, UploadChecker } from '../../server/uploadChecks.js';
 import { png } from '../pngFixture.js';
 
@@ -138,10 +140,12 @@ test('the check queue runs two at a time, in order, and every job gets its own a
 test('a failed write under the data folder is said safely: 507 when full, 500 when not writable, nothing for other errors', () => {
   const fsError = (code: string) => Object.assign(new Error(`${code}: failed, open '/srv/secret/place/uploads/x'`), { code });
   const full = dataFolderError(fsError('ENOSPC'), 'uploads');
-  assert.equal(full?.status, 507);
+  assert.equal(full?.code, 'data_folder_full');
+  assert.equal(answerFor(full).status, 507);
   assert.equal(full?.message, 'the data folder is full: no room to write uploads');
   const notFolder = dataFolderError(fsError('ENOTDIR'), 'uploads');
-  assert.equal(notFolder?.status, 500);
+  assert.equal(notFolder?.code, 'data_folder_not_writable');
+  assert.equal(answerFor(notFolder).status, 500);
   assert.equal(notFolder?.message, 'the data folder is not writable: uploads (a file is where a folder should be)');
   assert.equal(dataFolderError(fsError('SQLITE_READONLY_DBMOVED'), 'the database'), null);
   assert.equal(dataFolderError(fsError('SQLITE_IOERR_WRITE'), 'the database')?.message, 'the data folder is not writable: the database (a disk error)');
@@ -151,18 +155,18 @@ test('a failed write under the data folder is said safely: 507 when full, 500 wh
 
 test('server error log lines: route pattern, status, codes of the cause chain, where it was thrown; never a secret', () => {
   const cause = Object.assign(new Error("EEXIST: file already exists, mkdir '/data/uploads'"), { code: 'EEXIST' });
-  const answer = dataFolderError(cause, 'uploads') as ApiError;
-  const line = serverErrorLine({ method: 'POST', route: '/api/uploads' }, 500, answer);
+  const refusal = dataFolderError(cause, 'uploads') as DataFolderError;
+  const line = serverErrorLine({ method: 'POST', route: '/api/uploads' }, { status: 500, code: refusal.code }, refusal);
   assert.match(line, /^POST \/api\/uploads → 500 data_folder_not_writable: the data folder is not writable: uploads .* ← caused by EEXIST: file already exists/);
   assert.match(line, /\(at .*uploads\.test\.ts/, 'where the cause was made');
 
   const bug = new TypeError('cannot read x of undefined\nsecond line');
-  const bugLine = serverErrorLine({ method: 'GET', route: '/api/channels/:id' }, 500, bug, ['tok-123456']);
+  const bugLine = serverErrorLine({ method: 'GET', route: '/api/channels/:id' }, { status: 500, code: 'internal' }, bug, ['tok-123456']);
   assert.ok(!bugLine.includes('\n'), 'one line');
   assert.match(bugLine, /GET \/api\/channels\/:id → 500 internal: cannot read x of undefined second line \(at /);
 
   const leaky = new Error('push to rtmp://live.example.com/app/sk-SECRETKEY?sign=abc failed; Bearer tok-123456; token=tok-123456');
-  const scrubbed = serverErrorLine({ method: 'POST', route: '/api/channels/:id/destinations' }, 500, leaky, ['tok-123456']);
+  const scrubbed = serverErrorLine({ method: 'POST', route: '/api/channels/:id/destinations' }, { status: 500, code: 'internal' }, leaky, ['tok-123456']);
   for (const secret of ['sk-SECRETKEY', 'sign=abc', 'tok-123456']) assert.ok(!scrubbed.includes(secret), `${secret} in ${scrubbed}`);
   assert.match(scrubbed, /rtmp:\/\/live\.example\.com\/app\/\*\*\*\?\*\*\*/);
   assert.equal(scrubForLog('x'.repeat(2000)).length, 601);

@@ -1,0 +1,353 @@
+/**
+ * The HTTP API's contract: every request body it takes and every answer it gives, as zod schemas, and the
+ * routes that use them (API_ROUTES). The routes validate bodies with these schemas once at the edge, the
+ * console imports the answer types from here, and the tests parse real answers with them. Answers are
+ * strict: a field the server adds, drops or retypes without changing this file fails a test, and
+ * contractChecks.ts proves at compile time that what the pipeline produces fits.
+ *
+ * Only zod and config/ are imported: the console's type check reads this file too, and must not reach
+ * the server's or the pipeline's code.
+ */
+import { z } from 'zod';
+import { PRESET_NAMES } from '../../config/presets.js';
+import { avatarChoiceSchema, avatarPlacementChangeSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema, sceneSchema } from '../../config/schema.js';
+
+// ---- Request bodies ----
+
+/**
+ * An avatar named over the API: a built-in one or a folder under the data folder's avatars/, by id. A
+ * folder path (allowed in the config file, the machine owner's) could point anywhere on the disk.
+ */
+const apiAvatarId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "an avatar id (a built-in avatar or a folder under the data folder's avatars/; paths only in the config file)");
+const apiAvatarChoice = avatarChoiceSchema.partial().extend({ id: apiAvatarId.optional() });
+const voiceName = z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'a voice name (letters, digits, - + _)');
+
+/** POST /api/channels */
+export const createChannelBodySchema = z.strictObject({
+  id: z.string(),
+  preset: z.enum(PRESET_NAMES).optional(),
+  avatar: apiAvatarChoice.optional(),
+  scene: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** PUT /api/channels/:id/scene: the fields given replace the current ones; null removes an overlay. */
+export const sceneChangeBodySchema = z.strictObject({
+  background: backgroundSchema.optional(),
+  avatar: z.union([apiAvatarId, apiAvatarChoice]).optional(),
+  /** Where the avatar stands and its size; the fields given replace the current ones. */
+  avatarPlacement: avatarPlacementChangeSchema.optional(),
+  overlays: z
+    .strictObject({
+      caption: captionSchema.nullable().optional(),
+      logo: logoSchema.nullable().optional(),
+      productCard: productCardSchema.nullable().optional(),
+      /** The spoken sentence shown as a caption. */
+      speechCaptions: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+/** POST /api/channels/:id/say */
+export const sayBodySchema = z.strictObject({
+  text: z.string(),
+  voice: voiceName.optional(),
+  interrupt: z.boolean().optional(),
+});
+
+/** PUT /api/channels/:id/drive */
+export const driveBodySchema = z.strictObject({
+  source: z.enum(['idle', 'file', 'camera']),
+  url: z.string().min(1).max(2000).optional(),
+});
+
+/** PUT /api/channels/:id/playlist: a line is its text, or its text with a pause after it and a voice. */
+export const playlistBodySchema = z.strictObject({
+  lines: z
+    .array(
+      z.union([
+        z.string(),
+        z.strictObject({
+          text: z.string(),
+          pauseMs: z.number().int().min(0).max(600_000).optional(),
+          voice: z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/).optional(),
+        }),
+      ]),
+    )
+    .max(1000),
+  loop: z.boolean().default(true),
+});
+
+/** POST /api/channels/:id/destinations */
+export const destinationBodySchema = z.strictObject({
+  url: z.string().min(1).max(4096),
+  id: z.string().max(64).optional(),
+  preset: z.enum(PRESET_NAMES).optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** POST /api/channels/:id/scenes: saves the channel's scene under a name. */
+export const saveSceneBodySchema = z.strictObject({ name: z.string().trim().min(1).max(40) });
+
+/** POST /api/channels/:id/scene/apply: switches the channel to a saved scene. */
+export const applySceneBodySchema = z.strictObject({ scene: z.string().min(1).max(64) });
+
+// ---- Answers ----
+
+/** Every refusal and failure: the message for the user and a stable code (server/domainErrors.ts). */
+export const errorAnswerSchema = z.strictObject({ error: z.string(), code: z.string() });
+
+export const channelStateSchema = z.enum(['starting', 'live', 'stalled', 'closed']);
+const activitySchema = z.enum(['idle', 'speaking']);
+
+/** GET /healthz (no token): 200 while main streams, 503 while it starts or stalls. */
+export const healthAnswerSchema = z.strictObject({
+  status: z.enum(['ok', 'starting', 'stalled']),
+  /** Present once the operator deleted main: nothing is wrong. */
+  main: z.literal('deleted').optional(),
+  channels: z.array(z.strictObject({ id: z.string(), state: channelStateSchema })).readonly(),
+});
+
+/** An RTMP destination; its URL's stream key is masked (the key never reaches a page or a log). */
+export const destinationStatusSchema = z.strictObject({
+  id: z.string(),
+  url: z.string(),
+  preset: z.enum(PRESET_NAMES).nullable(),
+  /** connecting, live, retrying (in `retryInS`), failed (`lastError` says why), stopped, closed. */
+  state: z.enum(['connecting', 'live', 'retrying', 'failed', 'stopped', 'closed']),
+  enabled: z.boolean(),
+  retryInS: z.number().nullable(),
+  lastError: z.string().nullable(),
+  reconnects: z.number(),
+  bytesSent: z.number(),
+  /** Seconds the current connection has been live. */
+  uptimeS: z.number(),
+});
+
+/** The rig values the camera drive last tracked, by parameter name (degrees, or 0-1 fractions). */
+const driveRigSchema = z.record(z.string(), z.number());
+
+/** The channel's drive (PUT /api/channels/:id/drive answers it alone). */
+export const driveStatusSchema = z.strictObject({
+  source: z.enum(['idle', 'file', 'camera']),
+  url: z.string().optional(),
+  face: z.strictObject({ found: z.boolean(), fps: z.number(), ms: z.number(), rig: driveRigSchema.nullable(), latencyMs: z.number() }),
+  iris: z.strictObject({ fps: z.number(), ms: z.number() }),
+  pose: z.strictObject({ found: z.boolean(), fps: z.number(), ms: z.number() }),
+});
+
+/** GET /api/channels/:id, and the answer of every change to a channel. */
+export const channelStatusSchema = z.strictObject({
+  id: z.string(),
+  state: channelStateSchema,
+  preset: z.string(),
+  width: z.number(),
+  height: z.number(),
+  fps: z.number(),
+  fpsMeasured: z.number(),
+  /** Output video minus audio timestamp, smoothed; null until measured. */
+  avOffsetMs: z.number().nullable(),
+  activity: activitySchema,
+  speech: z.strictObject({ provider: z.string(), queued: z.number(), playlistLines: z.number(), playlistLoop: z.boolean(), sentence: z.string().nullable() }),
+  avatar: z.string(),
+  drive: driveStatusSchema,
+  encoder: z.strictObject({
+    running: z.boolean(),
+    fps: z.number(),
+    bitrateKbps: z.number(),
+    speed: z.number(),
+    /** Frames the encoder has reported encoding; sent once it has reported (the pipeline's type does not name it yet). */
+    frames: z.number().optional(),
+    restarts: z.number(),
+    heldTicks: z.number(),
+  }),
+  destinations: z.array(destinationStatusSchema).readonly(),
+  viewers: z.number(),
+  framesRendered: z.number(),
+  framesRepeated: z.number(),
+  uptimeS: z.number(),
+});
+
+/** GET /api/channels */
+export const channelListSchema = z.strictObject({ channels: z.array(channelStatusSchema).readonly() });
+
+/** GET /api/channels/:id/destinations */
+export const destinationListSchema = z.strictObject({ destinations: z.array(destinationStatusSchema).readonly() });
+
+/** POST /api/channels/:id/say (202): the id its speech events carry. */
+export const sayAnswerSchema = z.strictObject({ utteranceId: z.string() });
+
+/** POST /api/channels/:id/interrupt: the media time (channel clock, ms) speech stopped at. */
+export const interruptAnswerSchema = z.strictObject({ interrupted: z.literal(true), mediaMs: z.number() });
+
+export const playlistLineSchema = z.strictObject({ text: z.string(), pauseMs: z.number().optional(), voice: z.string().optional() });
+
+/** GET /api/channels/:id/playlist */
+export const playlistSchema = z.strictObject({ lines: z.array(playlistLineSchema).readonly(), loop: z.boolean() });
+
+/** PUT /api/channels/:id/playlist: how many lines were kept. */
+export const playlistSetAnswerSchema = z.strictObject({ lines: z.number(), loop: z.boolean() });
+
+/** POST /api/channels/:id/drive/calibrate (a 422 when no face is tracked). */
+export const calibrateAnswerSchema = z.strictObject({ calibrated: z.literal(true) });
+
+/** What the console offers for an avatar: its name and its style options. */
+export const avatarChoicesSchema = z.strictObject({
+  id: z.string(),
+  name: z.string(),
+  palette: z.record(z.string(), z.string()),
+  slots: z.record(z.string(), z.strictObject({ default: z.string(), options: z.array(z.string()).readonly() })),
+});
+
+/** GET /api/avatars */
+export const avatarListSchema = z.strictObject({ avatars: z.array(avatarChoicesSchema).readonly() });
+
+/** GET /api/presets */
+export const presetListSchema = z.strictObject({ presets: z.array(z.enum(PRESET_NAMES)).readonly() });
+
+/** GET /api/channels/:id/scene: the channel's scene and avatar as configured (defaults filled in). */
+export const channelSceneSchema = z.strictObject({ scene: sceneSchema, avatar: avatarChoiceSchema });
+
+/** A scene saved under a name (its settings stay on the server). */
+export const savedSceneSchema = z.strictObject({ id: z.string(), name: z.string(), updatedAt: z.number() });
+
+/** GET /api/scenes */
+export const savedSceneListSchema = z.strictObject({ scenes: z.array(savedSceneSchema).readonly() });
+
+/** An uploaded scene file (background, logo, product picture) as listed. */
+export const uploadSchema = z.strictObject({
+  id: z.string(),
+  /** The name it was uploaded with (shown, never used as a path). */
+  name: z.string(),
+  kind: z.enum(['image', 'video']),
+  mime: z.string(),
+  bytes: z.number(),
+  /** Path relative to the data folder, as scenes refer to it. */
+  file: z.string(),
+  createdAt: z.number(),
+  /** Where the file itself is served (with the bearer token). */
+  url: z.string(),
+});
+
+/** POST /api/uploads (201): the upload and what its check found. */
+export const uploadCreatedSchema = uploadSchema.extend({ width: z.number(), height: z.number(), durationS: z.number().optional() });
+
+/** GET /api/uploads */
+export const uploadListSchema = z.strictObject({
+  uploads: z.array(uploadSchema).readonly(),
+  /** Largest upload of each kind, bytes. */
+  limits: z.strictObject({ image: z.number(), video: z.number() }),
+});
+
+// ---- Event stream (GET /api/channels/:id/events): server-sent events ----
+
+/** Event `state`, sent first: the channel's state when the stream opened. */
+export const channelStateEventSchema = z.strictObject({ state: channelStateSchema, activity: activitySchema });
+
+const utteranceFields = {
+  utteranceId: z.string(),
+  text: z.string(),
+  source: z.enum(['say', 'playlist']),
+  /** For playlist speech: which line (0-based). */
+  line: z.number().optional(),
+  /** Media time (channel clock, ms) of the event; for starts, of the first audible sample. */
+  mediaMs: z.number().optional(),
+};
+
+/** Event `speech`: speaking started, a sentence began, speaking finished (or was interrupted), an error. */
+export const speechEventSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('started'), ...utteranceFields }),
+  z.strictObject({ type: z.literal('sentence'), ...utteranceFields, index: z.number(), sentence: z.string() }),
+  z.strictObject({ type: z.literal('finished'), ...utteranceFields, interrupted: z.boolean() }),
+  z.strictObject({ type: z.literal('error'), ...utteranceFields, message: z.string() }),
+]);
+
+/** The event stream's events by name. */
+export const EVENT_SCHEMAS = { state: channelStateEventSchema, speech: speechEventSchema } as const;
+
+// ---- Routes ----
+
+export interface RouteContract {
+  /** The answer's status when the request succeeds. */
+  readonly status: 200 | 201 | 202 | 204;
+  /** The JSON body it takes; routes without one take no body (or, for uploads, the file itself). */
+  readonly body?: z.ZodType;
+  /** The JSON answer; absent for 204, pages, files and the event stream. */
+  readonly answer?: z.ZodType;
+}
+
+/** Every JSON route: `METHOD /path` (fastify's pattern) → what it takes and answers. */
+export const API_ROUTES = {
+  'GET /healthz': { status: 200, answer: healthAnswerSchema },
+  'GET /api/presets': { status: 200, answer: presetListSchema },
+  'GET /api/avatars': { status: 200, answer: avatarListSchema },
+  'GET /api/channels': { status: 200, answer: channelListSchema },
+  'POST /api/channels': { status: 201, body: createChannelBodySchema, answer: channelStatusSchema },
+  'GET /api/channels/:id': { status: 200, answer: channelStatusSchema },
+  'DELETE /api/channels/:id': { status: 204 },
+  'GET /api/channels/:id/events': { status: 200 },
+  'POST /api/channels/:id/say': { status: 202, body: sayBodySchema, answer: sayAnswerSchema },
+  'POST /api/channels/:id/interrupt': { status: 200, answer: interruptAnswerSchema },
+  'GET /api/channels/:id/playlist': { status: 200, answer: playlistSchema },
+  'PUT /api/channels/:id/playlist': { status: 200, body: playlistBodySchema, answer: playlistSetAnswerSchema },
+  'PUT /api/channels/:id/drive': { status: 200, body: driveBodySchema, answer: driveStatusSchema },
+  'POST /api/channels/:id/drive/calibrate': { status: 200, answer: calibrateAnswerSchema },
+  'GET /api/channels/:id/scene': { status: 200, answer: channelSceneSchema },
+  'PUT /api/channels/:id/scene': { status: 200, body: sceneChangeBodySchema, answer: channelStatusSchema },
+  'GET /api/scenes': { status: 200, answer: savedSceneListSchema },
+  'POST /api/channels/:id/scenes': { status: 201, body: saveSceneBodySchema, answer: savedSceneSchema },
+  'POST /api/channels/:id/scene/apply': { status: 200, body: applySceneBodySchema, answer: channelStatusSchema },
+  'DELETE /api/scenes/:sceneId': { status: 204 },
+  'GET /api/channels/:id/destinations': { status: 200, answer: destinationListSchema },
+  'POST /api/channels/:id/destinations': { status: 201, body: destinationBodySchema, answer: destinationStatusSchema },
+  'DELETE /api/channels/:id/destinations/:destId': { status: 204 },
+  'POST /api/channels/:id/destinations/:destId/start': { status: 200, answer: destinationStatusSchema },
+  'POST /api/channels/:id/destinations/:destId/stop': { status: 200, answer: destinationStatusSchema },
+  'POST /api/uploads': { status: 201, answer: uploadCreatedSchema },
+  'GET /api/uploads': { status: 200, answer: uploadListSchema },
+  'GET /api/uploads/:id': { status: 200 },
+  'DELETE /api/uploads/:id': { status: 204 },
+} as const satisfies Record<string, RouteContract>;
+
+export type ApiRoute = keyof typeof API_ROUTES;
+
+// ---- Types ----
+
+export type CreateChannelBody = z.input<typeof createChannelBodySchema>;
+export type SceneChangeBody = z.input<typeof sceneChangeBodySchema>;
+export type SayBody = z.input<typeof sayBodySchema>;
+export type DriveBody = z.input<typeof driveBodySchema>;
+export type PlaylistBody = z.input<typeof playlistBodySchema>;
+export type DestinationBody = z.input<typeof destinationBodySchema>;
+export type SaveSceneBody = z.input<typeof saveSceneBodySchema>;
+export type ApplySceneBody = z.input<typeof applySceneBodySchema>;
+
+export type ErrorAnswer = z.output<typeof errorAnswerSchema>;
+export type HealthAnswer = z.output<typeof healthAnswerSchema>;
+export type ChannelState = z.output<typeof channelStateSchema>;
+export type DestinationStatusAnswer = z.output<typeof destinationStatusSchema>;
+export type DriveStatusAnswer = z.output<typeof driveStatusSchema>;
+export type ChannelStatusAnswer = z.output<typeof channelStatusSchema>;
+export type ChannelListAnswer = z.output<typeof channelListSchema>;
+export type DestinationListAnswer = z.output<typeof destinationListSchema>;
+export type SayAnswer = z.output<typeof sayAnswerSchema>;
+export type InterruptAnswer = z.output<typeof interruptAnswerSchema>;
+export type PlaylistLineAnswer = z.output<typeof playlistLineSchema>;
+export type PlaylistAnswer = z.output<typeof playlistSchema>;
+export type PlaylistSetAnswer = z.output<typeof playlistSetAnswerSchema>;
+export type CalibrateAnswer = z.output<typeof calibrateAnswerSchema>;
+export type AvatarChoicesAnswer = z.output<typeof avatarChoicesSchema>;
+export type AvatarListAnswer = z.output<typeof avatarListSchema>;
+export type PresetListAnswer = z.output<typeof presetListSchema>;
+export type ChannelSceneAnswer = z.output<typeof channelSceneSchema>;
+export type SavedSceneAnswer = z.output<typeof savedSceneSchema>;
+export type SavedSceneListAnswer = z.output<typeof savedSceneListSchema>;
+export type UploadAnswer = z.output<typeof uploadSchema>;
+export type UploadCreatedAnswer = z.output<typeof uploadCreatedSchema>;
+export type UploadListAnswer = z.output<typeof uploadListSchema>;
+export type ChannelStateEvent = z.output<typeof channelStateEventSchema>;
+export type SpeechEventAnswer = z.output<typeof speechEventSchema>;
+
+/** What a route's handler is checked against: the answer as sent (before any defaults are filled in). */
+export type AnswerOf<R extends ApiRoute> = (typeof API_ROUTES)[R] extends { readonly answer: infer S extends z.ZodType } ? z.input<S> : unknown;
+/** A route's body after validation (defaults filled in). */
+export type BodyOf<R extends ApiRoute> = (typeof API_ROUTES)[R] extends { readonly body: infer S extends z.ZodType } ? z.output<S> : unknown;
