@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Store } from '../../server/store.js';
-import { commandOf, descendants, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { channelStatusSchema, destinationListSchema, errorAnswerSchema, healthAnswerSchema, playlistSchema } from '../../server/api/contract.js';
+import { commandOf, descendants, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -34,7 +35,7 @@ after(async () => {
 });
 
 const json = (body: unknown): RequestInit => ({ body: JSON.stringify(body) });
-const errorOf = async (res: Response) => ((await res.json()) as { error: string }).error;
+const errorOf = async (res: Response) => (await readAnswer(res, errorAnswerSchema)).error;
 /** Log lines written after `from` (a length of stderr) that match. */
 const logLinesSince = (server: FenshenProcess, from: number, pattern: RegExp) => server.stderr().slice(from).split('\n').filter((l) => pattern.test(l));
 
@@ -47,7 +48,7 @@ test('a playlist line that cannot be said is refused naming the line; nothing is
   const second = await put(['你好。', { text: '\u200b', pauseMs: 100 }]);
   assert.equal(second.status, 400);
   assert.match(await errorOf(second), /^line 2: /);
-  assert.deepEqual(await (await fenshen.api('/api/channels/main/playlist')).json(), { lines: [], loop: false });
+  assert.deepEqual(await fenshen.read('/api/channels/main/playlist', playlistSchema), { lines: [], loop: false });
   await sleep(2000);
   assert.deepEqual(logLinesSince(fenshen, logFrom, /playlist/), [], 'nothing about the playlist in the log');
 });
@@ -65,7 +66,7 @@ test('a voice that is not installed is refused up front, for say and for playlis
   const playlist = await fenshen.api('/api/channels/main/playlist', { method: 'PUT', ...json({ lines: [{ text: 'Hello.', voice: 'en-us' }, { text: 'Hi.', voice: 'xx-nosuch' }], loop: false }) });
   assert.equal(playlist.status, 400);
   assert.match(await errorOf(playlist), /^line 2: voice "xx-nosuch" is not installed/);
-  assert.deepEqual(((await (await fenshen.api('/api/channels/main/playlist')).json()) as { lines: unknown[] }).lines, []);
+  assert.deepEqual((await fenshen.read('/api/channels/main/playlist', playlistSchema)).lines, []);
 });
 
 test('a destination\'s stream key is on no command line other users can read (ps, /proc/<pid>/cmdline); the stream arrives under it', async () => {
@@ -75,7 +76,7 @@ test('a destination\'s stream key is on no command line other users can read (ps
   assert.equal(added.status, 201, await added.clone().text());
   try {
     await waitFor('pushing', async () => {
-      const { destinations } = (await (await fenshen.api('/api/channels/main/destinations')).json()) as { destinations: { id: string; state: string }[] };
+      const { destinations } = await fenshen.read('/api/channels/main/destinations', destinationListSchema);
       return destinations.find((d) => d.id === 'secret' && d.state === 'live');
     });
     const pids = descendants(fenshen.child.pid as number);
@@ -135,7 +136,7 @@ test('signaling: a second connect is refused as such; sockets that only connect,
     const again = await request({ type: 'connect', transportId, dtlsParameters });
     assert.equal(again.ok, false);
     assert.equal(again.error, `transport ${transportId} is already connected`);
-    const status = (await (await fenshen.api('/api/channels/main')).json()) as { viewers: number };
+    const status = await fenshen.read('/api/channels/main', channelStatusSchema);
     assert.equal(status.viewers, 0, '21 open sockets, one transport without DTLS: no viewer');
     assert.match(await (await fetch(`${fenshen.url}/metrics`)).text(), /fenshen_webrtc_viewers\{channel="main"\} 0/);
   } finally {
@@ -149,7 +150,7 @@ test('a stored playlist that cannot be said (kept by an older version) is left o
   const lines = seeded.stderr().split('\n').filter((l) => /playlist/.test(l));
   assert.equal(lines.length, 1, lines.slice(0, 5).join('\n'));
   assert.match(lines[0] ?? '', /stored playlist lines 1 \(text has nothing that can be spoken.*\), 2 \(.*\), 3 \(voice "xx-nosuch" is not installed\) cannot be spoken and were left out/);
-  assert.deepEqual(((await (await seeded.api('/api/channels/main/playlist')).json()) as { lines: unknown[] }).lines, []);
+  assert.deepEqual((await seeded.read('/api/channels/main/playlist', playlistSchema)).lines, []);
 });
 
 test('signaling connections beyond the configured cap are refused with 503 and a reason; a closed one frees its place', async () => {
@@ -184,7 +185,7 @@ test('/healthz: once the operator deletes main the server reports ok (main delet
   assert.equal((await seeded.api('/api/channels/main', { method: 'DELETE' })).status, 204);
   const health = await fetch(`${seeded.url}/healthz`);
   assert.equal(health.status, 200);
-  assert.deepEqual(await health.json(), { status: 'ok', main: 'deleted', channels: [] });
+  assert.deepEqual(await readAnswer(health, healthAnswerSchema), { status: 'ok', main: 'deleted', channels: [] });
 });
 
 test('wrong tokens: after five in a minute an address gets 429 with Retry-After, right token or not, over HTTP and signaling; logged without the token', async () => {

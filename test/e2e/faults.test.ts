@@ -13,7 +13,8 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
-import { startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { channelStatusSchema, errorAnswerSchema, uploadCreatedSchema, uploadListSchema, type ChannelStatusAnswer } from '../../server/api/contract.js';
+import { readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 import { png } from '../pngFixture.js';
 
 let fenshen: FenshenProcess;
@@ -29,11 +30,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-interface ChannelStatus {
-  readonly framesRendered: number;
-  readonly framesRepeated: number;
-}
-const channelStatus = async (): Promise<ChannelStatus> => (await (await fenshen.api('/api/channels/main')).json()) as ChannelStatus;
+const channelStatus = (): Promise<ChannelStatusAnswer> => fenshen.read('/api/channels/main', channelStatusSchema);
 
 const upload = async (name: string, body: Buffer): Promise<{ status: number; answer: Record<string, unknown>; headers: Headers }> => {
   const res = await fetch(`${fenshen.url}/api/uploads?name=${encodeURIComponent(name)}`, {
@@ -41,7 +38,9 @@ const upload = async (name: string, body: Buffer): Promise<{ status: number; ans
     headers: { authorization: `Bearer ${fenshen.token}`, 'content-type': 'application/octet-stream' },
     body,
   });
-  return { status: res.status, answer: (await res.json()) as Record<string, unknown>, headers: res.headers };
+  // A stored upload, or a refusal: each in the contract's shape.
+  const answer: Record<string, unknown> = res.ok ? await readAnswer(res, uploadCreatedSchema) : await readAnswer(res, errorAnswerSchema);
+  return { status: res.status, answer, headers: res.headers };
 };
 
 function ihdr(width: number, height: number): Buffer {
@@ -77,7 +76,7 @@ test('20 uploads of a 2 s MP4 at once: all stored, the live picture never waits 
   // what the same span repeats without uploads is allowed on top (before the fix: +307 in 10 s).
   const background = Math.ceil((quiet * tookMs) / 5000);
   assert.ok(repeated <= 2 + background, `the picture repeated ${repeated} frames during the uploads (${background} expected without them)`);
-  const listed = (await (await fenshen.api('/api/uploads')).json()) as { uploads: { name: string; kind: string }[] };
+  const listed = await fenshen.read('/api/uploads', uploadListSchema);
   assert.equal(listed.uploads.filter((u) => u.name.startsWith('clip-') && u.kind === 'video').length, 20);
 });
 
@@ -139,7 +138,7 @@ test('a 30000x30000 PNG is refused from its header: at most 8192 pixels a side',
 test('a URL with a broken percent-encoding is answered {error, code}, not in the framework\'s own shape', async () => {
   const res = await fenshen.api('/api/channels/%E0%A4%A');
   assert.equal(res.status, 400);
-  const answer = (await res.json()) as Record<string, unknown>;
+  const answer = await readAnswer(res, errorAnswerSchema);
   assert.deepEqual(Object.keys(answer).sort(), ['code', 'error']);
   assert.equal(answer.code, 'bad_url');
   assert.match(String(answer.error), /percent-encoding/);

@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { z } from 'zod';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { EVENT_SCHEMAS } from '../../server/api/contract.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,7 +41,20 @@ export interface FenshenProcess {
   readonly dataDir: string;
   readonly stderr: () => string;
   api(path: string, init?: RequestInit): Promise<Response>;
+  /** GET `path` (or `init`'s request) and its answer read through the contract's `schema`; a 4xx/5xx throws. */
+  read<S extends z.ZodType>(path: string, schema: S, init?: RequestInit): Promise<z.output<S>>;
   stop(): Promise<void>;
+}
+
+/**
+ * An answer's JSON read through the contract's schema (server/api/contract.ts): the answers are strict,
+ * so a field the server adds, drops or retypes without the contract fails the test here, naming it.
+ */
+export async function readAnswer<S extends z.ZodType>(res: Response, schema: S): Promise<z.output<S>> {
+  const text = await res.text();
+  const result = schema.safeParse(JSON.parse(text));
+  if (!result.success) throw new Error(`${res.url} answered ${res.status} outside the contract: ${result.error.message}\n${text.slice(0, 1000)}`);
+  return result.data;
 }
 
 /** Starts the real server process (`server/main.ts`) on free ports with its own data folder. */
@@ -68,6 +83,11 @@ export async function startFenshen(env: Record<string, string> = {}): Promise<Fe
     stderr: () => stderr,
     api: (path, init = {}) =>
       fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.body ? { 'content-type': 'application/json' } : {}), ...(init.headers ?? {}) } }),
+    async read(path, schema, init) {
+      const res = await proc.api(path, init);
+      if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
+      return readAnswer(res, schema);
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -209,9 +229,14 @@ export function onsets(values: readonly number[], startS: number, stepS: number,
   return out;
 }
 
-/** Listens to a channel's server-sent events; `events` fills as they come, with their arrival time. */
+/**
+ * Listens to a channel's server-sent events; `events` fills as they come, with their arrival time. Each
+ * event's data is read through the contract's schema for its name: one outside the contract is left out
+ * and makes `close()` throw, naming it.
+ */
 export function listenEvents(url: string, token: string): { events: { atMs: number; type: string; data: Record<string, unknown> }[]; close: () => void; ready: Promise<void> } {
   const events: { atMs: number; type: string; data: Record<string, unknown> }[] = [];
+  const outsideContract: string[] = [];
   const controller = new AbortController();
   const ready = (async () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
@@ -230,7 +255,13 @@ export function listenEvents(url: string, token: string): { events: { atMs: numb
             text = text.slice(end + 2);
             const type = /^event: (.*)$/m.exec(block)?.[1];
             const data = /^data: (.*)$/m.exec(block)?.[1];
-            if (type && data) events.push({ atMs: performance.now(), type, data: JSON.parse(data) as Record<string, unknown> });
+            if (!type || !data) continue;
+            const schema = EVENT_SCHEMAS[type as keyof typeof EVENT_SCHEMAS] as z.ZodType | undefined;
+            const checked = schema?.safeParse(JSON.parse(data));
+            if (!checked?.success) {
+              outsideContract.push(`event ${type} ${data}${checked ? `: ${checked.error.message}` : ' (no such event in the contract)'}`);
+              console.error(`# outside the contract: ${outsideContract.at(-1)}`);
+            } else events.push({ atMs: performance.now(), type, data: checked.data as Record<string, unknown> });
           }
         }
       } catch {
@@ -238,7 +269,11 @@ export function listenEvents(url: string, token: string): { events: { atMs: numb
       }
     })();
   })();
-  return { events, close: () => controller.abort(), ready };
+  const close = () => {
+    controller.abort();
+    if (outsideContract.length) throw new Error(`events outside the contract:\n${outsideContract.join('\n')}`);
+  };
+  return { events, close, ready };
 }
 
 /** A stand-alone RTMP server (loadtest/rtmpServer.ts) in its own process, resolved once it listens. */

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { commandOf, descendants, frameHashes, recordAndProbe, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { avatarListSchema, channelListSchema, channelStatusSchema, destinationListSchema, destinationStatusSchema, errorAnswerSchema, interruptAnswerSchema } from '../../server/api/contract.js';
+import { commandOf, descendants, frameHashes, readAnswer, recordAndProbe, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
 const work = mkdtempSync(join(tmpdir(), 'fenshen-rec-'));
@@ -56,11 +57,11 @@ test('API: token required, channel state, metrics for every stage, no stream key
   assert.equal((await fetch(`${fenshen.url}/api/channels/main`)).status, 401);
   const wrong = await fetch(`${fenshen.url}/api/channels/main`, { headers: { authorization: 'Bearer nope' } });
   assert.equal(wrong.status, 401);
-  assert.match(((await wrong.json()) as { error: string }).error, /token/);
+  assert.match((await readAnswer(wrong, errorAnswerSchema)).error, /token/);
 
   const res = await fenshen.api('/api/channels/main');
   assert.equal(res.status, 200);
-  const state = (await res.json()) as { width: number; height: number; fpsMeasured: number; activity: string; destinations: { state: string }[] };
+  const state = await readAnswer(res, channelStatusSchema);
   assert.equal(state.width, 720);
   assert.equal(state.height, 1280);
   // A one-second window, read right after the recording's decode loaded both cores; the stream itself
@@ -80,8 +81,11 @@ test('API: token required, channel state, metrics for every stage, no stream key
   const offset = Number(/fenshen_av_offset_seconds\{channel="main"\} (\S+)/.exec(metrics)?.[1]);
   assert.ok(Number.isFinite(offset) && Math.abs(offset) < 0.04, `A/V offset ${offset}`);
   assert.ok(!metrics.includes('live/main'), 'no push URL in metrics');
-  const listing = await (await fenshen.api('/api/channels')).text();
-  assert.ok(!listing.includes('/live/main'), 'push URL is redacted in the API');
+  const listing = await fenshen.read('/api/channels', channelListSchema);
+  assert.deepEqual(listing.channels.map((c) => c.id), ['main']);
+  assert.ok(!JSON.stringify(listing).includes('/live/main'), 'push URL is redacted in the API');
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  assert.ok(avatars.some((a) => a.id === state.avatar), `the channel's avatar is among those offered: ${avatars.map((a) => a.id).join(', ')}`);
 });
 
 test('bad requests get clear JSON errors and the stream goes on', async () => {
@@ -100,7 +104,7 @@ test('bad requests get clear JSON errors and the stream goes on', async () => {
   ];
   for (const [path, init, status, message] of cases) {
     const res = await fenshen.api(path, init);
-    const body = (await res.json()) as { error: string };
+    const body = await readAnswer(res, errorAnswerSchema);
     assert.equal(res.status, status, `${path} ${String(init.body)}`);
     assert.match(body.error, message);
     assert.ok(!JSON.stringify(body).includes('    at '), 'no stack trace');
@@ -118,33 +122,33 @@ test('body-less POSTs work with or without a JSON content type, empty or blank',
     ['json, empty', { headers: { 'content-type': 'application/json' } }],
     ['json; charset, blank', { headers: { 'content-type': 'application/json; charset=utf-8' }, body: ' \n' }],
   ];
-  const activity = async () => ((await (await fenshen.api('/api/channels/main')).json()) as { activity: string }).activity;
+  const activity = async () => (await fenshen.read('/api/channels/main', channelStatusSchema)).activity;
   for (const [name, init] of variants) {
     const said = await fenshen.api('/api/channels/main/say', { method: 'POST', body: JSON.stringify({ text: '这是一段很长的测试语音，用来检查打断是否生效。' }) });
     assert.equal(said.status, 202);
     await waitFor('speaking', async () => ((await activity()) === 'speaking' ? true : undefined), 10_000);
     const interrupted = await fenshen.api('/api/channels/main/interrupt', { method: 'POST', ...init });
     assert.equal(interrupted.status, 200, `interrupt, ${name}: ${await interrupted.clone().text()}`);
-    assert.equal(((await interrupted.json()) as { interrupted: boolean }).interrupted, true);
+    assert.equal((await readAnswer(interrupted, interruptAnswerSchema)).interrupted, true);
     await waitFor(`idle after interrupt (${name})`, async () => ((await activity()) === 'idle' ? true : undefined), 2_000);
 
     const calibrate = await fenshen.api('/api/channels/main/drive/calibrate', { method: 'POST', ...init });
     assert.equal(calibrate.status, 422, `calibrate, ${name}`);
-    assert.match(((await calibrate.json()) as { error: string }).error, /no face is being tracked/);
+    assert.match((await readAnswer(calibrate, errorAnswerSchema)).error, /no face is being tracked/);
 
     const stop = await fenshen.api('/api/channels/main/destinations/embedded/stop', { method: 'POST', ...init });
     assert.equal(stop.status, 200, `destination stop, ${name}`);
-    assert.equal(((await stop.json()) as { enabled: boolean }).enabled, false);
+    assert.equal((await readAnswer(stop, destinationStatusSchema)).enabled, false);
     const start = await fenshen.api('/api/channels/main/destinations/embedded/start', { method: 'POST', ...init });
     assert.equal(start.status, 200, `destination start, ${name}`);
-    assert.equal(((await start.json()) as { enabled: boolean }).enabled, true);
+    assert.equal((await readAnswer(start, destinationStatusSchema)).enabled, true);
   }
   // A body that is there but is not JSON is still refused.
   const broken = await fenshen.api('/api/channels/main/interrupt', { method: 'POST', body: '{"oops' });
   assert.equal(broken.status, 400);
-  assert.match(((await broken.json()) as { error: string }).error, /JSON/i);
+  assert.match((await readAnswer(broken, errorAnswerSchema)).error, /JSON/i);
   await waitFor('embedded live again', async () => {
-    const res = (await (await fenshen.api('/api/channels/main/destinations')).json()) as { destinations: { id: string; state: string }[] };
+    const res = await fenshen.read('/api/channels/main/destinations', destinationListSchema);
     return res.destinations.find((d) => d.id === 'embedded' && d.state === 'live');
   }, 20_000);
 });
@@ -161,7 +165,7 @@ test('if the encoder dies the channel restarts it and the timeline has no hole',
     return /fenshen_encoder_restarts_total\{channel="main"\} 1/.test(text) ? true : undefined;
   });
   await waitFor('channel live again', async () => {
-    const state = (await (await fenshen.api('/api/channels/main')).json()) as { encoder: { running: boolean; fps: number } };
+    const state = await fenshen.read('/api/channels/main', channelStatusSchema);
     return state.encoder.running && state.encoder.fps > 0 ? true : undefined;
   });
   await recording;
@@ -184,6 +188,7 @@ test('a second channel runs beside main in its own preset and is cleaned up comp
   const before = descendants(fenshen.child.pid as number).length;
   const created = await fenshen.api('/api/channels', { method: 'POST', body: JSON.stringify({ id: 'side', preset: 'landscape-720p', avatar: { id: 'ajie' } }) });
   assert.equal(created.status, 201);
+  assert.equal((await readAnswer(created, channelStatusSchema)).preset, 'landscape-720p');
   const { streams } = recordAndProbe(`${fenshen.rtmpBase}/side`, 3, join(work, 'side.flv'));
   const video = streams.find((s) => s.codec_type === 'video');
   assert.equal(video?.width, 1280);
