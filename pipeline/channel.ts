@@ -144,13 +144,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   static async create(options: ChannelOptions): Promise<Channel> {
     const preset = OUTPUT_PRESETS[options.config.preset];
     const scene = await PreparedScene.prepare(options.config.scene, preset.width, preset.height, options.dataDir, undefined, Channel.#sceneMedia(options, preset.fps));
-    try {
-      const avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir);
-      return new Channel(options, scene, avatar);
-    } catch (err) {
-      scene.video?.close();
-      throw err;
-    }
+    const avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir);
+    return new Channel(options, scene, avatar);
   }
 
   /** The channel's one encode, from its config and preset (`rtpTargets`: where the WebRTC rendition goes). */

@@ -1,8 +1,9 @@
 import type { OutputPreset } from '../../config/presets.js';
 import type { ChannelConfig } from '../../config/schema.js';
 import type { AvatarPort } from '../avatar/avatarPort.js';
+import { BackgroundVideo } from '../compose/backgroundVideo.js';
 import type { FrameCompositor } from '../compose/compositor.js';
-import { PreparedScene, type SceneMedia } from '../compose/scene.js';
+import { PreparedScene, type BackgroundVideoSource, type SceneMedia } from '../compose/scene.js';
 import { loadChannelAvatar, placementFor } from './assembly.js';
 
 export interface SceneControlOptions {
@@ -23,6 +24,8 @@ export class SceneControl {
   #baseScene: PreparedScene;
   #captionText: string | null = null;
   #config: ChannelConfig;
+  /** The background video playing into the shown scene's backplate, and what it plays. */
+  #video: { readonly source: BackgroundVideoSource; readonly player: BackgroundVideo } | null = null;
   /** Updates started so far: only the latest request's result is shown. */
   #updates = 0;
   #closed = false;
@@ -32,6 +35,7 @@ export class SceneControl {
     this.#compositor = compositor;
     this.#baseScene = scene;
     this.#config = config;
+    this.#playVideoOf(scene);
   }
 
   get config(): ChannelConfig {
@@ -63,18 +67,11 @@ export class SceneControl {
     const placement = next.scene.avatarPlacement;
     const avatarChanged = !same(next.avatar, this.#config.avatar) || placement.heightFraction !== this.#config.scene.avatarPlacement.heightFraction;
     const avatarMoved = avatarChanged || !same(placement, this.#config.scene.avatarPlacement);
-    // A scene that is not shown stops the video it started for itself (one shared with the shown scene plays on).
-    const discard = () => scene.video !== this.#baseScene.video && scene.video?.close();
-    let avatar: AvatarPort;
-    try {
-      avatar = avatarChanged ? await loadChannelAvatar(next, scene.config, preset, dataDir) : this.#compositor.avatar;
-    } catch (err) {
-      discard();
-      throw err;
-    }
-    if (this.#closed || generation !== this.#updates) return void discard();
-    if (this.#baseScene.video !== scene.video) this.#baseScene.video?.close();
+    const avatar: AvatarPort = avatarChanged ? await loadChannelAvatar(next, scene.config, preset, dataDir) : this.#compositor.avatar;
+    // A newer request superseded this one: nothing was started for it, so nothing needs stopping.
+    if (this.#closed || generation !== this.#updates) return;
     this.#baseScene = scene;
+    this.#playVideoOf(scene);
     this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
     if (avatarMoved) this.#compositor.setAvatar(avatar, placementFor(scene.config, preset));
     this.#config = next;
@@ -84,6 +81,27 @@ export class SceneControl {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#baseScene.video?.close();
+    this.#compositor.setVideo(null);
+    this.#video?.player.close();
+    this.#video = null;
+  }
+
+  /**
+   * Plays the background video `scene` shows, if any: the one already playing goes on when it is the same
+   * file and fit (a caption or card change must not restart it); otherwise it stops and the new one starts.
+   */
+  #playVideoOf(scene: PreparedScene): void {
+    const source = scene.videoSource;
+    const playing = this.#video;
+    if (playing && source && playing.source.path === source.path && playing.source.fit === source.fit) return;
+    playing?.player.close();
+    this.#video = null;
+    this.#compositor.setVideo(null);
+    if (!source) return;
+    const { preset, media } = this.#options;
+    const player = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: source.path, width: preset.width, height: preset.height, fps: media.fps, fit: source.fit, onError: media.onError });
+    player.start();
+    this.#video = { source, player };
+    this.#compositor.setVideo(player);
   }
 }

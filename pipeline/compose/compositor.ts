@@ -19,6 +19,11 @@ export interface ComposeTimings {
 
 type Bounds = readonly [number, number, number, number];
 
+/** Frames of a background video: the next decoded one (RGBA, frame-sized) when one is due, else null. */
+export interface VideoFeed {
+  next(): Uint8Array | null;
+}
+
 const SPRITE_BYTES_PER_FRAME_PIXEL = 200;
 
 /**
@@ -39,6 +44,7 @@ export class FrameCompositor {
   #plateOf: Canvas | null = null;
   /** A background video's latest frame in I420 (allocated with the first). */
   #videoPlate: Uint8Array | null = null;
+  #video: VideoFeed | null = null;
   #scene: PreparedScene;
   #avatar: AvatarPort;
   #placement: AvatarPlacement;
@@ -93,6 +99,11 @@ export class FrameCompositor {
     }
   }
 
+  /** The background video drawn into the backplate from the next frame on, or none. */
+  setVideo(video: VideoFeed | null): void {
+    this.#video = video;
+  }
+
   setAvatar(avatar: AvatarPort, placement: AvatarPlacement): void {
     this.#avatar = avatar;
     this.#placement = placement;
@@ -107,7 +118,9 @@ export class FrameCompositor {
     // A background video changes the whole backplate each frame: the whole frame is redrawn. Another
     // scene's plate was converted when the scene was prepared.
     let plateMs = 0;
-    if (this.#scene.advanceVideo()) {
+    const videoFrame = this.#scene.videoSource ? this.#video?.next() : null;
+    if (videoFrame) {
+      this.#scene.drawVideoFrame(videoFrame);
       plateMs = this.#convertVideoPlate();
       this.#previous = null;
     } else if (this.#plateOf !== this.#scene.backplate) {

@@ -4,7 +4,6 @@ import { isAbsolute, resolve } from 'node:path';
 import type { BackgroundConfig, SceneConfig } from '../../config/schema.js';
 import { ffprobeBeside, probeVideoFile, VideoProbeError } from '../mediaProbe.js';
 import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
-import { BackgroundVideo } from './backgroundVideo.js';
 import { I420Layout, rgbaToI420 } from './i420.js';
 import { breakLines } from './lineBreak.js';
 import { decodePictureScaled, type DrawBox, type ScaledPicture } from './pictureDecoder.js';
@@ -23,6 +22,12 @@ interface PlacedLogo {
   readonly y: number;
   readonly width: number;
   readonly height: number;
+}
+
+/** A background video file (absolute path) and how it fills the frame. */
+export interface BackgroundVideoSource {
+  readonly path: string;
+  readonly fit: 'cover' | 'contain';
 }
 
 /** A small layer drawn over the avatar (caption, product card) at a fixed place in the frame. */
@@ -221,32 +226,31 @@ export class PreparedScene {
   readonly productCard: OverlaySprite | null;
   readonly caption: OverlaySprite | null;
   readonly config: SceneConfig;
-  /** The background video drawn into the backplate each frame (shared by scenes with the same plate). */
-  readonly video: BackgroundVideo | null;
+  /**
+   * The background video to play into the backplate, checked to be playable; it is started and stopped by
+   * whoever shows the scene (the channel's scene control), not by this value.
+   */
+  readonly videoSource: BackgroundVideoSource | null;
   readonly #logo: PlacedLogo | null;
 
-  private constructor(config: SceneConfig, backplate: Canvas, plate: Uint8Array, productCard: OverlaySprite | null, caption: OverlaySprite | null, video: BackgroundVideo | null, logo: PlacedLogo | null) {
+  private constructor(config: SceneConfig, backplate: Canvas, plate: Uint8Array, productCard: OverlaySprite | null, caption: OverlaySprite | null, videoSource: BackgroundVideoSource | null, logo: PlacedLogo | null) {
     this.config = config;
     this.backplate = backplate;
     this.plate = plate;
     this.productCard = productCard;
     this.caption = caption;
-    this.video = video;
+    this.videoSource = videoSource;
     this.#logo = logo;
   }
 
   /**
-   * Puts the background video's next frame into the backplate (with the logo over it). Returns whether the
-   * backplate changed, so the compositor redraws the whole frame.
+   * Puts a background video frame (RGBA, frame-sized) into the backplate, with the logo over it.
    */
-  advanceVideo(): boolean {
-    const frame = this.video?.next();
-    if (!frame) return false;
+  drawVideoFrame(frame: Uint8Array): void {
     const { width, height } = this.backplate;
     const ctx = this.backplate.getContext('2d');
     ctx.putImageData(new ImageData(new Uint8ClampedArray(frame.buffer, frame.byteOffset, frame.byteLength), width, height), 0, 0);
     if (this.#logo) ctx.drawImage(this.#logo.image, this.#logo.x, this.#logo.y);
-    return true;
   }
 
   /** The overlays in drawing order (over the avatar). */
@@ -270,11 +274,11 @@ export class PreparedScene {
       // The files may have changed on disk: check they still load, as a fresh prepare would.
       if (background.type === 'image') await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height));
       if (config.logo) await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height));
-      return new PreparedScene(config, previous.backplate, previous.plate, productCard, caption, previous.video, previous.#logo);
+      return new PreparedScene(config, previous.backplate, previous.plate, productCard, caption, previous.videoSource, previous.#logo);
     }
     const bgImage = background.type === 'image' ? await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height)) : null;
     const logoImage = config.logo ? canvasOf(await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height))) : null;
-    let video: BackgroundVideo | null = null;
+    let videoSource: BackgroundVideoSource | null = null;
     if (background.type === 'video') {
       if (!media) throw new SceneError('a background video needs ffmpeg (not available here)');
       const full = scenePath(background.path, baseDir);
@@ -282,7 +286,7 @@ export class PreparedScene {
       await probeVideoFile(ffprobeBeside(media.ffmpegPath), full).catch((err: unknown) => {
         throw new SceneError(`background video ${background.path} cannot be played: ${err instanceof VideoProbeError ? err.message : 'it cannot be read'}`);
       });
-      video = new BackgroundVideo({ ffmpegPath: media.ffmpegPath, path: full, width, height, fps: media.fps, fit: background.fit, onError: media.onError });
+      videoSource = { path: full, fit: background.fit };
     }
     const backplate = createCanvas(width, height);
     const ctx = backplate.getContext('2d');
@@ -297,8 +301,7 @@ export class PreparedScene {
       ctx.drawImage(logoImage, x, y);
     }
     const plate = await plateToI420(backplate);
-    video?.start();
-    return new PreparedScene(config, backplate, plate, productCard, caption, video, logo);
+    return new PreparedScene(config, backplate, plate, productCard, caption, videoSource, logo);
   }
 
   /** The same scene with another caption text (the spoken sentence), or the configured one for null. */
@@ -306,7 +309,7 @@ export class PreparedScene {
     const { width, height } = this.backplate;
     const style = this.config.caption ?? { text: '', fontSizePx: 40, color: '#ffffff', boxColor: '#00000099', y: 0.84 };
     const caption = text === null ? this.config.caption : { ...style, text };
-    return new PreparedScene(this.config, this.backplate, this.plate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.video, this.#logo);
+    return new PreparedScene(this.config, this.backplate, this.plate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.videoSource, this.#logo);
   }
 
   static #drawCaption(config: SceneConfig, width: number, height: number): OverlaySprite | null {
