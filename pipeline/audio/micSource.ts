@@ -1,5 +1,5 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import { Backoff } from '../output/backoff.js';
+import { SupervisedProcess } from '../process/supervisedProcess.js';
 
 export interface MicSourceOptions {
   readonly ffmpegPath: string;
@@ -13,6 +13,8 @@ export interface MicSourceOptions {
 const MAX_LATENCY_S = 0.12;
 /** Held before playing (and after a gap): network packets come every 20 ms, ticks every 33. */
 const JITTER_S = 0.04;
+/** A decoder that stopped is started again after this long. */
+const RESTART_DELAY_MS = 2000;
 
 /**
  * The operator's microphone, live: ffmpeg decodes the RTP (Opus) to mono s16 at the channel rate into a
@@ -25,40 +27,35 @@ export class MicSource {
   #read = 0;
   #write = 0;
   #carry: Buffer | null = null;
-  #child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  readonly #process: SupervisedProcess;
   #closed = false;
   #playing = false;
-  #restartTimer: NodeJS.Timeout | null = null;
 
   constructor(options: MicSourceOptions) {
     this.#options = options;
     this.#ring = new Float32Array(Math.ceil(options.sampleRateHz * MAX_LATENCY_S * 2));
+    const { sdp, sampleRateHz } = options;
+    this.#process = new SupervisedProcess({
+      name: 'microphone decoder',
+      command: options.ffmpegPath,
+      launch: () => ({
+        args: ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-reorder_queue_size', '0', '-f', 'sdp', '-i', 'pipe:0',
+          '-vn', '-f', 's16le', '-ac', '1', '-ar', String(sampleRateHz), 'pipe:1'],
+      }),
+      stdin: 'pipe',
+      restart: { backoff: Backoff.fixed(RESTART_DELAY_MS) },
+      killGraceMs: 0,
+    });
+    this.#process.on('spawned', (run) => {
+      run.stdin?.end(sdp);
+      run.stdout.on('data', (chunk: Buffer) => this.#onPcm(chunk));
+    });
+    this.#process.on('error', (err) => options.onError(`microphone: ${err.message}`));
+    this.#process.on('exit', (exit) => options.onError(`microphone decoder exited (${exit.code}): ${exit.lastLine}; retrying`));
   }
 
   start(): void {
-    if (this.#closed || this.#child) return;
-    const { ffmpegPath, sdp, sampleRateHz } = this.#options;
-    const child = spawn(
-      ffmpegPath,
-      ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-reorder_queue_size', '0', '-f', 'sdp', '-i', 'pipe:0',
-        '-vn', '-f', 's16le', '-ac', '1', '-ar', String(sampleRateHz), 'pipe:1'],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
-    );
-    this.#child = child;
-    child.stdin.on('error', () => {});
-    child.stdin.end(sdp);
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-400);
-    });
-    child.stdout.on('data', (chunk: Buffer) => this.#onPcm(chunk));
-    child.on('error', (err) => this.#options.onError(`microphone: ${err.message}`));
-    child.on('close', (code) => {
-      this.#child = null;
-      if (this.#closed) return;
-      this.#options.onError(`microphone decoder exited (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}; retrying`);
-      this.#restartTimer = setTimeout(() => this.start(), 2000);
-    });
+    if (!this.#closed) this.#process.start();
   }
 
   #onPcm(chunk: Buffer): void {
@@ -95,8 +92,7 @@ export class MicSource {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    this.#child?.kill('SIGKILL');
-    this.#child = null;
+    // The decoder is killed at once; nothing waits for its exit.
+    void this.#process.close();
   }
 }

@@ -1,4 +1,5 @@
-import { spawnDecoder, type DecoderChild } from '../decoderProcess.js';
+import { Backoff } from '../output/backoff.js';
+import { SupervisedProcess, type ProcessEnd } from '../process/supervisedProcess.js';
 
 export interface BackgroundVideoOptions {
   readonly ffmpegPath: string;
@@ -14,6 +15,9 @@ export interface BackgroundVideoOptions {
 const FRAMES_AHEAD = 2;
 /** Quick exits in a row after which the file is given up (it decodes for ffprobe but not here). */
 const MAX_QUICK_EXITS = 3;
+/** A run shorter than this is a quick exit. */
+const QUICK_EXIT_MS = 5000;
+const RESTART_DELAY_MS = 1000;
 
 /**
  * A looping background video: ffmpeg decodes the file forever (-stream_loop), scaled and cropped to the
@@ -21,50 +25,50 @@ const MAX_QUICK_EXITS = 3;
  * channel clock's pace, not ffmpeg's; when the decoder is late the last frame stays up.
  */
 export class BackgroundVideo {
-  readonly #options: BackgroundVideoOptions;
   readonly #frameBytes: number;
   readonly #ready: Buffer[] = [];
   #partial: Buffer;
   #filled = 0;
-  #child: DecoderChild | null = null;
+  readonly #process: SupervisedProcess;
   #closed = false;
   #quickExits = 0;
-  #restartTimer: NodeJS.Timeout | null = null;
   /** Spare frame buffers: a 720x1280 frame is 3.7 MB, made 30 times a second. */
   readonly #spare: Buffer[] = [];
   /** The frame last handed out by next(), reused once the caller is done with it. */
   #lent: Buffer | null = null;
 
   constructor(options: BackgroundVideoOptions) {
-    this.#options = options;
     this.#frameBytes = options.width * options.height * 4;
     this.#partial = Buffer.allocUnsafe(this.#frameBytes);
-  }
-
-  start(): void {
-    if (this.#closed || this.#child) return;
-    const { ffmpegPath, path, width, height, fps, fit } = this.#options;
+    const { path, width, height, fps, fit } = options;
     const scale = fit === 'cover'
       ? `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`
       : `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:black`;
-    this.#child = spawnDecoder({
-      ffmpegPath,
-      args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-an', '-sn', '-vf', `${scale},fps=${fps},format=rgba`, '-f', 'rawvideo', 'pipe:1'],
-      onData: (chunk) => this.#onData(chunk),
-      onSpawnError: (err) => this.#options.onError(`background video: ${err.message}`),
-      onExit: (code, lastLine, ranMs) => {
-        this.#child = null;
-        this.#filled = 0;
-        if (this.#closed) return;
-        this.#quickExits = ranMs < 5000 ? this.#quickExits + 1 : 0;
-        if (this.#quickExits >= MAX_QUICK_EXITS) {
-          this.#options.onError(`background video ${path} cannot be played (${lastLine || `exit ${code}`}); the last picture stays`);
-          return;
-        }
-        this.#options.onError(`background video decoder exited (${code}): ${lastLine}; restarting`);
-        this.#restartTimer = setTimeout(() => this.start(), 1000);
-      },
+    this.#process = new SupervisedProcess({
+      name: 'background video decoder',
+      command: options.ffmpegPath,
+      launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-an', '-sn', '-vf', `${scale},fps=${fps},format=rgba`, '-f', 'rawvideo', 'pipe:1'] }),
+      restart: { backoff: Backoff.fixed(RESTART_DELAY_MS), shouldRestart: (end) => this.#worthRetrying(end) },
+      killGraceMs: 0,
     });
+    this.#process.on('spawned', (run) => run.stdout.on('data', (chunk: Buffer) => this.#onData(chunk)));
+    this.#process.on('error', (err) => options.onError(`background video: ${err.message}`));
+    this.#process.on('exit', (exit) => {
+      // A frame cut off by the exit is dropped; the next run starts a fresh one.
+      this.#filled = 0;
+      if (exit.restartInMs === null) options.onError(`background video ${path} cannot be played (${exit.lastLine || `exit ${exit.code}`}); the last picture stays`);
+      else options.onError(`background video decoder exited (${exit.code}): ${exit.lastLine}; restarting`);
+    });
+  }
+
+  start(): void {
+    if (!this.#closed) this.#process.start();
+  }
+
+  /** Gives the file up after several quick exits in a row. */
+  #worthRetrying(end: ProcessEnd): boolean {
+    this.#quickExits = end.ranMs < QUICK_EXIT_MS ? this.#quickExits + 1 : 0;
+    return this.#quickExits < MAX_QUICK_EXITS;
   }
 
   #onData(chunk: Buffer): void {
@@ -81,7 +85,7 @@ export class BackgroundVideo {
         this.#filled = 0;
       }
     }
-    if (this.#ready.length >= FRAMES_AHEAD) this.#child?.stdout.pause();
+    if (this.#ready.length >= FRAMES_AHEAD) this.#process.run?.stdout.pause();
   }
 
   /**
@@ -94,16 +98,17 @@ export class BackgroundVideo {
       if (this.#lent) this.#spare.push(this.#lent);
       this.#lent = frame;
     }
-    if (this.#child?.stdout.isPaused() && this.#ready.length < FRAMES_AHEAD) this.#child.stdout.resume();
+    const stdout = this.#process.run?.stdout;
+    if (stdout?.isPaused() && this.#ready.length < FRAMES_AHEAD) stdout.resume();
     return frame;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    this.#child?.kill('SIGKILL');
-    this.#child = null;
+    // The decoder is killed at once; nothing waits for its exit.
+    void this.#process.close();
+    this.#filled = 0;
     this.#ready.length = 0;
     this.#spare.length = 0;
   }

@@ -1,5 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { Backoff } from '../output/backoff.js';
+import { scrubLine } from '../process/scrubLog.js';
+import { SupervisedProcess, type ProcessRun } from '../process/supervisedProcess.js';
 import type { RgbaFrame } from './faceLandmarks.js';
 
 /** What ffmpeg decodes: a file or URL (looped, real time), or live RTP described by an SDP (the operator's camera). */
@@ -22,6 +25,8 @@ export class VideoSourceError extends Error {
 
 /** Tracking does not need more than this; smaller frames decode and scale cheaper. */
 const MAX_WIDTH = 640;
+/** A source that stopped (a camera gone, a URL that dropped) is opened again after this long. */
+const RESTART_DELAY_MS = 2000;
 
 /**
  * Drive frames decoded by ffmpeg as RGBA, at most 640 px wide. A video file or URL is decoded in real
@@ -35,9 +40,8 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   width = 0;
   height = 0;
   readonly #ffmpegPath: string;
-  #child: ChildProcess | null = null;
+  readonly #process: SupervisedProcess;
   #closed = false;
-  #restartTimer: NodeJS.Timeout | null = null;
 
   constructor(input: DriveInput, options: { ffmpegPath: string; fps?: number }) {
     super();
@@ -51,6 +55,17 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
     this.input = input;
     this.fps = options.fps ?? 30;
     this.#ffmpegPath = options.ffmpegPath;
+    this.#process = new SupervisedProcess({
+      name: 'drive source decoder',
+      command: options.ffmpegPath,
+      launch: () => ({ args: this.#decoderArgs() }),
+      stdin: input.kind === 'rtp' ? 'pipe' : 'ignore',
+      restart: { backoff: Backoff.fixed(RESTART_DELAY_MS) },
+      killGraceMs: 0,
+    });
+    this.#process.on('spawned', (run) => this.#onSpawned(run));
+    // A URL's key or token never reaches the message (ffmpeg's line is scrubbed already).
+    this.#process.on('exit', (exit) => this.emit('error', `drive source ${scrubLine(this.label)} stopped (${exit.startError ?? (exit.lastLine || `exit ${exit.code}`)}); retrying`));
   }
 
   /** What the source reads, for messages. */
@@ -71,30 +86,32 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   }
 
   start(): void {
-    if (this.#closed || this.#child) return;
+    if (this.#closed || this.#process.running) return;
     if (!this.width) this.probe();
+    this.#process.start();
+  }
+
+  #decoderArgs(): string[] {
     const { width: w, height: h } = this;
-    const args =
-      this.input.kind === 'file'
-        ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.input.url,
-            '-an', '-vf', `scale=${w}:${h},fps=${this.fps}`, '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1']
-        : ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-flags', 'low_delay',
-            '-reorder_queue_size', '0', '-max_delay', '0', '-f', 'sdp', '-i', 'pipe:0',
-            '-an', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
-            '-fps_mode', 'passthrough', '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1'];
-    const child = spawn(this.#ffmpegPath, args, { stdio: [this.input.kind === 'rtp' ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-    if (this.input.kind === 'rtp') child.stdin?.end(this.input.sdp);
+    return this.input.kind === 'file'
+      ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.input.url,
+          '-an', '-vf', `scale=${w}:${h},fps=${this.fps}`, '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1']
+      : ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-flags', 'low_delay',
+          '-reorder_queue_size', '0', '-max_delay', '0', '-f', 'sdp', '-i', 'pipe:0',
+          '-an', '-vf', `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`,
+          '-fps_mode', 'passthrough', '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1'];
+  }
+
+  /** Cuts the run's output into frames; a file's frames are timed by count, a camera's by arrival. */
+  #onSpawned(run: ProcessRun): void {
+    if (this.input.kind === 'rtp') run.stdin?.end(this.input.sdp);
+    const { width: w, height: h } = this;
     const startedMs = performance.now();
-    this.#child = child;
-    const frameBytes = this.width * this.height * 4;
+    const frameBytes = w * h * 4;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let frames = 0;
-    let err = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      err = (err + c.toString()).slice(-400);
-    });
-    child.stdout?.on('data', (chunk: Buffer) => {
+    run.stdout.on('data', (chunk: Buffer) => {
       pending.push(chunk);
       pendingBytes += chunk.length;
       while (pendingBytes >= frameBytes) {
@@ -108,22 +125,10 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
         this.emit('frame', { width: w, height: h, data: frame }, timeS);
       }
     });
-    child.on('close', (code) => {
-      this.#child = null;
-      if (this.#closed) return;
-      this.emit('error', `drive source ${this.label} stopped (${err.trim().split('\n').at(-1) || `exit ${code}`}); retrying`);
-      this.#restartTimer = setTimeout(() => this.start(), 2000);
-    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
-    const child = this.#child;
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      child.once('close', () => resolve());
-      child.kill('SIGKILL');
-    });
+    await this.#process.close();
   }
 }

@@ -1,8 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import type { AvTick } from '../frames.js';
 import type { Picture } from '../compose/picturePool.js';
+import { SupervisedProcess, silenceWatchdog, type ProcessRun } from '../process/supervisedProcess.js';
+import { Backoff } from './backoff.js';
 import { FlvTagReader, FlvTimelineGuard, type FlvTag } from './flvTags.js';
 
 /** Where one RTP stream goes (the SFU's plain transport) and how it is labelled. */
@@ -123,6 +124,8 @@ export function rtpOutputArgs(rtp: RtpOutput, fps: number): string[] {
 
 /** How long an encoder may take input without producing output before the watchdog replaces it. */
 const STALL_MS = 3000;
+/** A run this long was not a quick death: the next restart comes after the shortest delay again. */
+const STABLE_RUN_MS = 5000;
 /**
  * Ticks kept for a restarted encoder: enough to cover a stall until the watchdog acts, plus the restart.
  * Cheap: while the encoder is behind, the channel repeats one picture, so held ticks share its buffer.
@@ -148,28 +151,36 @@ interface HeldTick {
  */
 export class Encoder extends EventEmitter<EncoderEvents> {
   #settings: EncoderSettings;
-  #child: ChildProcess | null = null;
+  /** The ffmpeg process: restarted when it dies (quick deaths in a row wait longer: a broken setting must not spin). */
+  readonly #process: SupervisedProcess;
   #video: Writable | null = null;
   #audio: Writable | null = null;
   #reader = new FlvTagReader();
   #closed = false;
-  #lastError = '';
-  #restartTimer: NodeJS.Timeout | null = null;
-  readonly #watchdog: NodeJS.Timeout;
   #nextPtsUs = 0;
   #held: HeldTick[] = [];
-  #startedAtMs = 0;
-  #lastOutputAtMs = 0;
-  /** Quick deaths in a row: the restart delay grows with them (a broken setting must not spin). */
-  #quickDeaths = 0;
-  #switching = false;
   readonly #timeline = new FlvTimelineGuard();
 
   constructor(settings: EncoderSettings) {
     super();
     this.#settings = settings;
-    this.#watchdog = setInterval(() => this.#checkStall(), 1000);
-    this.#watchdog.unref();
+    this.#process = new SupervisedProcess({
+      name: 'encoder',
+      command: settings.ffmpegPath,
+      // A restarted encoder starts at the first tick not yet out, its timestamps offset to it.
+      launch: () => ({ args: encoderArgs(this.#settings, (this.#held[0]?.ptsUs ?? this.#nextPtsUs) / 1e6), extraFds: ['pipe', 'pipe'] }),
+      stdin: 'pipe',
+      // Stalled only while it holds ticks it has not given back (a channel that writes nothing is no stall).
+      watchdog: silenceWatchdog(STALL_MS, () => this.#held.length > 0),
+      restart: { backoff: new Backoff({ baseMs: 100, capMs: 5000, jitter: false }), stableMs: STABLE_RUN_MS },
+      killGraceMs: 2000,
+    });
+    this.#process.on('spawned', (run) => this.#onSpawned(run));
+    this.#process.on('exit', (exit) => {
+      this.#video = null;
+      this.#audio = null;
+      this.emit('died', exit.reason);
+    });
   }
 
   get settings(): EncoderSettings {
@@ -182,19 +193,16 @@ export class Encoder extends EventEmitter<EncoderEvents> {
    */
   setRtp(rtp: RtpOutput | null): void {
     this.#settings = { ...this.#settings, rtp };
-    const child = this.#child;
-    if (!child || this.#closed) return;
-    this.#switching = true;
-    child.kill('SIGTERM');
+    if (!this.#closed) this.#process.replace();
   }
 
   /** The encoder process id while it runs (for CPU accounting). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#process.pid;
   }
 
   get running(): boolean {
-    return this.#child !== null;
+    return this.#process.running;
   }
 
   /** Ticks taken but not yet out as FLV: queued, inside ffmpeg, or waiting for a restart. */
@@ -208,25 +216,15 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   }
 
   start(): void {
-    if (this.#closed || this.#child) return;
-    const firstPtsUs = this.#held[0]?.ptsUs ?? this.#nextPtsUs;
-    const child = spawn(this.settings.ffmpegPath, encoderArgs(this.#settings, firstPtsUs / 1e6), {
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'pipe'],
-    });
-    this.#child = child;
-    this.#startedAtMs = performance.now();
-    this.#lastError = '';
+    if (!this.#closed) this.#process.start();
+  }
+
+  #onSpawned(run: ProcessRun): void {
     this.#reader = new FlvTagReader();
-    const [stdin, stdout, stderr, audioPipe, progress] = child.stdio as [Writable, Readable, Readable, Writable, Readable];
-    this.#video = stdin;
+    const [audioPipe, progress] = run.extra as [Writable, Readable];
+    this.#video = run.stdin;
     this.#audio = audioPipe;
-    // A dying ffmpeg closes its pipes; the write errors are expected and reported through 'close'.
-    stdin.on('error', () => {});
-    audioPipe.on('error', () => {});
-    stdout.on('data', (chunk: Buffer) => this.#reader.push(chunk, (tag) => this.#onTag(tag)));
-    stderr.on('data', (chunk: Buffer) => {
-      this.#lastError = (this.#lastError + chunk.toString()).slice(-600);
-    });
+    run.stdout.on('data', (chunk: Buffer) => this.#reader.push(chunk, (tag) => this.#onTag(tag)));
     let block = '';
     progress.on('data', (chunk: Buffer) => {
       block += chunk.toString();
@@ -238,50 +236,12 @@ export class Encoder extends EventEmitter<EncoderEvents> {
         block = block.slice(lineEnd + 1);
       }
     });
-    child.on('error', (err) => {
-      this.#lastError = err.message;
-    });
-    child.on('close', (code, signal) => this.#onExit(child, code, signal));
     // A restarted encoder first gets what its predecessor took but never delivered.
     for (const held of this.#held) this.#writeToProcess(held);
-  }
-
-  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.#child !== child) return;
-    this.#child = null;
-    this.#video = null;
-    this.#audio = null;
-    if (this.#closed) return;
-    if (this.#switching) {
-      this.#switching = false;
-      this.start();
-      return;
-    }
-    const ranMs = performance.now() - this.#startedAtMs;
-    this.#quickDeaths = ranMs < 5000 ? this.#quickDeaths + 1 : 0;
-    const why = this.#lastError.trim().split('\n').at(-1) || `exit ${code ?? signal}`;
-    this.emit('died', why);
-    const delayMs = Math.min(5000, 100 * 2 ** this.#quickDeaths);
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = null;
-      this.start();
-      this.emit('restarted');
-    }, delayMs);
-  }
-
-  /** Kills a process that takes frames but gives nothing back; its exit restarts it. */
-  #checkStall(): void {
-    const child = this.#child;
-    if (!child || this.#switching || this.#held.length === 0) return;
-    const now = performance.now();
-    const silentMs = now - Math.max(this.#startedAtMs, this.#lastOutputAtMs);
-    if (silentMs < STALL_MS) return;
-    this.#lastError = `stalled: no output for ${Math.round(silentMs / 1000)} s`;
-    child.kill('SIGKILL');
+    if (run.restarted) this.emit('restarted');
   }
 
   #onTag(tag: FlvTag): void {
-    this.#lastOutputAtMs = performance.now();
     // A picture is out: every tick up to it can go.
     if (tag.type === 'video' && !tag.isSequenceHeader) {
       const outUs = tag.timestampMs * 1000 + 999;
@@ -305,7 +265,9 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   }
 
   #writeToProcess(held: HeldTick): void {
-    this.#video?.write(held.picture.data);
+    // An encoder being replaced has its input closed: the tick stays held for the next one.
+    if (!this.#video || this.#video.writableEnded) return;
+    this.#video.write(held.picture.data);
     this.#audio?.write(held.pcm);
   }
 
@@ -323,7 +285,7 @@ export class Encoder extends EventEmitter<EncoderEvents> {
       (this.#held.shift() as HeldTick).picture.release();
       kept = false;
     }
-    if (this.#child) this.#writeToProcess(held);
+    this.#writeToProcess(held);
     return kept;
   }
 
@@ -331,19 +293,9 @@ export class Encoder extends EventEmitter<EncoderEvents> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#watchdog);
-    if (this.#restartTimer) clearTimeout(this.#restartTimer);
     for (const held of this.#held.splice(0)) held.picture.release();
-    const child = this.#child;
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
-    this.#child = null;
+    await this.#process.close();
+    this.#video = null;
+    this.#audio = null;
   }
 }

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { PresetName } from '../../config/presets.js';
+import { SupervisedProcess, type ProcessEnd, type ProcessExit, type ProcessRun } from '../process/supervisedProcess.js';
 import { BoundedQueue } from '../queue.js';
 import { Backoff } from './backoff.js';
 import { flvFileHeader, type FlvTag } from './flvTags.js';
@@ -41,6 +41,15 @@ const CONNECT_TIMEOUT_MS = 20_000;
 /** Errors no retry can mend (the operator must change the URL). */
 const PERMANENT_ERRORS = /Protocol not found|Option not found|Invalid data found when processing input/;
 
+/** The muxer's arguments: FLV on stdin, progress reports on stdout, the push to `target`. */
+function muxerArgs(target: readonly string[]): string[] {
+  return ['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '1',
+    '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
+    '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy',
+    '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000',
+    ...target];
+}
+
 /**
  * One RTMP push: an ffmpeg stream-copy muxer fed with the channel's encoded FLV tags. Each destination
  * has its own process, queue, backoff and watchdog, so one failing never touches another, the encoder or
@@ -51,10 +60,10 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   readonly id: string;
   readonly preset: PresetName | null;
   readonly #url: string;
-  readonly #ffmpegPath: string;
   readonly #backoff: Backoff;
   readonly #stallMs: number;
-  #child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
+  /** The muxer: reconnected with backoff, replaced by the watchdog when it hangs. */
+  readonly #process: SupervisedProcess;
   #state: DestinationState;
   #enabled: boolean;
   #reconnects = 0;
@@ -62,16 +71,11 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   #bytesSent = 0;
   #retryAtMs: number | null = null;
   #waitingForKeyframe = true;
-  #retryTimer: NodeJS.Timeout | null = null;
-  readonly #watchdog: NodeJS.Timeout;
-  #spawnedAtMs = 0;
   #liveSinceMs: number | null = null;
   /** Bytes written by the current muxer (its progress reports) and when that last grew. */
   #sessionBytes = 0;
   #lastGrowthMs = 0;
   #lastPushMs = 0;
-  /** Why the watchdog killed the muxer, reported instead of ffmpeg's last line. */
-  #killReason: string | null = null;
   readonly #backlog: BoundedQueue<Buffer>;
   #headers: { video: FlvTag | null; audio: FlvTag | null; script: FlvTag | null } = { video: null, audio: null, script: null };
 
@@ -80,7 +84,6 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     this.id = options.id;
     this.preset = options.preset;
     this.#url = options.url;
-    this.#ffmpegPath = options.ffmpegPath;
     this.#enabled = options.enabled;
     this.#state = options.enabled ? 'connecting' : 'stopped';
     this.#backoff = new Backoff({ baseMs: options.retryBaseMs ?? 1000, capMs: options.retryCapMs ?? 30_000 });
@@ -89,8 +92,26 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
     this.#backlog = new BoundedQueue<Buffer>(MAX_QUEUED_TAGS, 'drop-oldest', () => {
       this.#waitingForKeyframe = true;
     });
-    this.#watchdog = setInterval(() => this.#checkProgress(), 1000);
-    this.#watchdog.unref();
+    const url = options.url;
+    this.#process = new SupervisedProcess({
+      name: 'muxer',
+      command: options.ffmpegPath,
+      launch: () => {
+        // The stream key stays off the command line (which every local user can read in ps): ffmpeg reads
+        // the app and stream name from a preset file on fd 3, and only the address is an argument.
+        const parts = pushUrlParts(url);
+        if (!parts) return { args: muxerArgs([url]) };
+        return { args: muxerArgs(['-fpre', '/dev/fd/3', parts.address]), extraFds: [openSecretPreset(parts)] };
+      },
+      stdin: 'pipe',
+      // Never keep the key: ffmpeg may print the URL or the stream name.
+      scrub: (text) => scrubSecrets(text, url),
+      watchdog: { intervalMs: 1000, output: 'reported', check: (silentMs, ranMs) => this.#stuck(silentMs, ranMs) },
+      restart: { backoff: this.#backoff, shouldRestart: (end) => this.#shouldRetry(end) },
+      killGraceMs: 2000,
+    });
+    this.#process.on('spawned', (run) => this.#onSpawned(run));
+    this.#process.on('exit', (exit) => this.#onExit(exit));
   }
 
   get url(): string {
@@ -129,7 +150,7 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
       this.#connect();
       return;
     }
-    this.#clearRetry();
+    this.#retryAtMs = null;
     this.#setState('stopped');
     await this.#stopMuxer();
   }
@@ -139,90 +160,70 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   }
 
   #connect(): void {
-    if (this.#state === 'closed' || !this.#enabled || this.#child) return;
-    this.#clearRetry();
+    if (this.#state === 'closed' || !this.#enabled || this.#process.running) return;
+    this.#retryAtMs = null;
     this.#setState('connecting');
-    // The stream key stays off the command line (which every local user can read in ps): ffmpeg reads
-    // the app and stream name from a preset file on fd 3, and only the address is an argument.
-    const parts = pushUrlParts(this.#url);
-    const presetFd = parts ? openSecretPreset(parts) : null;
-    let child: ChildProcessByStdio<Writable, Readable, Readable>;
-    try {
-      // stdin, stdout and stderr are pipes whatever fd 3 is: the cast only drops that fourth entry.
-      child = spawn(
-        this.#ffmpegPath,
-        ['-hide_banner', '-loglevel', 'error', '-nostdin', '-nostats', '-progress', 'pipe:1', '-stats_period', '1',
-          '-fflags', '+nobuffer', '-analyzeduration', '0', '-probesize', '32768',
-          '-f', 'flv', '-i', 'pipe:0', '-map', '0', '-c', 'copy',
-          '-f', 'flv', '-flvflags', 'no_duration_filesize', '-rw_timeout', '10000000',
-          ...(parts ? ['-fpre', '/dev/fd/3', parts.address] : [this.#url])],
-        { stdio: ['pipe', 'pipe', 'pipe', presetFd ?? 'ignore'] },
-      ) as ChildProcessByStdio<Writable, Readable, Readable>;
-    } finally {
-      if (presetFd !== null) closeSync(presetFd);
-    }
-    this.#child = child;
-    this.#spawnedAtMs = performance.now();
-    this.#lastGrowthMs = this.#spawnedAtMs;
+    // A retry that was waiting happens now instead.
+    this.#process.start();
+  }
+
+  #onSpawned(run: ProcessRun): void {
+    this.#retryAtMs = null;
+    this.#setState('connecting');
+    this.#lastGrowthMs = performance.now();
     this.#sessionBytes = 0;
     this.#waitingForKeyframe = true;
     this.#backlog.clear();
-    child.stdin.on('error', () => {});
-    child.stdin.on('drain', () => this.#flush());
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      // Never keep the key: ffmpeg may print the URL or the stream name.
-      stderr = scrubSecrets(stderr + chunk.toString(), this.#url).slice(-500);
-    });
+    const stdin = run.stdin as Writable;
+    stdin.on('drain', () => this.#flush());
     let progress = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    run.stdout.on('data', (chunk: Buffer) => {
       progress += chunk.toString();
       let end;
       while ((end = progress.indexOf('\nprogress=')) !== -1) {
         const size = /total_size=(\d+)/.exec(progress.slice(0, end));
-        if (size) this.#onProgress(child, Number(size[1]));
+        if (size) this.#onProgress(run, Number(size[1]));
         const lineEnd = progress.indexOf('\n', end + 1);
         progress = lineEnd === -1 ? '' : progress.slice(lineEnd + 1);
       }
     });
-    child.on('error', (err) => {
-      stderr = err.message;
-    });
-    child.on('close', (code, signal) => {
-      if (this.#child !== child) return;
-      this.#child = null;
-      const heldMs = this.#liveSinceMs === null ? 0 : performance.now() - this.#liveSinceMs;
-      this.#liveSinceMs = null;
-      if (this.#state === 'closed' || !this.#enabled) return;
-      const reason = this.#killReason ?? (stderr.trim().split('\n').at(-1) || `muxer exited (${code ?? signal})`);
-      this.#killReason = null;
-      this.#lastError = reason;
-      if (PERMANENT_ERRORS.test(reason)) {
-        this.#setState('failed');
-        return;
-      }
-      if (heldMs >= STABLE_MS) this.#backoff.reset();
-      this.#reconnects++;
-      const delayMs = this.#backoff.next();
-      this.#retryAtMs = performance.now() + delayMs;
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = null;
-        this.#retryAtMs = null;
-        this.#connect();
-      }, delayMs);
-      this.#setState('retrying');
-    });
-    child.stdin.write(flvFileHeader(true, true));
+    stdin.write(flvFileHeader(true, true));
+  }
+
+  /** Why the muxer ended, in words: the watchdog's reason, its start error or last line, or its exit. */
+  #reasonOf(end: ProcessEnd): string {
+    return end.killedFor ?? end.startError ?? (end.lastLine || `muxer exited (${end.code ?? end.signal})`);
+  }
+
+  /** Decides on a retry (the process's restart policy asks before drawing the delay). */
+  #shouldRetry(end: ProcessEnd): boolean {
+    if (PERMANENT_ERRORS.test(this.#reasonOf(end))) return false;
+    // A connection that held: the next failure retries quickly again.
+    if (this.#liveSinceMs !== null && performance.now() - this.#liveSinceMs >= STABLE_MS) this.#backoff.reset();
+    return true;
+  }
+
+  #onExit(exit: ProcessExit): void {
+    this.#liveSinceMs = null;
+    this.#lastError = this.#reasonOf(exit);
+    if (exit.restartInMs === null) {
+      this.#setState('failed');
+      return;
+    }
+    this.#reconnects++;
+    this.#retryAtMs = performance.now() + exit.restartInMs;
+    this.#setState('retrying');
   }
 
   /** The muxer reports what it has written each second: that is "live", and its growth is the heartbeat. */
-  #onProgress(child: ChildProcessByStdio<Writable, Readable, Readable>, totalBytes: number): void {
-    if (this.#child !== child) return;
+  #onProgress(run: ProcessRun, totalBytes: number): void {
+    if (this.#process.run !== run) return;
     const grown = totalBytes - this.#sessionBytes;
     if (grown > 0) {
       this.#sessionBytes = totalBytes;
       this.#bytesSent += grown;
       this.#lastGrowthMs = performance.now();
+      this.#process.noteOutput();
       this.emit('bytes', grown);
       if (this.#state === 'connecting') {
         this.#liveSinceMs = performance.now();
@@ -233,26 +234,18 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   }
 
   /** A muxer that hangs (server gone silent, process stopped) is replaced; its exit schedules the retry. */
-  #checkProgress(): void {
-    const child = this.#child;
-    if (!child) return;
-    const now = performance.now();
-    if (this.#state === 'connecting' && now - this.#spawnedAtMs > CONNECT_TIMEOUT_MS) {
-      this.#killReason = `no connection after ${CONNECT_TIMEOUT_MS / 1000} s`;
-    } else if (this.#state === 'live' && this.#lastPushMs - this.#lastGrowthMs > this.#stallMs) {
-      // Tags kept coming for that long and none reached the server (a stall of the channel itself is not one).
-      this.#killReason = `stalled: nothing sent for ${Math.round((now - this.#lastGrowthMs) / 1000)} s`;
-    } else {
-      return;
-    }
-    child.kill('SIGKILL');
+  #stuck(silentMs: number, ranMs: number): string | null {
+    if (this.#state === 'connecting' && ranMs > CONNECT_TIMEOUT_MS) return `no connection after ${CONNECT_TIMEOUT_MS / 1000} s`;
+    // Tags kept coming for that long and none reached the server (a stall of the channel itself is not one).
+    if (this.#state === 'live' && this.#lastPushMs - this.#lastGrowthMs > this.#stallMs) return `stalled: nothing sent for ${Math.round(silentMs / 1000)} s`;
+    return null;
   }
 
   /** Receives every tag of the channel's stream. */
   push(tag: FlvTag): void {
     if (tag.isSequenceHeader) this.#headers[tag.type === 'video' ? 'video' : 'audio'] = tag;
     else if (tag.type === 'script') this.#headers.script = tag;
-    if (!this.#child) return;
+    if (!this.#process.running) return;
     this.#lastPushMs = performance.now();
     if (this.#waitingForKeyframe) {
       if (!tag.isKeyframe) return;
@@ -264,38 +257,23 @@ export class RtmpDestination extends EventEmitter<DestinationEvents> {
   }
 
   #flush(): void {
-    const stdin = this.#child?.stdin;
-    if (!stdin) return;
+    const stdin = this.#process.run?.stdin;
+    if (!stdin || stdin.writableEnded) return;
     while (this.#backlog.size > 0 && stdin.writableNeedDrain === false) stdin.write(this.#backlog.shift() as Buffer);
   }
 
-  #clearRetry(): void {
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = null;
-    this.#retryAtMs = null;
-  }
-
   async #stopMuxer(): Promise<void> {
-    const child = this.#child;
     this.#backlog.clear();
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-      child.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      child.stdin.end();
-      child.kill('SIGTERM');
-    });
+    this.#liveSinceMs = null;
+    await this.#process.stop();
   }
 
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
-    this.#clearRetry();
-    clearInterval(this.#watchdog);
     this.#setState('closed');
-    await this.#stopMuxer();
+    this.#backlog.clear();
+    this.#liveSinceMs = null;
+    await this.#process.close();
   }
 }
 

@@ -8,8 +8,12 @@
 const MAX_LINE_CHARS = 600;
 /** Media and web URLs: their last path segment, query and password can be a stream key or a signature. */
 const URL_PATTERN = /\b(rtmps?|srt|rtsp|https?):\/\/[^\s"'<>]+/gi;
-/** `key=value`-style credentials ffmpeg may echo from an option or a header. */
-const CREDENTIAL_PATTERN = /\b(Bearer|token|key|sign|signature|secret|password)([=: ]+)[^\s&"',;]+/gi;
+/**
+ * `key=value` credentials and bearer tokens ffmpeg may echo from an option or a header. A bare space does
+ * not count as `key value` here, unlike the server's rule: ffmpeg says "Missing key frame".
+ */
+const CREDENTIAL_PATTERN = /\b(token|key|sign|signature|secret|password)(\s*[=:]\s*)[^\s&"',;]+/gi;
+const BEARER_PATTERN = /\b(Bearer\s+)[^\s&"',;]+/gi;
 
 /** `text` with the given secrets and any URL's key, query or password replaced, on one line. */
 export function scrubLine(text: string, secrets: readonly string[] = []): string {
@@ -17,7 +21,7 @@ export function scrubLine(text: string, secrets: readonly string[] = []): string
   // Longest first: a secret that contains another is replaced whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) if (secret.length >= 4) out = out.split(secret).join('***');
   out = out.replace(URL_PATTERN, redactUrlInText);
-  out = out.replace(CREDENTIAL_PATTERN, '$1$2***');
+  out = out.replace(CREDENTIAL_PATTERN, '$1$2***').replace(BEARER_PATTERN, '$1***');
   // eslint-disable-next-line no-control-regex
   out = out.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
   return out.length > MAX_LINE_CHARS ? `${out.slice(0, MAX_LINE_CHARS)}…` : out;

@@ -290,5 +290,6 @@ test('log scrubbing: URL keys, queries and passwords, credentials, control chara
   assert.equal(scrubLine('rtmp://a.example.com/live/ab*** failed'), 'rtmp://a.example.com/live/ab*** failed');
   assert.equal(scrubLine('Authorization: Bearer abc.def', []), 'Authorization: Bearer ***');
   assert.equal(scrubLine('a\u0007b\r\n', []), 'a b');
-  assert.equal(scrubLine('key abcd and abcdefgh', ['abcd', 'abcdefgh']), 'key *** and ***');
+  assert.equal(scrubLine('the abcd and abcdefgh', ['abcd', 'abcdefgh']), 'the *** and ***');
+  assert.equal(scrubLine('Missing key frame; secret: s3cr3t, password=pw'), 'Missing key frame; secret: ***, password=***');
 });
