@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { getPriority, setPriority } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { SupervisedProcess, type ProcessExit } from './process/supervisedProcess.js';
 
 /** ffprobe beside the configured ffmpeg (Debian installs both in /usr/bin). */
 export function ffprobeBeside(ffmpegPath: string): string {
@@ -23,6 +22,8 @@ export class VideoProbeError extends Error {
 export const VIDEO_PROBE_TIMEOUT_MS = 10_000;
 /** Probes run beside the live loop: below its priority, so a burst of them never delays a tick. */
 const PROBE_NICENESS = 10;
+/** How often a running probe's time limit is checked. */
+const PROBE_CHECK_MS = 100;
 /** Shorter than this, ffmpeg's -stream_loop restarts the file faster than it plays. */
 const MIN_LOOP_SECONDS = 0.2;
 
@@ -31,37 +32,28 @@ const MIN_LOOP_SECONDS = 0.2;
  * be played. An asynchronous, niced child with a time limit, so the tick never waits for it.
  */
 export async function probeVideoFile(ffprobePath: string, file: string, timeoutMs = VIDEO_PROBE_TIMEOUT_MS): Promise<VideoProbe> {
-  // `file` is a path the caller checked; '-i' keeps a name starting with '-' from being read as an option.
-  const child = spawn(ffprobePath, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', '-i', file], { stdio: ['ignore', 'pipe', 'ignore'] });
-  if (child.pid !== undefined) {
-    try {
-      // Never above the caller's own priority (the upload checker runs at the lowest).
-      setPriority(child.pid, Math.max(PROBE_NICENESS, getPriority()));
-    } catch {
-      // Already gone: its exit is handled below.
-    }
-  }
+  const probe = new SupervisedProcess({
+    name: `ffprobe (${ffprobePath})`,
+    command: ffprobePath,
+    // `file` is a path the caller checked; '-i' keeps a name starting with '-' from being read as an option.
+    launch: () => ({ args: ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', '-i', file] }),
+    // Never above the caller's own priority (the upload checker runs at the lowest).
+    niceness: PROBE_NICENESS,
+    watchdog: { intervalMs: Math.min(PROBE_CHECK_MS, timeoutMs), check: (_silentMs, ranMs) => (ranMs >= timeoutMs ? 'timed out' : null) },
+    killGraceMs: 0,
+  });
   let out = '';
-  child.stdout.on('data', (c: Buffer) => {
+  probe.on('spawned', (run) => run.stdout.on('data', (c: Buffer) => {
     if (out.length < 64 * 1024) out += c.toString();
-  });
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, timeoutMs);
-  let spawnError: Error | null = null;
-  const code = await new Promise<number | null>((resolve) => {
-    child.on('close', resolve);
-    child.on('error', (err) => {
-      spawnError = err;
-      resolve(null);
-    });
-  });
-  clearTimeout(timer);
+  }));
+  const ended = new Promise<ProcessExit>((resolve) => probe.once('exit', resolve));
+  probe.start();
+  const exit = await ended;
+  await probe.close();
   // Not the file's fault: a server problem, not an answer about the file.
-  if (spawnError) throw new Error(`ffprobe (${ffprobePath}) cannot be started: ${(spawnError as Error).message}`);
-  if (timedOut) throw new VideoProbeError(`reading it took longer than ${Math.round(timeoutMs / 1000)} s`);
+  if (exit.startError !== null) throw new Error(exit.startError);
+  if (exit.killedFor !== null) throw new VideoProbeError(`reading it took longer than ${Math.round(timeoutMs / 1000)} s`);
+  const code = exit.code;
   let parsed: { streams?: { width?: number; height?: number }[]; format?: { duration?: string } } = {};
   try {
     parsed = JSON.parse(out) as typeof parsed;

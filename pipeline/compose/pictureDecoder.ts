@@ -2,6 +2,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { trackChild } from '../process/childRegistry.js';
 
 /** How a picture is fitted into the box it is drawn in (sharp's names): `cover` crops, `inside` letterboxes. */
 export interface DrawBox {
@@ -119,6 +120,9 @@ class PictureDecoderProcess {
     if (this.#child) return this.#child;
     // No environment: the decoder needs nothing from the server's (which holds the operator token).
     const child = spawn(process.execPath, ['-e', DECODER_SCRIPT, SHARP_PATH], { stdio: ['pipe', 'pipe', 'ignore'], env: {} });
+    // Not a SupervisedProcess: it comes and goes with bursts of work, and its protocol needs no stderr,
+    // watchdog or restart. Registered all the same, so it never outlives the server.
+    trackChild(child);
     if (child.pid !== undefined) {
       try {
         setPriority(child.pid, DECODER_NICENESS);

@@ -1,7 +1,8 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { PROJECT_ROOT } from '../paths.js';
+import { SupervisedProcess } from '../process/supervisedProcess.js';
 import type { Language } from './sentences.js';
 import { TtsError, type TtsEvent, type TtsProvider, type TtsRequest, type VoiceCheck } from './tts.js';
 
@@ -13,6 +14,8 @@ const VOICE_NAME = /^[A-Za-z0-9_+-]{1,40}$/;
 const CONTROL_TIMEOUT_MS = 5000;
 /** Voice names remembered as good; the answer never changes while the helper runs. */
 const MAX_KNOWN_VOICES = 256;
+/** Closing its stdin ends the helper; one that has not gone by then is killed. */
+const HELPER_KILL_GRACE_MS = 1000;
 
 export interface EspeakOptions {
   readonly helperPath?: string;
@@ -44,8 +47,12 @@ export class EspeakProvider implements TtsProvider {
   readonly phonemes = true;
   sampleRateHz = 22050;
   readonly #options: EspeakOptions;
-  #child: ChildProcessWithoutNullStreams | null = null;
+  readonly #helperPath: string;
+  /** The helper: started by the first request, and again by the next one after it exited. */
+  readonly #process: SupervisedProcess;
   #ready: Promise<void> | null = null;
+  /** The start in progress, settled by the helper's ready record (or its failure). */
+  #starting: { readonly resolve: () => void; readonly reject: (err: Error) => void } | null = null;
   #buffer: Buffer = Buffer.alloc(0);
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -55,38 +62,49 @@ export class EspeakProvider implements TtsProvider {
 
   constructor(options: EspeakOptions = {}) {
     this.#options = options;
+    this.#helperPath = options.helperPath ?? ESPEAK_HELPER_PATH;
+    this.#process = new SupervisedProcess({ name: 'eSpeak helper', command: this.#helperPath, launch: () => ({ args: [] }), stdin: 'pipe', killGraceMs: HELPER_KILL_GRACE_MS });
+    this.#process.on('spawned', (run) => {
+      this.#buffer = Buffer.alloc(0);
+      run.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+    });
+    this.#process.on('error', (err) => this.#settleStart(new TtsError(`eSpeak helper failed to start: ${err.message}`)));
+    this.#process.on('exit', (exit) => {
+      const why = `eSpeak helper exited (${exit.code ?? exit.signal})`;
+      this.#ready = null;
+      this.#settleStart(new TtsError(why));
+      this.#finishAll(why);
+    });
   }
 
   /** Starts the helper (once); resolves when it reported its sample rate. */
   start(): Promise<void> {
     if (this.#ready) return this.#ready;
-    const path = this.#options.helperPath ?? ESPEAK_HELPER_PATH;
-    if (!existsSync(path)) return Promise.reject(new TtsError(`the eSpeak helper ${path} is not built; run npm run setup`));
-    const child = spawn(path, [], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child = child;
-    this.#buffer = Buffer.alloc(0);
-    this.#ready = new Promise<void>((resolve, reject) => {
-      const onReady = (rate: number) => {
-        this.sampleRateHz = rate;
-        resolve();
-      };
-      child.stdout.on('data', (chunk: Buffer) => this.#onData(chunk, onReady, reject));
-      child.once('error', (err) => reject(new TtsError(`eSpeak helper failed to start: ${err.message}`)));
+    if (this.#closed) return Promise.reject(new TtsError('the eSpeak provider is closed'));
+    if (!existsSync(this.#helperPath)) return Promise.reject(new TtsError(`the eSpeak helper ${this.#helperPath} is not built; run npm run setup`));
+    const ready = new Promise<void>((resolve, reject) => {
+      this.#starting = { resolve, reject };
     });
-    child.stderr.resume();
-    child.stdin.on('error', () => {});
-    child.once('close', (code, signal) => {
-      if (this.#child === child) {
-        this.#child = null;
-        this.#ready = null;
-      }
-      for (const pending of this.#pending.values()) this.#finish(pending, `eSpeak helper exited (${code ?? signal})`);
-      this.#pending.clear();
-    });
-    return this.#ready;
+    this.#ready = ready;
+    this.#process.start();
+    return ready;
   }
 
-  #onData(chunk: Buffer, onReady: (rate: number) => void, onFail: (err: Error) => void): void {
+  /** Ends the start in progress: ready (no error) or failed. */
+  #settleStart(err: Error | null): void {
+    const starting = this.#starting;
+    this.#starting = null;
+    if (!starting) return;
+    if (err) starting.reject(err);
+    else starting.resolve();
+  }
+
+  #finishAll(error: string): void {
+    for (const pending of this.#pending.values()) this.#finish(pending, error);
+    this.#pending.clear();
+  }
+
+  #onData(chunk: Buffer): void {
     this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
     let at = 0;
     while (this.#buffer.length - at >= 9) {
@@ -97,11 +115,12 @@ export class EspeakProvider implements TtsProvider {
       const payload = this.#buffer.subarray(at + 9, at + 9 + length);
       at += 9 + length;
       if (type === 'R') {
-        onReady(payload.readUInt32LE(0));
+        this.sampleRateHz = payload.readUInt32LE(0);
+        this.#settleStart(null);
         continue;
       }
       if (type === 'X' && id === 0) {
-        onFail(new TtsError(payload.toString('utf8')));
+        this.#settleStart(new TtsError(payload.toString('utf8')));
         continue;
       }
       const pending = this.#pending.get(id);
@@ -149,11 +168,11 @@ export class EspeakProvider implements TtsProvider {
     if (this.#closed) throw new TtsError('the eSpeak provider is closed');
     const voice = request.voice ?? this.#options.voices?.[request.language] ?? DEFAULT_VOICES[request.language];
     if (!VOICE_NAME.test(voice)) throw new TtsError(`voice "${voice}" is not a valid eSpeak voice name`);
-    const { child, id, pending } = await this.#open();
+    const { stdin, id, pending } = await this.#open();
     // The line protocol has no escapes: tabs and line breaks in text become spaces.
     const text = request.text.replace(/[\t\r\n]+/g, ' ');
     const rate = Math.round(this.#options.rateWpm ?? (request.language === 'zh' ? 165 : 170));
-    child.stdin.write(`${id}\t${voice}\t${rate}\t${Math.round(this.#options.pitch ?? 50)}\t0\t${text}\n`);
+    stdin.write(`${id}\t${voice}\t${rate}\t${Math.round(this.#options.pitch ?? 50)}\t0\t${text}\n`);
     const onAbort = () => {
       this.#pending.delete(id);
       this.#finish(pending, 'cancelled');
@@ -211,21 +230,21 @@ export class EspeakProvider implements TtsProvider {
   }
 
   /** Starts the helper if needed and registers a new request, whose records then collect in `pending`. */
-  async #open(): Promise<{ child: ChildProcessWithoutNullStreams; id: number; pending: Pending }> {
+  async #open(): Promise<{ stdin: Writable; id: number; pending: Pending }> {
     await this.start();
-    const child = this.#child;
-    if (!child) throw new TtsError('eSpeak helper is not running');
+    const stdin = this.#process.run?.stdin;
+    if (!stdin) throw new TtsError('eSpeak helper is not running');
     const id = this.#nextId++;
     const pending: Pending = { id, events: [], text: '', done: false, error: null, wake: null };
     this.#pending.set(id, pending);
-    return { child, id, pending };
+    return { stdin, id, pending };
   }
 
   /** One request that is not speech: sends `<id>\t<rest>` and waits for its end record. */
   async #control(rest: string): Promise<{ error: string | null; text: string }> {
     if (this.#closed) throw new TtsError('the eSpeak provider is closed');
-    const { child, id, pending } = await this.#open();
-    child.stdin.write(`${id}\t${rest}\n`);
+    const { stdin, id, pending } = await this.#open();
+    stdin.write(`${id}\t${rest}\n`);
     const timeout = setTimeout(() => this.#finish(pending, 'the eSpeak helper did not answer (rebuild it: npm run setup)'), CONTROL_TIMEOUT_MS);
     try {
       while (!pending.done) {
@@ -242,12 +261,9 @@ export class EspeakProvider implements TtsProvider {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const child = this.#child;
-    if (!child) return;
-    await new Promise<void>((resolve) => {
-      child.once('close', () => resolve());
-      child.stdin.end();
-      setTimeout(() => child.kill('SIGKILL'), 1000).unref();
-    });
+    this.#ready = null;
+    this.#settleStart(new TtsError('the eSpeak provider is closed'));
+    this.#finishAll('the eSpeak provider is closed');
+    await this.#process.close();
   }
 }

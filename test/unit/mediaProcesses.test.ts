@@ -11,6 +11,7 @@ import { BackgroundVideo } from '../../pipeline/compose/backgroundVideo.js';
 import { I420Layout } from '../../pipeline/compose/i420.js';
 import { PicturePool } from '../../pipeline/compose/picturePool.js';
 import { FfmpegVideoSource } from '../../pipeline/drive/videoSource.js';
+import { probeVideoFile, VideoProbeError } from '../../pipeline/mediaProbe.js';
 import { Encoder, type EncoderSettings } from '../../pipeline/output/encoder.js';
 import { FlvTagReader, type FlvTag } from '../../pipeline/output/flvTags.js';
 import { RtmpDestination } from '../../pipeline/output/rtmpDestination.js';
@@ -219,4 +220,16 @@ test('the drive source decodes a file into frames and ends its decoder on close'
   }
   await source.close();
   assert.equal(liveChildCount(), 0);
+});
+
+test('a probe that hangs is killed at its time limit; a missing ffprobe is a server problem, not an answer about the file', async () => {
+  const hanging = join(work, 'hanging-ffprobe');
+  writeFileSync(hanging, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+  const clip = makeClip('probe.mp4', 'testsrc=s=64x48:r=10:d=1', ['-pix_fmt', 'yuv420p']);
+  const startedMs = performance.now();
+  await assert.rejects(probeVideoFile(hanging, clip, 300), (err: Error) => err instanceof VideoProbeError && /longer than 0 s/.test(err.message));
+  assert.ok(performance.now() - startedMs < 2000);
+  assert.equal(liveChildCount(), 0);
+  await assert.rejects(probeVideoFile('/nonexistent/ffprobe', clip), (err: Error) => !(err instanceof VideoProbeError) && /ffprobe \(\/nonexistent\/ffprobe\) cannot be started/.test(err.message));
+  assert.deepEqual(await probeVideoFile('ffprobe', clip), { width: 64, height: 48, durationS: 1 });
 });
