@@ -2,6 +2,8 @@
  * The console's way to the HTTP API: every call carries the operator token as a bearer header (never in a
  * URL, never in the page); a 401 anywhere signs the console out.
  */
+import type { ErrorAnswer } from '../../server/api/contract.js';
+
 const TOKEN_KEY = 'fenshen-token';
 
 export class ApiCallError extends Error {
@@ -58,7 +60,8 @@ export async function call<T>(path: string, options: CallOptions = {}): Promise<
     throw new ApiCallError(401, 'unauthorized');
   }
   if (res.status === 204) return undefined as T;
-  const data = (await res.json().catch(() => ({}))) as { error?: string };
+  // A refusal is the contract's {error, code}; anything else (a proxy's page) falls back to the status.
+  const data = (await res.json().catch(() => ({}))) as Partial<ErrorAnswer>;
   if (!res.ok) throw new ApiCallError(res.status, data.error ?? `${res.status} ${res.statusText}`);
   return data as T;
 }
