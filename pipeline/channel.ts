@@ -20,7 +20,7 @@ import { FrameCompositor } from './compose/compositor.js';
 import { PreparedScene, type SceneMedia } from './compose/scene.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { DestinationStatus } from './output/destinationStatus.js';
-import { Encoder, type EncoderSettings } from './output/encoder.js';
+import { Encoder, type EncoderSettings, type EncoderStats } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
 import type { TtsProvider } from './speech/tts.js';
@@ -79,7 +79,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   #startedAtUs: number | null = null;
   #lastTagAtUs = 0;
   #encoderRestarts = 0;
-  #encoderStats = { fps: 0, bitrateKbps: 0, speed: 0 };
+  #encoderStats: EncoderStats = { fps: 0, bitrateKbps: 0, speed: 0, frames: 0 };
   readonly #fps = new FpsMeter();
   readonly #avOffset: { lastAudioMs: number | null; smoothedMs: number | null } = { lastAudioMs: null, smoothedMs: null };
   #closed = false;

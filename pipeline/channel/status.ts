@@ -28,7 +28,8 @@ export interface ChannelStatus {
   readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
   readonly drive: DriveStatus;
-  readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly restarts: number; readonly heldTicks: number };
+  /** `frames`: frames the encoder has output since it (last) started, as it reports them. */
+  readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly frames: number; readonly restarts: number; readonly heldTicks: number };
   readonly destinations: readonly DestinationStatus[];
   readonly viewers: number;
   readonly framesRendered: number;

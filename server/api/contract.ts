@@ -155,8 +155,8 @@ export const channelStatusSchema = z.strictObject({
     fps: z.number(),
     bitrateKbps: z.number(),
     speed: z.number(),
-    /** Frames the encoder has reported encoding; sent once it has reported (the pipeline's type does not name it yet). */
-    frames: z.number().optional(),
+    /** Frames the encoder has output since it (last) started, as it reports them (0 before its first report). */
+    frames: z.number(),
     restarts: z.number(),
     heldTicks: z.number(),
   }),
