@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { processTally } from './process/processTally.js';
 
 /** Stage names as they appear in the `stage` label. */
 export type StageName = 'rig' | 'speech' | 'render' | 'convert' | 'mix' | 'tick';
@@ -60,6 +61,40 @@ export class PipelineMetrics {
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Bytes held by the avatar rotation cache and the converted sprites frames are blended from (each bounded by its budget)', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
+    // Child processes (ffmpeg encoders, muxers, decoders, the eSpeak helper), read from the supervisor's tally when scraped.
+    new Gauge({
+      name: 'fenshen_child_processes',
+      help: 'Supervised child processes running, by what they are',
+      labelNames: ['process'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, e] of processTally.entries()) this.set({ process: name }, e.running);
+      },
+    });
+    new Counter({
+      name: 'fenshen_child_process_starts_total',
+      help: 'Supervised child processes started, by what they are and whether the restart policy started them',
+      labelNames: ['process', 'restart'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, e] of processTally.entries()) {
+          this.inc({ process: name, restart: 'no' }, e.starts - e.restarts);
+          this.inc({ process: name, restart: 'yes' }, e.restarts);
+        }
+      },
+    });
+    new Counter({
+      name: 'fenshen_child_process_failures_total',
+      help: 'Unexpected ends of supervised child processes: exit (by itself), watchdog (killed for silence or a stall), start (could not start)',
+      labelNames: ['process', 'how'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, e] of processTally.entries()) for (const [how, n] of Object.entries(e.ends)) if (n > 0) this.inc({ process: name, how }, n);
+      },
+    });
   }
 
   /** Forgets every series of one destination. */

@@ -5,6 +5,7 @@ import { getPriority, setPriority } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Backoff } from '../output/backoff.js';
 import { trackChild } from './childRegistry.js';
+import { processTally } from './processTally.js';
 import { scrubLine } from './scrubLog.js';
 
 /** A descriptor the child gets as fd 3, 4, …: a new pipe, nothing, or one of ours it inherits. */
@@ -270,6 +271,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
       // Refused before any process existed (bad arguments, no descriptors left): reported as a run that failed.
       this.#starts++;
       if (restarted) this.#restarts++;
+      processTally.started(this.name, restarted);
       const message = scrubLine(`${this.name} cannot be started: ${(err as Error).message}`, this.#options.secrets);
       this.#emitError(err as Error);
       this.#ended({ code: null, signal: null, ranMs: 0, lastLine: '', stderrTail: '', killedFor: null, startError: message, reason: message });
@@ -277,11 +279,17 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     }
     this.#starts++;
     if (restarted) this.#restarts++;
+    processTally.started(this.name, restarted);
     const startedAtMs = performance.now();
     let markExited = ignore;
     const exited = new Promise<void>((resolve) => {
       markExited = resolve;
     });
+    if (child.pid !== undefined) {
+      const name = this.name;
+      processTally.running(name, 1);
+      child.once('close', () => processTally.running(name, -1));
+    }
     const run: RunState = {
       child,
       view: {
@@ -396,6 +404,7 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
       }
     }
     const exit: ProcessExit = { ...end, restartInMs };
+    processTally.ended(this.name, end.startError !== null ? 'start' : end.killedFor !== null ? 'watchdog' : 'exit');
     this.#lastExit = exit;
     this.emit('exit', exit);
   }

@@ -5,6 +5,8 @@ import { fstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { PipelineMetrics } from '../../pipeline/metrics.js';
 import { Backoff } from '../../pipeline/output/backoff.js';
 import { liveChildCount } from '../../pipeline/process/childRegistry.js';
 import { scrubLine } from '../../pipeline/process/scrubLog.js';
@@ -292,4 +294,38 @@ test('log scrubbing: URL keys, queries and passwords, credentials, control chara
   assert.equal(scrubLine('a\u0007b\r\n', []), 'a b');
   assert.equal(scrubLine('the abcd and abcdefgh', ['abcd', 'abcdefgh']), 'the *** and ***');
   assert.equal(scrubLine('Missing key frame; secret: s3cr3t, password=pw'), 'Missing key frame; secret: ***, password=***');
+});
+
+test('metrics count every supervised process by name: running now, starts and restarts, and how each unexpected end came about', async () => {
+  const registry = new Registry();
+  new PipelineMetrics(registry);
+  const sample = async (metric: string, labels: string) => {
+    const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${metric}{${labels}}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  const crashing = new SupervisedProcess({
+    name: 'tally crasher',
+    command: process.execPath,
+    launch: () => ({ args: ['-e', 'process.exit(2)'] }),
+    restart: { backoff: new Backoff({ baseMs: 20, capMs: 20, jitter: false }) },
+  });
+  const exits: ProcessExit[] = [];
+  crashing.on('exit', (e) => exits.push(e));
+  crashing.start();
+  while (exits.length < 3) await once(crashing, 'exit');
+  await crashing.close();
+  assert.ok((await sample('fenshen_child_process_starts_total', 'process="tally crasher",restart="yes"')) >= 2);
+  assert.equal(await sample('fenshen_child_process_starts_total', 'process="tally crasher",restart="no"'), 1);
+  assert.ok((await sample('fenshen_child_process_failures_total', 'process="tally crasher",how="exit"')) >= 3);
+  const silent = new SupervisedProcess({ name: 'tally sleeper', command: process.execPath, launch: () => ({ args: ['-e', 'setInterval(() => {}, 1000)'] }), killGraceMs: 0 });
+  silent.start();
+  assert.ok(silent.run?.pid, 'started');
+  assert.equal(await sample('fenshen_child_processes', 'process="tally sleeper"'), 1, 'one running');
+  silent.kill('test kill');
+  await once(silent, 'exit');
+  assert.equal(await sample('fenshen_child_process_failures_total', 'process="tally sleeper",how="watchdog"'), 1, 'a kill counts as the watchdog\'s');
+  await silent.close();
+  const byeMs = performance.now() + 2000;
+  while ((await sample('fenshen_child_processes', 'process="tally sleeper"')) !== 0 && performance.now() < byeMs) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await sample('fenshen_child_processes', 'process="tally sleeper"'), 0, 'none running after close');
 });
