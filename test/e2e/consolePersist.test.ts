@@ -89,9 +89,10 @@ test('playlist and scene from the console survive a server restart, and the dest
   await page.waitForFunction(`document.querySelectorAll('#playlist-lines li').length === ${PLAYLIST.length}`, undefined, { timeout: 10_000 });
   const lines = await page.locator('#playlist-lines .line-text').evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value));
   assert.deepEqual(lines, PLAYLIST);
+  // The scene arrives in its own answer (the playlist's may come first): the card's badge shows it came.
+  await page.waitForSelector('#card-state[data-state="on"]');
   assert.equal(await page.inputValue('#bg-type'), 'color');
   assert.equal(await page.inputValue('#bg-color'), '#204080');
-  await page.waitForSelector('#card-state[data-state="on"]');
   assert.equal(await page.inputValue('#card-name'), '保温杯');
   await page.waitForSelector('#scene-saved option:text("开场")', { state: 'attached' });
   // The playlist plays again by itself, and the stored destination pushes again.

@@ -152,9 +152,16 @@ test('a crashed SFU worker is replaced: viewers reconnect and play again, RTMP n
   await page.waitForSelector('#state:not([data-state="live"])', { timeout: 10_000 });
   await page.waitForSelector('#state[data-state="live"]', { timeout: 20_000 });
   const frames = async () => (await page.evaluate("document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames")) as number;
-  const before = await frames();
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.ok((await frames()) - before > 15, 'frames flow again from the new worker');
+  // Live again means connected; the pictures follow with the next keyframe (counted over 1.5 s once they flow).
+  let flowed = 0;
+  await waitFor('frames flowing again from the new worker', async () => {
+    const before = await frames();
+    await new Promise((r) => setTimeout(r, 1500));
+    flowed = (await frames()) - before;
+    return flowed > 15 ? true : undefined;
+  }, 10_000).catch((err: Error) => {
+    throw new Error(`${err.message}: the last 1.5 s had ${flowed} frames`);
+  });
   const replaced = descendants(fenshen.child.pid ?? 0).find((pid) => commandOf(pid).includes('mediasoup-worker'));
   assert.ok(replaced && replaced !== worker, 'a new worker runs');
   await recorded;
