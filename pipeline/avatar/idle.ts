@@ -43,8 +43,6 @@ export function blinkClosure(ms: number): number {
   return 0;
 }
 
-export const BLINK_DURATION_MS = 260;
-
 /**
  * Idle motion for an undriven avatar, as a function of media time: blinks at irregular intervals
  * (sometimes doubled), breathing whose period wanders, small head drift from layered noise, gaze
