@@ -81,9 +81,10 @@ test('20 uploads of a 2 s MP4 at once: all stored, the live picture never waits 
 });
 
 test('beyond 32 uploads in flight a new one is answered 503 with Retry-After at once; cut-off uploads free their place', async () => {
-  // Uploads that send a little and then hold: each is "being received" until its client goes away. One
-  // more than the limit: the first probe below may reach the server before the last of them, take a place
-  // and end (a 415), and the limit must still be full after it.
+  // Uploads that send a little and then hold: each is "being received" (its part file written) until its
+  // client goes away. One more than the limit, and no probe before all 32 places are taken: a probe sent
+  // while they were still arriving took a place, ended (a 415) and left the limit short for good.
+  const partFiles = () => (existsSync(join(fenshen.dataDir, 'uploads')) ? readdirSync(join(fenshen.dataDir, 'uploads')).filter((f) => f.endsWith('.part')).length : 0);
   const held = Array.from({ length: 33 }, () => {
     const req = request(`${fenshen.url}/api/uploads?name=slow.mp4`, { method: 'POST', headers: { authorization: `Bearer ${fenshen.token}`, 'content-type': 'application/octet-stream' } });
     req.on('error', () => {});
@@ -91,6 +92,7 @@ test('beyond 32 uploads in flight a new one is answered 503 with Retry-After at 
     return req;
   });
   try {
+    await waitFor('32 uploads being received', () => (partFiles() >= 32 ? true : undefined), 20_000);
     let last = '';
     const refused = await waitFor('the 33rd refused', async () => {
       const res = await upload('one-more.png', Buffer.from('whatever'));
