@@ -14,3 +14,4 @@ if [ -n "$need" ]; then
 fi
 node scripts/system-deps.mjs check test
 node scripts/system-deps.mjs scan
+sh scripts/fetch-media.sh
