@@ -75,7 +75,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
       throw verdict.reason === 'throttled' ? new ThrottledError(verdict.retryAfterS) : new UnauthorizedError();
     });
     api.register(channelRoutes, { channels, dataDir });
-    api.register(avatarRoutes, { dataDir });
+    api.register(avatarRoutes, {
+      dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath,
+      channelsShowing: (avatarId: string) => channels.list().filter((c) => c.config.avatar.id === avatarId).map((c) => c.id),
+    });
     api.register(speechRoutes, { channels });
     api.register(playlistRoutes, { channels });
     api.register(driveRoutes, { channels, dataDir });

@@ -55,8 +55,8 @@ export class CheckQueue {
   }
 }
 
-/** The environment for check children: what they need to run, not the server's secrets (the token). */
-function childEnv(): NodeJS.ProcessEnv {
+/** The environment for the server's helper processes: what they need to run, not the server's secrets (the token). */
+export function childEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const name of ['PATH', 'HOME', 'LANG', 'GLIBC_TUNABLES', 'NODE_OPTIONS']) if (process.env[name] !== undefined) env[name] = process.env[name];
   return env;
@@ -220,7 +220,7 @@ export class CheckUnavailableError extends Error {
 }
 
 /** Node's arguments to run one of these modules as a process (sources run through tsx, the build as JavaScript). */
-function nodeScriptArgs(name: string): readonly string[] {
+export function nodeScriptArgs(name: string): readonly string[] {
   if (import.meta.url.endsWith('.ts')) return ['--import', import.meta.resolve('tsx'), fileURLToPath(new URL(`./${name}.ts`, import.meta.url))];
   return [fileURLToPath(new URL(`./${name}.js`, import.meta.url))];
 }

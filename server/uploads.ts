@@ -16,7 +16,8 @@ import type { Store, StoredUpload } from './store.js';
 import { CheckUnavailableError, imageHeaderSize, MAX_IMAGE_SIDE, UploadChecker } from './uploadChecks.js';
 
 const MB = 1024 * 1024;
-export const UPLOAD_LIMITS = { image: 20 * MB, video: 100 * MB } as const;
+// A phone recording of a host for a clone (1-5 min at 1080p) runs to a few GB: streamed to disk, never held.
+export const UPLOAD_LIMITS = { image: 20 * MB, video: 2048 * MB } as const;
 const MAX_UPLOAD_BYTES = Math.max(UPLOAD_LIMITS.image, UPLOAD_LIMITS.video);
 /**
  * Uploads being received or checked at once. Beyond it a new one is answered 503 with Retry-After before

@@ -7,7 +7,7 @@
 import { blobUrl, call } from './api.js';
 import { t } from './i18n.js';
 import { $, channelPath, consoleState, flash } from './state.js';
-import type { AvatarChoicesAnswer, AvatarListAnswer, ChannelSceneAnswer, UploadAnswer, UploadListAnswer } from '../../server/api/contract.js';
+import type { AvatarListAnswer, RigAvatarAnswer, ChannelSceneAnswer, UploadAnswer, UploadListAnswer } from '../../server/api/contract.js';
 
 type ProductCard = NonNullable<ChannelSceneAnswer['scene']['productCard']>;
 
@@ -17,7 +17,7 @@ const sel = (id: string) => $<HTMLSelectElement>(id);
 const input = (id: string) => $<HTMLInputElement>(id);
 let uploads: readonly UploadAnswer[] = [];
 let limits = { image: 20 * 1024 * 1024, video: 100 * 1024 * 1024 };
-let avatars: readonly AvatarChoicesAnswer[] = [];
+let avatars: readonly RigAvatarAnswer[] = [];
 let scene: ChannelSceneAnswer | null = null;
 const thumbs = new Map<string, string>();
 /** The placement sliders' pending PUT: set while one moves, so the answer to an earlier one does not move it back. */
@@ -199,7 +199,8 @@ export async function initScene(): Promise<void> {
     const id = sel('scene-saved').value;
     if (id) call(`/api/scenes/${encodeURIComponent(id)}`, { method: 'DELETE' }).then(loadSavedScenes, report(msg));
   });
-  avatars = (await call<AvatarListAnswer>('/api/avatars')).avatars;
+  // Clones are listed too; the scene editor styles drawn avatars (a clone is shown by its own section).
+  avatars = (await call<AvatarListAnswer>('/api/avatars')).avatars.filter((a): a is RigAvatarAnswer => a.kind === 'rig');
   sel('bg-type').addEventListener('change', () => {
     showBackgroundControls();
     fillUploadSelect(sel('bg-upload'), sel('bg-type').value === 'video' ? ['video'] : ['image'], t('pickUpload'), undefined);

@@ -29,13 +29,16 @@ export interface CloneBuildOptions {
   readonly recording: string;
   /** The name shown for the recording (the upload's name). */
   readonly recordingName?: string;
-  /** The clone's folder: made here; its manifest is written last, so a folder without one is unfinished. */
+  /** The clone's folder (made when missing); its manifest is written last, so a folder without one is unfinished. */
   readonly dir: string;
   readonly name: string;
   readonly consent: { readonly person: string; readonly confirmedAt: string };
   /** 0..1 and what is happening, a few times a second at most. */
   readonly onProgress?: (progress: number, stage: string) => void;
 }
+
+/** What a build writes in the clone's folder; the manifest last. */
+export const CLONE_FILES = ['manifest.json', 'loop.mp4', 'loop.landmarks.f32', 'mouths.i420', 'mouths.landmarks.f32'] as const;
 
 /** The share of the build the scan takes (it runs the models on every frame). */
 const SCAN_SHARE = 0.75;
@@ -92,8 +95,9 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
   const mouthFrames = new Set(usableIndices.filter((_, k) => k % mouthStep === 0));
 
   // 3. Second pass: the loop's frames to the encoder, the mouths to the library.
-  await rm(options.dir, { recursive: true, force: true });
   await mkdir(options.dir, { recursive: true });
+  // A folder may hold an earlier, interrupted attempt (and its owner's files): only the build's own are replaced.
+  await Promise.all(CLONE_FILES.map((file) => rm(join(options.dir, file), { force: true })));
   const loopLength = loop.to - loop.from + 1;
   const loopLandmarks = new Float32Array(loopLength * 936);
   const encoder = startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.mp4'));

@@ -1,17 +1,10 @@
 import { z } from 'zod';
+import { qualityReportSchema } from '../../config/cloneReport.js';
+
+export { qualityReportSchema };
 
 /** Bumped when the folder's layout changes: an older clone is rebuilt from its recording or refused clearly. */
 export const CLONE_FORMAT = 1;
-
-const note = z.object({ code: z.string(), message: z.string() });
-
-export const qualityReportSchema = z.object({
-  frames: z.number().int(), durationS: z.number(), fps: z.number(), width: z.number().int(), height: z.number().int(),
-  trackedShare: z.number(), medianEyeDistancePx: z.number(), medianFaceWidthPx: z.number(), yawP95Deg: z.number(),
-  medianBrightness: z.number(), medianSharpness: z.number(), longestStillClosedS: z.number(), openMouthFrames: z.number().int(),
-  usableShare: z.number(), refusals: z.array(note), warnings: z.array(note),
-  rejectedFrames: z.array(z.object({ from: z.number().int(), to: z.number().int(), reason: z.string() })),
-});
 
 export const mouthEntrySchema = z.object({
   /** The recording's frame it was cut from (neighbours in time are frame ± 1). */

@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { PRESET_NAMES } from '../../config/presets.js';
 import { avatarChoiceSchema, avatarPlacementChangeSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema, sceneSchema } from '../../config/schema.js';
+import { qualityReportSchema } from '../../config/cloneReport.js';
 
 // ---- Request bodies ----
 
@@ -198,8 +199,41 @@ export const avatarChoicesSchema = z.strictObject({
   slots: z.record(z.string(), z.strictObject({ default: z.string(), options: z.array(z.string()).readonly() })),
 });
 
+/** A drawn avatar (built in, or a rig folder under the data folder's avatars/). */
+export const rigAvatarSchema = avatarChoicesSchema.extend({ kind: z.literal('rig'), state: z.literal('ready') });
+
+/** A clone (分身): a real person made from a recording; built by a job, so it has a state and progress. */
+export const cloneAvatarSchema = z.strictObject({
+  id: z.string(),
+  kind: z.literal('clone'),
+  name: z.string(),
+  state: z.enum(['building', 'ready', 'failed']),
+  progress: z.number().min(0).max(1),
+  /** What the build is doing, or did last. */
+  stage: z.string(),
+  error: z.string().optional(),
+  /** The recording's quality report: what refused it, what it warns about, the frames left out and why. */
+  report: qualityReportSchema.optional(),
+  consent: z.strictObject({ person: z.string(), confirmedAt: z.string() }),
+  recording: z.strictObject({ upload: z.string(), name: z.string() }),
+  createdAt: z.string(),
+});
+
+export const avatarSchema = z.discriminatedUnion('kind', [rigAvatarSchema, cloneAvatarSchema]);
+
 /** GET /api/avatars */
-export const avatarListSchema = z.strictObject({ avatars: z.array(avatarChoicesSchema).readonly() });
+export const avatarListSchema = z.strictObject({ avatars: z.array(avatarSchema).readonly() });
+
+/** POST /api/avatars: a clone from an uploaded recording, only with the filmed person's consent on record. */
+export const createCloneBodySchema = z.strictObject({
+  kind: z.literal('clone'),
+  name: z.string().trim().min(1).max(60),
+  upload: z.string().min(1).max(64),
+  consent: z.strictObject(
+    { person: z.string().trim().min(1, 'consent: the name of the person filmed, who agreed to be cloned').max(100) },
+    { error: 'consent {person}: the name of the person filmed, who agreed to be cloned, is required' },
+  ),
+});
 
 /** GET /api/presets */
 export const presetListSchema = z.strictObject({ presets: z.array(z.enum(PRESET_NAMES)).readonly() });
@@ -280,6 +314,9 @@ export const API_ROUTES = {
   'GET /healthz': { status: 200, answer: healthAnswerSchema },
   'GET /api/presets': { status: 200, answer: presetListSchema },
   'GET /api/avatars': { status: 200, answer: avatarListSchema },
+  'POST /api/avatars': { status: 202, body: createCloneBodySchema, answer: cloneAvatarSchema },
+  'GET /api/avatars/:id': { status: 200, answer: avatarSchema },
+  'DELETE /api/avatars/:id': { status: 204 },
   'GET /api/channels': { status: 200, answer: channelListSchema },
   'POST /api/channels': { status: 201, body: createChannelBodySchema, answer: channelStatusSchema },
   'GET /api/channels/:id': { status: 200, answer: channelStatusSchema },
@@ -337,6 +374,9 @@ export type PlaylistSetAnswer = z.output<typeof playlistSetAnswerSchema>;
 export type CalibrateAnswer = z.output<typeof calibrateAnswerSchema>;
 export type AvatarChoicesAnswer = z.output<typeof avatarChoicesSchema>;
 export type AvatarListAnswer = z.output<typeof avatarListSchema>;
+export type RigAvatarAnswer = z.output<typeof rigAvatarSchema>;
+export type CloneAvatarAnswer = z.output<typeof cloneAvatarSchema>;
+export type CreateCloneBody = z.input<typeof createCloneBodySchema>;
 export type PresetListAnswer = z.output<typeof presetListSchema>;
 export type ChannelSceneAnswer = z.output<typeof channelSceneSchema>;
 export type SavedSceneAnswer = z.output<typeof savedSceneSchema>;

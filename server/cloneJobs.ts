@@ -1,0 +1,278 @@
+/**
+ * Clones (分身) on this server: each is a folder under FENSHEN_DATA/avatars/<id>/ holding clone.json (who,
+ * from which recording, with whose consent, and the build's state) and, once built, the clone's files and
+ * manifest. Builds run one at a time in the builder process (cloneBuildProcess.ts), started with the server
+ * before any channel: forking a server with a live channel holds its tick (measured: 9-17 frames repeated
+ * over a build when forked mid-air, 0 when the builder already ran). A build the server did not see finish
+ * (it stopped or was killed) starts again from the recording when it comes back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ffprobeBeside } from '../pipeline/mediaProbe.js';
+import { qualityReportSchema } from '../pipeline/clone/cloneManifest.js';
+import type { QualityReport } from '../pipeline/clone/recordingQuality.js';
+import { trackChild } from '../pipeline/process/childRegistry.js';
+import type { CloneAvatarAnswer, CreateCloneBody } from './api/contract.js';
+import { ConflictError, NotFoundError, UnprocessableError } from './domainErrors.js';
+import type { Logger } from './log.js';
+import type { Store } from './store.js';
+import { childEnv, nodeScriptArgs } from './uploadChecks.js';
+
+/** What the build process is asked to do (cloneBuildProcess.ts). */
+export interface CloneBuildRequest {
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+  readonly recording: string;
+  readonly recordingName: string;
+  readonly dir: string;
+  readonly name: string;
+  readonly consent: { readonly person: string; readonly confirmedAt: string };
+}
+
+export interface CloneBuildJob {
+  readonly id: string;
+  readonly request: CloneBuildRequest;
+}
+
+/** What it answers, per job: progress as it goes, then done or failed (with the quality report when the recording was judged). */
+export type CloneBuildReply = { readonly id: string } & (
+  | { readonly kind: 'progress'; readonly progress: number; readonly stage: string }
+  | { readonly kind: 'done' }
+  | { readonly kind: 'failed'; readonly error: string; readonly report: QualityReport | null }
+);
+
+const cloneRecordSchema = z.object({
+  id: z.string(),
+  kind: z.literal('clone'),
+  name: z.string(),
+  state: z.enum(['building', 'ready', 'failed']),
+  progress: z.number(),
+  stage: z.string(),
+  error: z.string().optional(),
+  report: qualityReportSchema.optional(),
+  consent: z.object({ person: z.string(), confirmedAt: z.string() }),
+  recording: z.object({ upload: z.string(), name: z.string(), file: z.string() }),
+  createdAt: z.string(),
+});
+type CloneRecord = z.infer<typeof cloneRecordSchema>;
+
+const RECORD_FILE = 'clone.json';
+/** Builds run at the lowest priority: a live channel's tick always comes first (threads started later inherit it). */
+export const BUILD_NICENESS = 19;
+/** Progress is written to clone.json at most this often (GET answers from memory). */
+const SAVE_EVERY_MS = 2000;
+
+export interface CloneJobsOptions {
+  readonly dataDir: string;
+  readonly ffmpegPath: string;
+  readonly store: Store;
+  readonly log: Logger;
+  /** The channels showing an avatar (a clone cannot be deleted while shown). */
+  readonly channelsShowing: (avatarId: string) => string[];
+}
+
+export class CloneJobs {
+  readonly #options: CloneJobsOptions;
+  readonly #dir: string;
+  readonly #records = new Map<string, CloneRecord>();
+  readonly #queue: string[] = [];
+  #builder: ChildProcess | null = null;
+  #running: { readonly id: string; readonly startedMs: number; lastSaveMs: number } | null = null;
+  #closed = false;
+
+  constructor(options: CloneJobsOptions) {
+    this.#options = options;
+    this.#dir = join(options.dataDir, 'avatars');
+  }
+
+  /** Starts the builder and reads the clones on disk; builds that were cut short by a stop start again. */
+  start(): void {
+    this.#ensureBuilder();
+    if (!existsSync(this.#dir)) return;
+    for (const id of readdirSync(this.#dir)) {
+      const path = join(this.#dir, id, RECORD_FILE);
+      if (!existsSync(path)) continue;
+      try {
+        const record = cloneRecordSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
+        this.#records.set(id, record);
+        if (record.state === 'building') {
+          this.#options.log.warn(`clone ${id}: its build was interrupted (the server stopped); building again from the recording`);
+          this.#update(id, { progress: 0, stage: 'queued again: the server stopped during the build' });
+          this.#queue.push(id);
+        }
+      } catch (err) {
+        this.#options.log.error(`clone ${id}: ${RECORD_FILE} is damaged (${(err as Error).message.split('\n')[0]}); left out`);
+      }
+    }
+    this.#next();
+  }
+
+  list(): CloneAvatarAnswer[] {
+    return [...this.#records.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt)).map(publicOf);
+  }
+
+  get(id: string): CloneAvatarAnswer | null {
+    const record = this.#records.get(id);
+    return record ? publicOf(record) : null;
+  }
+
+  /** Queues a build from an uploaded recording; the consent is recorded with the time it was given. */
+  async create(body: CreateCloneBody): Promise<CloneAvatarAnswer> {
+    const upload = this.#options.store.upload(body.upload);
+    if (!upload) throw new NotFoundError(`upload ${body.upload}`);
+    if (upload.kind !== 'video') throw new UnprocessableError(`upload ${body.upload} is a picture: a clone is made from a video recording of the host`);
+    const id = `clone-${randomBytes(4).toString('hex')}`;
+    const now = new Date().toISOString();
+    const record: CloneRecord = {
+      id, kind: 'clone', name: body.name.trim(), state: 'building', progress: 0, stage: 'queued',
+      consent: { person: body.consent.person.trim(), confirmedAt: now },
+      recording: { upload: upload.id, name: upload.name, file: upload.file }, createdAt: now,
+    };
+    await mkdir(join(this.#dir, id), { recursive: true });
+    this.#records.set(id, record);
+    await this.#save(id);
+    this.#options.log.info(`clone ${id} ("${record.name}") queued from upload ${upload.id}; consent given for ${record.consent.person}`);
+    this.#queue.push(id);
+    this.#next();
+    return publicOf(record);
+  }
+
+  /** Deletes a clone (stopping its build); 409 while a channel shows it. */
+  async remove(id: string): Promise<void> {
+    if (!this.#records.has(id)) throw new NotFoundError(`avatar ${id}`);
+    const showing = this.#options.channelsShowing(id);
+    if (showing.length > 0) throw new ConflictError(`clone ${id} is on air on ${showing.join(', ')}: show another avatar there first`);
+    this.#records.delete(id);
+    const queued = this.#queue.indexOf(id);
+    if (queued >= 0) this.#queue.splice(queued, 1);
+    // A build cannot be stopped halfway inside the builder: the builder goes (started again for the next).
+    if (this.#running?.id === id) {
+      this.#running = null;
+      this.#builder?.kill('SIGKILL');
+    }
+    await rm(join(this.#dir, id), { recursive: true, force: true });
+    this.#options.log.info(`clone ${id} deleted`);
+  }
+
+  /** Ends the builder (a build under way starts again with the next start()). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const builder = this.#builder;
+    if (!builder || builder.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => builder.once('exit', () => resolve()));
+    builder.kill('SIGKILL');
+    await exited;
+  }
+
+  #next(): void {
+    if (this.#closed || this.#running) return;
+    const id = this.#queue.shift();
+    const record = id ? this.#records.get(id) : undefined;
+    if (!id || !record) return;
+    const builder = this.#ensureBuilder();
+    this.#running = { id, startedMs: performance.now(), lastSaveMs: 0 };
+    const job: CloneBuildJob = {
+      id,
+      request: {
+        ffmpegPath: this.#options.ffmpegPath, ffprobePath: ffprobeBeside(this.#options.ffmpegPath),
+        recording: join(this.#options.dataDir, record.recording.file), recordingName: record.recording.name,
+        dir: join(this.#dir, id), name: record.name, consent: record.consent,
+      },
+    };
+    builder.send(job);
+  }
+
+  /** The builder process, started when missing (at start(), and again after it died or a build was cancelled). */
+  #ensureBuilder(): ChildProcess {
+    if (this.#builder && this.#builder.exitCode === null && this.#builder.connected) return this.#builder;
+    const child = spawn(process.execPath, [...nodeScriptArgs('cloneBuildProcess')], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    trackChild(child);
+    // At once, from here: the child's own imports (the models, the TypeScript loader when run from sources)
+    // would otherwise run at the live channels' priority before its first line could lower it.
+    try {
+      if (child.pid !== undefined) setPriority(child.pid, BUILD_NICENESS);
+    } catch {
+      // Not allowed: the child lowers itself when it can.
+    }
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr = (stderr + c.toString()).slice(-4000);
+    });
+    child.on('message', (reply: CloneBuildReply) => this.#onReply(reply));
+    child.on('error', (err) => this.#options.log.error(`the clone builder could not start: ${err.message}`));
+    child.on('exit', (code, signal) => {
+      if (this.#builder === child) this.#builder = null;
+      const running = this.#running;
+      this.#running = null;
+      if (running && this.#records.has(running.id) && !this.#closed) {
+        const why = signal ? `killed by ${signal}` : `exit ${code}`;
+        this.#update(running.id, { state: 'failed', stage: 'failed', error: `the build stopped unexpectedly (${why}): delete the clone and try again` });
+        this.#options.log.error(`clone ${running.id}: the builder process ended (${why}) ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        void this.#save(running.id).finally(() => this.#next());
+      } else this.#next();
+    });
+    this.#builder = child;
+    return child;
+  }
+
+  #onReply(reply: CloneBuildReply): void {
+    const running = this.#running;
+    if (!running || running.id !== reply.id || !this.#records.has(reply.id)) return;
+    const { id } = reply;
+    if (reply.kind === 'progress') {
+      const stageChanged = this.#records.get(id)?.stage !== reply.stage;
+      this.#update(id, { progress: reply.progress, stage: reply.stage });
+      if (stageChanged || performance.now() - running.lastSaveMs > SAVE_EVERY_MS) {
+        running.lastSaveMs = performance.now();
+        void this.#save(id);
+      }
+      return;
+    }
+    if (reply.kind === 'done') {
+      this.#update(id, { state: 'ready', progress: 1, stage: 'ready', report: this.#readReport(id) });
+      this.#options.log.info(`clone ${id} built in ${((performance.now() - running.startedMs) / 1000).toFixed(1)} s`);
+    } else {
+      this.#update(id, { state: 'failed', stage: 'failed', error: reply.error, ...(reply.report ? { report: reply.report } : {}) });
+      this.#options.log.warn(`clone ${id} failed: ${reply.error}`);
+    }
+    this.#running = null;
+    void this.#save(id).finally(() => this.#next());
+  }
+
+  #readReport(id: string): QualityReport | undefined {
+    try {
+      const manifest = JSON.parse(readFileSync(join(this.#dir, id, 'manifest.json'), 'utf8')) as { report?: unknown };
+      return qualityReportSchema.parse(manifest.report) as QualityReport;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #update(id: string, change: Partial<CloneRecord>): void {
+    const record = this.#records.get(id);
+    if (record) this.#records.set(id, { ...record, ...change });
+  }
+
+  async #save(id: string): Promise<void> {
+    const record = this.#records.get(id);
+    if (!record) return;
+    const path = join(this.#dir, id, RECORD_FILE);
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify(record, null, 1));
+      await rename(`${path}.tmp`, path);
+    } catch (err) {
+      // Deleted meanwhile, or the data folder refused: the state in memory still answers.
+      if (this.#records.has(id)) this.#options.log.error(`clone ${id}: could not save its state: ${(err as Error).message}`);
+    }
+  }
+}
+
+function publicOf(record: CloneRecord): CloneAvatarAnswer {
+  const { recording, ...rest } = record;
+  return { ...rest, recording: { upload: recording.upload, name: recording.name } } as CloneAvatarAnswer;
+}

