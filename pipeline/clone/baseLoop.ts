@@ -79,7 +79,7 @@ function steady(frames: readonly FrameScan[], a: number, b: number): boolean {
   return Math.max(maxX - minX, maxY - minY) <= LOOP_DRIFT * minS && maxS <= minS * LOOP_SCALE;
 }
 
-function median(values: number[]): number {
+export function median(values: readonly number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }

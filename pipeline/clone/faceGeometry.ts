@@ -106,8 +106,6 @@ export interface Similarity {
   readonly ty: number;
 }
 
-export const IDENTITY: Similarity = { a: 1, b: 0, tx: 0, ty: 0 };
-
 /** The least-squares similarity that carries `from`'s `indices` onto `to`'s (Umeyama without reflection). */
 export function fitSimilarity(from: Float32Array, to: Float32Array, indices: readonly number[] = RIGID_POINTS): Similarity {
   let fx = 0, fy = 0, tx = 0, ty = 0;
@@ -125,10 +123,6 @@ export function fitSimilarity(from: Float32Array, to: Float32Array, indices: rea
   }
   const a = sxx / Math.max(1e-9, norm), b = sxy / Math.max(1e-9, norm);
   return { a, b, tx: tx - (a * fx - b * fy), ty: ty - (b * fx + a * fy) };
-}
-
-export function applySimilarity(t: Similarity, x: number, y: number): { x: number; y: number } {
-  return { x: t.a * x - t.b * y + t.tx, y: t.b * x + t.a * y + t.ty };
 }
 
 export function invertSimilarity(t: Similarity): Similarity {

