@@ -192,6 +192,11 @@ export const configSchema = z.strictObject({
     .default({ port: 40000, maxConnections: 1000, maxConnectionsPerAddress: 50 }),
   /** Start `main` at boot (tests and embedding may turn it off). */
   startMain: z.boolean().default(true),
+  /** Largest uploads, MB: pictures for scenes; videos for backgrounds and clone recordings (a phone's 1-5 min at 1080p is a few GB). */
+  uploads: z.strictObject({
+    imageMB: z.number().int().min(1).max(200).default(20),
+    videoMB: z.number().int().min(1).max(16_384).default(2048),
+  }).default({ imageMB: 20, videoMB: 2048 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

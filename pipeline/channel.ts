@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { OUTPUT_PRESETS, type OutputPreset } from '../config/presets.js';
-import type { ChannelConfig } from '../config/schema.js';
+import { avatarChoiceSchema, type ChannelConfig } from '../config/schema.js';
 import { AudioMixer, BlockInput, dbToGain, RingInput } from './audio/mixer.js';
 import { MusicSource } from './audio/musicSource.js';
-import type { AvatarPlacement, AvatarPort } from './avatar/avatarPort.js';
+import type { AvatarPlacement, ChannelAvatar } from './avatar/avatarPort.js';
+import { CloneLoadError } from './clone/cloneFiles.js';
 import { IdleAnimator } from './avatar/idle.js';
 import { loadChannelAvatar, makeTts, encoderSettings, placementFor } from './channel/assembly.js';
 import { AvTickMaker } from './channel/avTick.js';
@@ -84,7 +85,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #avOffset: { lastAudioMs: number | null; smoothedMs: number | null } = { lastAudioMs: null, smoothedMs: null };
   #closed = false;
 
-  private constructor(options: ChannelOptions, scene: PreparedScene, avatar: AvatarPort) {
+  private constructor(options: ChannelOptions, scene: PreparedScene, avatar: ChannelAvatar) {
     super();
     const { config } = options;
     this.id = options.id;
@@ -144,7 +145,19 @@ export class Channel extends EventEmitter<ChannelEvents> {
   static async create(options: ChannelOptions): Promise<Channel> {
     const preset = OUTPUT_PRESETS[options.config.preset];
     const scene = await PreparedScene.prepare(options.config.scene, preset.width, preset.height, options.dataDir, undefined, Channel.#sceneMedia(options, preset.fps));
-    const avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir);
+    const media = Channel.#sceneMedia(options, preset.fps);
+    let avatar: ChannelAvatar;
+    try {
+      avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir, media);
+    } catch (err) {
+      // A clone damaged or deleted by hand while the server was down: the channel goes on air with the default
+      // avatar rather than not at all, and says why.
+      if (!(err instanceof CloneLoadError)) throw err;
+      const fallback = avatarChoiceSchema.parse({});
+      options.log('error', `channel ${options.id}: ${err.message}; showing the default avatar ${fallback.id} instead`);
+      options = { ...options, config: { ...options.config, avatar: fallback } };
+      avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir, media);
+    }
     return new Channel(options, scene, avatar);
   }
 

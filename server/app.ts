@@ -20,6 +20,8 @@ import { sceneRoutes } from './api/routes/scene.js';
 import { sceneLibraryRoutes } from './api/routes/sceneLibrary.js';
 import { speechRoutes } from './api/routes/speech.js';
 import { uploadRoutes } from './api/routes/uploads.js';
+import type { UploadLimits } from './uploads.js';
+import { configSchema } from '../config/schema.js';
 import { bearerToken, type OperatorAuth } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
 import { ThrottledError, UnauthorizedError } from './domainErrors.js';
@@ -40,7 +42,12 @@ export interface AppOptions {
   readonly log: Logger;
   /** Text no log line may hold (the operator token); URLs' keys are scrubbed anyway. */
   readonly secrets: readonly string[];
+  /** Largest uploads, bytes (default: the config's defaults). */
+  readonly uploadLimits?: UploadLimits;
 }
+
+const MB = 1024 * 1024;
+const DEFAULT_UPLOADS = configSchema.shape.uploads.parse(undefined);
 
 /** Plugins are registered, not loaded: they load on `ready()` or `listen()`. */
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -86,7 +93,9 @@ export function buildApp(options: AppOptions): FastifyInstance {
     api.register(sceneRoutes, { channels, dataDir });
     api.register(sceneLibraryRoutes, { channels, store: options.store });
     api.register(destinationRoutes, { channels });
-    api.register(uploadRoutes, { store: options.store, dataDir, ffprobePath: ffprobeBeside(options.ffmpegPath), inUse: (file: string) => channels.fileInUse(file) });
+    api.register(uploadRoutes, { store: options.store, dataDir, ffprobePath: ffprobeBeside(options.ffmpegPath), inUse: (file: string) => channels.fileInUse(file),
+      limits: options.uploadLimits ?? { image: DEFAULT_UPLOADS.imageMB * MB, video: DEFAULT_UPLOADS.videoMB * MB },
+    });
   });
 
   return app;

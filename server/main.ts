@@ -51,7 +51,10 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
   const mainChannelId = config.startMain ? 'main' : null;
   const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
-  const app = buildApp({ auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token] });
+  const app = buildApp({
+    auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token],
+    uploadLimits: { image: config.uploads.imageMB * 1024 * 1024, video: config.uploads.videoMB * 1024 * 1024 },
+  });
   const signaling = sfu
     ? new SignalingServer(app.server, {
         path: '/ws',

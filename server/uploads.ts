@@ -16,9 +16,11 @@ import type { Store, StoredUpload } from './store.js';
 import { CheckUnavailableError, imageHeaderSize, MAX_IMAGE_SIDE, UploadChecker } from './uploadChecks.js';
 
 const MB = 1024 * 1024;
-// A phone recording of a host for a clone (1-5 min at 1080p) runs to a few GB: streamed to disk, never held.
-export const UPLOAD_LIMITS = { image: 20 * MB, video: 2048 * MB } as const;
-const MAX_UPLOAD_BYTES = Math.max(UPLOAD_LIMITS.image, UPLOAD_LIMITS.video);
+/** Bytes a picture and a video may have (config `uploads`, in MB). */
+export interface UploadLimits {
+  readonly image: number;
+  readonly video: number;
+}
 /**
  * Uploads being received or checked at once. Beyond it a new one is answered 503 with Retry-After before
  * its body is read: the ones in hand finish sooner, and the temporary files stay bounded. Checks inside
@@ -45,6 +47,7 @@ export interface UploadIntakeOptions {
   readonly ffprobePath: string;
   /** What shows this file (relative to FENSHEN_DATA), in words, or null. */
   readonly inUse: (file: string) => string | null;
+  readonly limits: UploadLimits;
 }
 
 const publicOf = (upload: StoredUpload) => ({ ...upload, url: `/api/uploads/${upload.id}` });
@@ -59,7 +62,7 @@ const writing = <T>(what: string, step: () => Promise<T> | T): Promise<T> =>
     });
 
 const sizeText = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
-const limitsText = `images up to ${UPLOAD_LIMITS.image / MB} MB, videos up to ${UPLOAD_LIMITS.video / MB} MB`;
+const limitsText = (limits: UploadLimits) => `images up to ${limits.image / MB} MB, videos up to ${limits.video / MB} MB`;
 
 /** The uploaded name as shown in the console: no path, no control characters, not too long. */
 function displayName(raw: unknown): string {
@@ -93,7 +96,8 @@ export function imageIsComplete(data: Buffer, mime: string): boolean {
  * but keeps reading (discarding) so the client gets the answer rather than a reset connection; a client
  * that goes on far beyond the limit is cut off.
  */
-function receive(body: Readable, file: string): Promise<number> {
+function receive(body: Readable, file: string, limits: UploadLimits): Promise<number> {
+  const maxBytes = Math.max(limits.image, limits.video);
   return new Promise((resolve, reject) => {
     const out = createWriteStream(file, { mode: 0o600 });
     let received = 0;
@@ -106,13 +110,13 @@ function receive(body: Readable, file: string): Promise<number> {
     body.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (refused) {
-        if (received > 2 * MAX_UPLOAD_BYTES) body.destroy();
+        if (received > 2 * maxBytes) body.destroy();
         return;
       }
-      if (received > MAX_UPLOAD_BYTES) {
+      if (received > maxBytes) {
         refused = true;
         out.destroy();
-        reject(new TooLargeError(`the file is over ${sizeText(MAX_UPLOAD_BYTES)}; uploads are limited to ${limitsText}`));
+        reject(new TooLargeError(`the file is over ${sizeText(maxBytes)}; uploads are limited to ${limitsText(limits)}`));
         return;
       }
       if (!out.write(chunk)) {
@@ -190,8 +194,9 @@ export class UploadIntake {
    * be a usable picture or video.
    */
   async add(body: unknown, declaredBytes: number, name: unknown): Promise<UploadCreatedAnswer> {
-    if (declaredBytes > MAX_UPLOAD_BYTES) {
-      throw new TooLargeError(`the file is ${sizeText(declaredBytes)}; uploads are limited to ${limitsText}`);
+    const { limits } = this.#options;
+    if (declaredBytes > Math.max(limits.image, limits.video)) {
+      throw new TooLargeError(`the file is ${sizeText(declaredBytes)}; uploads are limited to ${limitsText(limits)}`);
     }
     if (!isStream(body)) throw new InvalidRequestError('send the file itself as the request body');
     if (this.#inFlight >= MAX_UPLOADS_IN_FLIGHT) {
@@ -202,14 +207,14 @@ export class UploadIntake {
     const temp = join(this.#dir, `.${id}.part`);
     try {
       await writing('uploads', () => mkdir(this.#dir, { recursive: true, mode: 0o700 }));
-      const received = await receive(body, temp);
+      const received = await receive(body, temp, limits);
       if (received === 0) throw new InvalidRequestError('the file is empty');
       const type = await fileTypeFromFile(temp);
       const accepted = type ? ACCEPTED[type.mime] : undefined;
       if (!type || !accepted) {
         throw new UnsupportedTypeError(`not an image or a video${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, or MP4, MOV or WebM videos`);
       }
-      if (received > UPLOAD_LIMITS[accepted.kind]) throw new TooLargeError(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText}`);
+      if (received > limits[accepted.kind]) throw new TooLargeError(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText(limits)}`);
       const size = accepted.kind === 'image' ? await checkImage(this.#checker, temp, type.mime, type.ext) : await checkVideo(this.#checker, this.#options.ffprobePath, temp);
       const file = `uploads/${id}.${accepted.ext}`;
       await writing('uploads', () => rename(temp, join(this.#options.dataDir, file)));
@@ -223,7 +228,7 @@ export class UploadIntake {
   }
 
   list(): UploadListAnswer {
-    return { uploads: this.#options.store.uploads().map(publicOf), limits: UPLOAD_LIMITS };
+    return { uploads: this.#options.store.uploads().map(publicOf), limits: this.#options.limits };
   }
 
   /** The upload `id` and its file's content as a stream. */

@@ -1,3 +1,4 @@
+import type { I420Layout } from '../compose/i420.js';
 import type { Affine } from './affine.js';
 import type { RigPose } from './rig.js';
 import type { SpriteSource } from './spriteSource.js';
@@ -26,6 +27,7 @@ export interface DrawItem {
  * kind of avatar (a clone made from a recording) is another, and the channel does not change.
  */
 export interface AvatarPort {
+  readonly kind: 'sprites';
   /** The avatar's id, as the API names it. */
   readonly id: string;
   /** Bytes of pixels it keeps ready (for the cache metric). */
@@ -33,3 +35,20 @@ export interface AvatarPort {
   /** The sprites of one pose at `placement`, back to front. */
   frame(pose: RigPose, placement: AvatarPlacement): DrawItem[];
 }
+
+/**
+ * An avatar that is the whole picture: a clone, the host's own recording with a mouth put in. It draws
+ * each frame straight into the frame's I420 planes (the whole frame changes every frame, so nothing is
+ * gained by sprites and damage); the scene's overlays go on top. It plays a video, so it is closed.
+ */
+export interface FrameAvatarPort {
+  readonly kind: 'frame';
+  readonly id: string;
+  readonly cacheBytes: number;
+  /** Draws the frame for `pose` into `frame` (all of it). */
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout): void;
+  close(): void;
+}
+
+/** Whatever a channel shows as its host. */
+export type ChannelAvatar = AvatarPort | FrameAvatarPort;

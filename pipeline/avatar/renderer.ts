@@ -80,6 +80,7 @@ function spriteTransform(m: Affine, sprite: Sprite, pxPerUnit: number): Affine {
  * frame costs a few blits instead of several full resamplings.
  */
 export class AvatarRenderer implements AvatarPort {
+  readonly kind = 'sprites' as const;
   readonly avatar: RasterAvatar;
   readonly cache: TransformCache;
 

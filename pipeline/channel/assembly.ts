@@ -1,6 +1,9 @@
 import type { OutputPreset } from '../../config/presets.js';
 import type { ChannelConfig, SceneConfig } from '../../config/schema.js';
-import type { AvatarPlacement, AvatarPort } from '../avatar/avatarPort.js';
+import type { AvatarPlacement, ChannelAvatar } from '../avatar/avatarPort.js';
+import { CloneAvatar } from '../clone/cloneAvatar.js';
+import { isCloneId } from '../clone/cloneFiles.js';
+import type { SceneMedia } from '../compose/scene.js';
 import { loadAvatar, resolveAvatarDir } from '../avatar/loader.js';
 import { rasterizeAvatar } from '../avatar/raster.js';
 import { AvatarRenderer } from '../avatar/renderer.js';
@@ -20,7 +23,14 @@ export function makeTts(config: ChannelConfig): TtsProvider {
 }
 
 /** The configured avatar, drawn at the size the scene gives it. */
-export async function loadChannelAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string): Promise<AvatarPort> {
+/**
+ * The channel's avatar: a clone (clone-…, a folder the build made under the data folder's avatars/) plays
+ * its recording; any other id is a drawn avatar, rasterised at the scene's size.
+ */
+export async function loadChannelAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string, media: SceneMedia): Promise<ChannelAvatar> {
+  if (isCloneId(config.avatar.id)) {
+    return CloneAvatar.open({ dataDir, id: config.avatar.id, width: preset.width, height: preset.height, fps: media.fps, ffmpegPath: media.ffmpegPath, onError: media.onError });
+  }
   const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
   const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];
   return new AvatarRenderer(await rasterizeAvatar(definition, scale));

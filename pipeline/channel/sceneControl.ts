@@ -1,6 +1,6 @@
 import type { OutputPreset } from '../../config/presets.js';
 import type { ChannelConfig } from '../../config/schema.js';
-import type { AvatarPort } from '../avatar/avatarPort.js';
+import type { ChannelAvatar } from '../avatar/avatarPort.js';
 import { BackgroundVideo } from '../compose/backgroundVideo.js';
 import type { FrameCompositor } from '../compose/compositor.js';
 import { PreparedScene, type BackgroundVideoSource, type SceneMedia } from '../compose/scene.js';
@@ -67,20 +67,28 @@ export class SceneControl {
     const placement = next.scene.avatarPlacement;
     const avatarChanged = !same(next.avatar, this.#config.avatar) || placement.heightFraction !== this.#config.scene.avatarPlacement.heightFraction;
     const avatarMoved = avatarChanged || !same(placement, this.#config.scene.avatarPlacement);
-    const avatar: AvatarPort = avatarChanged ? await loadChannelAvatar(next, scene.config, preset, dataDir) : this.#compositor.avatar;
-    // A newer request superseded this one: nothing was started for it, so nothing needs stopping.
-    if (this.#closed || generation !== this.#updates) return;
+    const avatar: ChannelAvatar = avatarChanged ? await loadChannelAvatar(next, scene.config, preset, dataDir, media) : this.#compositor.avatar;
+    // A newer request superseded this one: only a clone opened for it (its loop playing) needs stopping.
+    if (this.#closed || generation !== this.#updates) {
+      if (avatar !== this.#compositor.avatar && avatar.kind === 'frame') avatar.close();
+      return;
+    }
+    const shown = this.#compositor.avatar;
     this.#baseScene = scene;
     this.#playVideoOf(scene);
     this.#compositor.setScene(this.#captionText !== null && next.scene.speechCaptions ? scene.withCaptionText(this.#captionText) : scene);
     if (avatarMoved) this.#compositor.setAvatar(avatar, placementFor(scene.config, preset));
+    // A clone taken off air stops its loop.
+    if (shown !== avatar && shown.kind === 'frame') shown.close();
     this.#config = next;
   }
 
-  /** Stops the shown scene's background video. */
+  /** Stops the shown scene's background video, and a clone's loop. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const avatar = this.#compositor.avatar;
+    if (avatar.kind === 'frame') avatar.close();
     this.#compositor.setVideo(null);
     this.#video?.player.close();
     this.#video = null;

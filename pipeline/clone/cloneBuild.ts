@@ -181,9 +181,11 @@ function lerpPoints(a: Float32Array, b: Float32Array, weight: number): Float32Ar
   return out;
 }
 
-/** The loop, RGBA in, H.264 (yuv420p, near lossless) out, a keyframe a second so any point can be sought. */
+/** The loop, RGBA in, H.264 (yuv420p BT.709, near lossless) out, a keyframe a second so any point can be sought. */
 function startLoopEncoder(ffmpegPath: string, info: RecordingInfo, path: string) {
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${info.width}x${info.height}`, '-r', String(info.fps), '-i', 'pipe:0',
+    // BT.709 limited range, as the channel draws its frames: the player copies planes, never converts.
+    '-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-an', '-c:v', 'libx264', '-preset', 'medium', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(Math.round(info.fps)), '-movflags', '+faststart', path];
   const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   trackChild(child);

@@ -1,3 +1,4 @@
+import { I420Layout, rgbaToI420 } from '../compose/i420.js';
 import type { RgbaFrame } from '../drive/faceLandmarks.js';
 import { fitSimilarity, INNER_LIPS, insidePolygon, invertSimilarity, LOWER_FACE_OUTLINE, MESH_POINT_COUNT, transformPoints, type Similarity } from './faceGeometry.js';
 
@@ -72,13 +73,13 @@ export function patchBytes(face: CanonicalFace): number {
 /**
  * One frame's lower face, carried into the canonical face's patch: the similarity that puts the canonical
  * rigid points on this frame's is inverted per patch pixel and the frame sampled there (bilinear), then
- * stored as I420 (BT.601 limited range, the encoder's). Returns the frame's landmarks in patch coordinates.
+ * stored as I420 (BT.709 limited range, as the channel draws). Returns the frame's landmarks in patch coordinates.
  */
 export function extractMouth(frame: RgbaFrame, points: Float32Array, face: CanonicalFace, out: Uint8Array): Float32Array {
   const toFrame = fitSimilarity(face.points, points);
   const { patchWidth: w, patchHeight: h } = face;
   const { width: fw, height: fh, data } = frame;
-  const rgb = new Float32Array(w * h * 3);
+  const rgba = new Uint8Array(w * h * 4);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
       const sx = toFrame.a * (x + 0.5) - toFrame.b * (y + 0.5) + toFrame.tx - 0.5;
@@ -86,37 +87,15 @@ export function extractMouth(frame: RgbaFrame, points: Float32Array, face: Canon
       const x0 = Math.max(0, Math.min(fw - 2, Math.floor(sx))), y0 = Math.max(0, Math.min(fh - 2, Math.floor(sy)));
       const ax = Math.max(0, Math.min(1, sx - x0)), ay = Math.max(0, Math.min(1, sy - y0));
       const p00 = (y0 * fw + x0) * 4, p10 = p00 + 4, p01 = p00 + fw * 4, p11 = p01 + 4;
-      const o = (y * w + x) * 3;
+      const o = (y * w + x) * 4;
       for (let c = 0; c < 3; c++) {
-        rgb[o + c] = ((data[p00 + c] as number) * (1 - ax) + (data[p10 + c] as number) * ax) * (1 - ay) + ((data[p01 + c] as number) * (1 - ax) + (data[p11 + c] as number) * ax) * ay;
+        rgba[o + c] = ((data[p00 + c] as number) * (1 - ax) + (data[p10 + c] as number) * ax) * (1 - ay) + ((data[p01 + c] as number) * (1 - ax) + (data[p11 + c] as number) * ax) * ay;
       }
+      rgba[o + 3] = 255;
     }
   }
-  rgbToI420(rgb, w, h, out);
+  rgbaToI420(rgba, w, 0, 0, out, new I420Layout(w, h), { x: 0, y: 0, width: w, height: h });
   return transformPoints(invertSimilarity(toFrame), points);
-}
-
-/** RGB floats (0..255) to I420, BT.601 limited range; chroma averaged over each 2x2 block. */
-export function rgbToI420(rgb: Float32Array, w: number, h: number, out: Uint8Array): void {
-  const uOff = w * h, vOff = uOff + (w / 2) * (h / 2);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const o = (y * w + x) * 3;
-      out[y * w + x] = Math.round(16 + 0.257 * (rgb[o] as number) + 0.504 * (rgb[o + 1] as number) + 0.098 * (rgb[o + 2] as number));
-    }
-  }
-  for (let y = 0; y < h / 2; y++) {
-    for (let x = 0; x < w / 2; x++) {
-      let r = 0, g = 0, b = 0;
-      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) {
-        const o = ((y * 2 + dy) * w + x * 2 + dx) * 3;
-        r += rgb[o] as number; g += rgb[o + 1] as number; b += rgb[o + 2] as number;
-      }
-      r /= 4; g /= 4; b /= 4;
-      out[uOff + y * (w / 2) + x] = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
-      out[vOff + y * (w / 2) + x] = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
-    }
-  }
 }
 
 /**

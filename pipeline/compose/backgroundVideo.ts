@@ -9,6 +9,10 @@ export interface BackgroundVideoOptions {
   readonly fps: number;
   readonly fit: 'cover' | 'contain';
   readonly onError: (message: string) => void;
+  /** The filter that sizes the picture, instead of the fit's (a clone's framing crops around the face). */
+  readonly sizeFilter?: string;
+  /** RGBA (default: drawn onto the scene's canvas) or I420 (planes copied straight into the frame). */
+  readonly pixelFormat?: 'rgba' | 'yuv420p';
 }
 
 /** Decoded frames kept ahead of the tick; the decoder is paused beyond this, so it runs just ahead. */
@@ -20,13 +24,17 @@ const QUICK_EXIT_MS = 5000;
 const RESTART_DELAY_MS = 1000;
 
 /**
- * A looping background video: ffmpeg decodes the file forever (-stream_loop), scaled and cropped to the
- * frame at the channel's rate, into RGBA frames. Each tick takes the next frame, so the video plays at the
+ * A looping video: ffmpeg decodes the file forever (-stream_loop), scaled and cropped to the frame at the
+ * channel's rate, into RGBA frames (a scene's background) or I420 ones (a clone's base loop). Each tick takes the next frame, so the video plays at the
  * channel clock's pace, not ffmpeg's; when the decoder is late the last frame stays up.
  */
 export class BackgroundVideo {
   readonly #frameBytes: number;
   readonly #ready: Buffer[] = [];
+  /** The decoder run's frame number of each ready frame (a run starts at the file's start). */
+  readonly #readyNumbers: number[] = [];
+  #decodedInRun = 0;
+  #frameNumber = -1;
   #partial: Buffer;
   #filled = 0;
   readonly #process: SupervisedProcess;
@@ -38,20 +46,24 @@ export class BackgroundVideo {
   #lent: Buffer | null = null;
 
   constructor(options: BackgroundVideoOptions) {
-    this.#frameBytes = options.width * options.height * 4;
+    const format = options.pixelFormat ?? 'rgba';
+    this.#frameBytes = format === 'rgba' ? options.width * options.height * 4 : (options.width * options.height * 3) / 2;
     this.#partial = Buffer.allocUnsafe(this.#frameBytes);
     const { path, width, height, fps, fit } = options;
-    const scale = fit === 'cover'
+    const scale = options.sizeFilter ?? (fit === 'cover'
       ? `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`
-      : `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:black`;
+      : `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:black`);
     this.#process = new SupervisedProcess({
       name: 'background video decoder',
       command: options.ffmpegPath,
-      launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-an', '-sn', '-vf', `${scale},fps=${fps},format=rgba`, '-f', 'rawvideo', 'pipe:1'] }),
+      launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-an', '-sn', '-vf', `${scale},fps=${fps},format=${format}`, '-f', 'rawvideo', 'pipe:1'] }),
       restart: { backoff: Backoff.fixed(RESTART_DELAY_MS), shouldRestart: (end) => this.#worthRetrying(end) },
       killGraceMs: 0,
     });
-    this.#process.on('spawned', (run) => run.stdout.on('data', (chunk: Buffer) => this.#onData(chunk)));
+    this.#process.on('spawned', (run) => {
+      this.#decodedInRun = 0;
+      run.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+    });
     this.#process.on('error', (err) => options.onError(`background video: ${err.message}`));
     this.#process.on('exit', (exit) => {
       // A frame cut off by the exit is dropped; the next run starts a fresh one.
@@ -81,6 +93,7 @@ export class BackgroundVideo {
       if (this.#filled === this.#frameBytes) {
         // Never dropped: a pipe chunk finishes at most a few frames past the look-ahead before the pause.
         this.#ready.push(this.#partial);
+        this.#readyNumbers.push(this.#decodedInRun++);
         this.#partial = this.#spare.pop() ?? Buffer.allocUnsafe(this.#frameBytes);
         this.#filled = 0;
       }
@@ -95,12 +108,18 @@ export class BackgroundVideo {
   next(): Buffer | null {
     const frame = this.#ready.shift() ?? null;
     if (frame) {
+      this.#frameNumber = this.#readyNumbers.shift() ?? 0;
       if (this.#lent) this.#spare.push(this.#lent);
       this.#lent = frame;
     }
     const stdout = this.#process.run?.stdout;
     if (stdout?.isPaused() && this.#ready.length < FRAMES_AHEAD) stdout.resume();
     return frame;
+  }
+
+  /** The last frame next() gave: its number from the start of the file (it counts from 0 again when the decoder restarts). */
+  get frameNumber(): number {
+    return this.#frameNumber;
   }
 
   close(): void {
@@ -110,6 +129,7 @@ export class BackgroundVideo {
     void this.#process.close();
     this.#filled = 0;
     this.#ready.length = 0;
+    this.#readyNumbers.length = 0;
     this.#spare.length = 0;
   }
 }

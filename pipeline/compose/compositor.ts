@@ -1,5 +1,5 @@
 import type { Canvas } from '@napi-rs/canvas';
-import type { AvatarPlacement, AvatarPort, DrawItem } from '../avatar/avatarPort.js';
+import type { AvatarPlacement, ChannelAvatar, DrawItem, FrameAvatarPort } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { canvasSource } from '../avatar/spriteSource.js';
 import { alignRect, copyI420Rect, I420Layout, rgbaToI420, type Rect } from './i420.js';
@@ -46,14 +46,14 @@ export class FrameCompositor {
   #videoPlate: Uint8Array | null = null;
   #video: VideoFeed | null = null;
   #scene: PreparedScene;
-  #avatar: AvatarPort;
+  #avatar: ChannelAvatar;
   #placement: AvatarPlacement;
   #previous: DrawItem[] | null = null;
   /** Scene area to redraw on the next frame (a caption change), besides what the avatar damaged. */
   #sceneDamage: Rect | null = null;
   #last: Picture | null = null;
 
-  constructor(width: number, height: number, scene: PreparedScene, avatar: AvatarPort, placement: AvatarPlacement) {
+  constructor(width: number, height: number, scene: PreparedScene, avatar: ChannelAvatar, placement: AvatarPlacement) {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
@@ -66,7 +66,7 @@ export class FrameCompositor {
     this.#placement = placement;
   }
 
-  get avatar(): AvatarPort {
+  get avatar(): ChannelAvatar {
     return this.#avatar;
   }
 
@@ -104,7 +104,7 @@ export class FrameCompositor {
     this.#video = video;
   }
 
-  setAvatar(avatar: AvatarPort, placement: AvatarPlacement): void {
+  setAvatar(avatar: ChannelAvatar, placement: AvatarPlacement): void {
     this.#avatar = avatar;
     this.#placement = placement;
     this.#previous = null;
@@ -112,6 +112,7 @@ export class FrameCompositor {
 
   /** Draws one frame for `pose`; the caller owns one reference to the returned picture. */
   compose(pose: RigPose, timings?: ComposeTimings): Picture {
+    if (this.#avatar.kind === 'frame') return this.#composeWhole(this.#avatar, pose, timings);
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
     const items = this.#avatar.frame(pose, this.#placement);
@@ -153,6 +154,34 @@ export class FrameCompositor {
     if (timings) {
       const convert = plateMs + this.#bank.stats.convertMs - convertBefore;
       Object.assign(timings, { render: performance.now() - t0 - convert, convert, damagedPixels: damage.width * damage.height });
+    }
+    return picture;
+  }
+
+  /**
+   * A frame drawn whole by the avatar (a clone in its own room: the scene's backplate does not show), with
+   * the scene's overlays on top.
+   */
+  #composeWhole(avatar: FrameAvatarPort, pose: RigPose, timings?: ComposeTimings): Picture {
+    const t0 = performance.now();
+    const convertBefore = this.#bank.stats.convertMs;
+    const { width, height } = this.layout;
+    const whole = { x: 0, y: 0, width, height };
+    avatar.drawFrame(pose, this.#current, this.layout);
+    for (const overlay of this.#scene.overlays) {
+      const placed = this.#bank.place(canvasSource(overlay.canvas), [1, 0, 0, 1, overlay.x, overlay.y]);
+      placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, whole);
+    }
+    // A drawn avatar shown next starts from a whole frame.
+    this.#previous = null;
+    this.#plateOf = null;
+    const picture = this.#pool.acquire();
+    picture.data.set(this.#current);
+    this.#last?.release();
+    this.#last = picture.retain();
+    if (timings) {
+      const convert = this.#bank.stats.convertMs - convertBefore;
+      Object.assign(timings, { render: performance.now() - t0 - convert, convert, damagedPixels: width * height });
     }
     return picture;
   }

@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AvatarError } from '../../pipeline/avatar/loader.js';
+import { CloneLoadError } from '../../pipeline/clone/cloneFiles.js';
 import { DriveError } from '../../pipeline/channel.js';
 import { SceneError } from '../../pipeline/compose/scene.js';
 import { RtmpUrlError } from '../../pipeline/output/rtmpUrl.js';
@@ -37,6 +38,7 @@ const CODE_BY_CLASS: readonly (readonly [ErrorClass, DomainErrorCode])[] = [
   // A scene that cannot be drawn, an avatar that is not there or does not load.
   [SceneError, 'unprocessable'],
   [AvatarError, 'unprocessable'],
+  [CloneLoadError, 'unprocessable'],
   // A drive source that cannot be used (no models, no camera sent yet).
   [DriveError, 'unprocessable'],
   // Text with nothing that can be spoken; a destination URL that is no push address.

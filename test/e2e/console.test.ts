@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
@@ -14,8 +15,11 @@ let browser: Browser;
 let page: Page;
 
 before(async () => {
-  fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  // Uploads limited to 100 MB videos here (2 GB by default), so a too-big file is quick to send and refuse.
+  const configFile = join(mkdtempSync(join(tmpdir(), 'fenshen-console-')), 'config.json');
+  writeFileSync(configFile, JSON.stringify({ uploads: { videoMB: 100 } }));
+  fenshen = await startFenshen({ FENSHEN_CONFIG: configFile });
+  await fenshen.live();
   browser = await launchChromium();
   // The console's CSP forbids eval; the test's page functions are strings, so the test bypasses it.
   page = await browser.newPage({ viewport: { width: 1440, height: 900 }, bypassCSP: true });

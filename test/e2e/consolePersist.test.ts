@@ -17,7 +17,7 @@ const shots = process.env.FENSHEN_SCREENSHOTS;
 
 before(async () => {
   fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  await fenshen.live();
   secondPort = await freePort();
   second = await spawnRtmpServer(secondPort);
   browser = await launchChromium();
@@ -83,7 +83,7 @@ test('playlist and scene from the console survive a server restart, and the dest
 
   await fenshen.stop();
   fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir, FENSHEN_PORT: new URL(fenshen.url).port });
-  await waitFor('main live again', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  await fenshen.live();
   await page.reload();
   await page.waitForSelector('#console:not([hidden])', { timeout: 15_000 });
   await page.waitForFunction(`document.querySelectorAll('#playlist-lines li').length === ${PLAYLIST.length}`, undefined, { timeout: 10_000 });

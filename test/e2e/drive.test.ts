@@ -28,7 +28,7 @@ before(async () => {
   mouthClip = makeClip('mouth-face.mp4', 'screenshot-facedetect.jpg',
     "[0]crop=160:160:475:340,scale=480:480,split[face][m];[m]crop=158:78:94:255,scale=w=158:h='78*(1+0.7*max(0\\,sin(2*PI*t/3)))':eval=frame[mouth];" +
       "[face][mouth]overlay=x=94:y='294-overlay_h/2':eval=frame,rotate='0.2*sin(2*PI*t/3)':fillcolor=black");
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  await fenshen.live();
 });
 after(async () => {
   await fenshen.stop();

@@ -23,7 +23,7 @@ let work: string;
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'fenshen-faults-'));
   fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined), 60_000);
+  await fenshen.live();
 });
 after(async () => {
   await fenshen?.stop();
@@ -172,7 +172,7 @@ test('an emptied database (0 bytes) is kept aside, the server starts and says so
   writeFileSync(join(data, 'fenshen.db'), '');
   const server = await startFenshen({ FENSHEN_DATA: data, FENSHEN_WEBRTC_PORT: '0', FENSHEN_RTMP_PORT: '0' });
   try {
-    await waitFor('main live', async () => ((await fetch(`${server.url}/healthz`)).ok ? true : undefined), 60_000);
+    await server.live();
     const aside = readdirSync(data).filter((f) => /^fenshen\.db\.empty-\d{8}T\d{6}Z$/.test(f));
     assert.equal(aside.length, 1, readdirSync(data).join(' '));
     const line = server.stderr().split('\n').find((l) => l.includes('fenshen.db') && l.includes(aside[0] as string));

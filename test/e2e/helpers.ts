@@ -43,6 +43,8 @@ export interface FenshenProcess {
   api(path: string, init?: RequestInit): Promise<Response>;
   /** GET `path` (or `init`'s request) and its answer read through the contract's `schema`; a 4xx/5xx throws. */
   read<S extends z.ZodType>(path: string, schema: S, init?: RequestInit): Promise<z.output<S>>;
+  /** Waits (60 s at most) for /healthz to say ok; a timeout says what /healthz answered and the server's last log lines. */
+  live(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,22 @@ export async function startFenshen(env: Record<string, string> = {}): Promise<Fe
       const res = await proc.api(path, init);
       if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: ${res.status} ${await res.text()}`);
       return readAnswer(res, schema);
+    },
+    async live() {
+      let last = 'no answer';
+      try {
+        await waitFor('main live', async () => {
+          const res = await fetch(`${url}/healthz`).catch((err: Error) => err);
+          if (res instanceof Error) {
+            last = res.message;
+            return undefined;
+          }
+          last = `${res.status} ${await res.text()}`;
+          return res.ok ? true : undefined;
+        }, 60_000);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}: /healthz answered ${last}; the server ${child.exitCode === null ? 'is running' : `exited (${child.exitCode})`}; its log ends:\n${stderr.split('\n').slice(-15).join('\n')}`);
+      }
     },
     async stop() {
       if (child.exitCode !== null) return;

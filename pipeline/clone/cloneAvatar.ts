@@ -1,0 +1,141 @@
+import type { FrameAvatarPort } from '../avatar/avatarPort.js';
+import type { RigPose } from '../avatar/rig.js';
+import { BackgroundVideo } from '../compose/backgroundVideo.js';
+import type { I420Layout } from '../compose/i420.js';
+import { CloneFiles } from './cloneFiles.js';
+import type { Similarity } from './faceGeometry.js';
+import { MouthChooser } from './mouthChooser.js';
+import { lowerFaceMask, MouthRenderer, patchPlacements } from './mouthRenderer.js';
+
+export interface CloneAvatarOptions {
+  readonly dataDir: string;
+  readonly id: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly ffmpegPath: string;
+  readonly onError: (message: string) => void;
+}
+
+/** Where the face's centre sits in the frame, as a share of its height (a host's head in the upper part). */
+const FACE_HEIGHT_SHARE = 0.36;
+
+/** The crop of the recording that fills the frame: scaled to cover it, centred on the face across, the face high. */
+export function cloneFraming(source: { width: number; height: number }, face: { x: number; y: number }, out: { width: number; height: number }): { scaledWidth: number; scaledHeight: number; cropX: number; cropY: number; toOutput: Similarity } {
+  const scale = Math.max(out.width / source.width, out.height / source.height);
+  const scaledWidth = Math.max(out.width, Math.round((source.width * scale) / 2) * 2);
+  const scaledHeight = Math.max(out.height, Math.round((source.height * scale) / 2) * 2);
+  const sx = scaledWidth / source.width, sy = scaledHeight / source.height;
+  const cropX = Math.round(Math.max(0, Math.min(scaledWidth - out.width, face.x * sx - out.width / 2)));
+  const cropY = Math.round(Math.max(0, Math.min(scaledHeight - out.height, face.y * sy - out.height * FACE_HEIGHT_SHARE)));
+  return { scaledWidth, scaledHeight, cropX, cropY, toOutput: { a: (sx + sy) / 2, b: 0, tx: -cropX, ty: -cropY } };
+}
+
+/** Where a clone's face lands in an output frame (loop frame `loopFrame`): mouth centre, nose tip, eye distance, in output pixels. */
+export function cloneFaceInFrame(files: CloneFiles, out: { width: number; height: number }, loopFrame = 0): { mouth: { x: number; y: number }; nose: { x: number; y: number }; eyeDistance: number } {
+  const { toOutput } = cloneFraming(files.manifest.source, meanNose(files), out);
+  const p = files.loopLandmarks.subarray(loopFrame * 936, (loopFrame + 1) * 936);
+  const at = (i: number) => ({ x: (p[i * 2] as number) * toOutput.a + toOutput.tx, y: (p[i * 2 + 1] as number) * toOutput.a + toOutput.ty });
+  const [upper, lower, right, left] = [at(13), at(14), at(33), at(263)];
+  return { mouth: { x: (upper.x + lower.x) / 2, y: (upper.y + lower.y) / 2 }, nose: at(1), eyeDistance: Math.hypot(left.x - right.x, left.y - right.y) };
+}
+
+/** The nose tip's mean position over the loop (the face's centre; rigid points are steady there by construction). */
+function meanNose(files: CloneFiles): { x: number; y: number } {
+  const frames = files.manifest.loop.frames;
+  let x = 0, y = 0;
+  for (let f = 0; f < frames; f++) {
+    x += files.loopLandmarks[f * 936 + 2] as number;
+    y += files.loopLandmarks[f * 936 + 3] as number;
+  }
+  return { x: x / frames, y: y / frames };
+}
+
+/**
+ * A clone on air: the base loop plays (ffmpeg decodes it to I420 at the frame's size, framed on the face)
+ * and, while the rig's mouth moves, a library mouth is chosen for each frame and put into the loop's
+ * frame where its face is. Idle is the loop itself, with its own blinks and breathing.
+ */
+export class CloneAvatar implements FrameAvatarPort {
+  readonly kind = 'frame' as const;
+  readonly id: string;
+  readonly files: CloneFiles;
+  readonly #player: BackgroundVideo;
+  readonly #chooser: MouthChooser;
+  readonly #renderer: MouthRenderer;
+  readonly #placements: Similarity[];
+  readonly #patch: Uint8Array;
+  readonly #base: Uint8Array;
+  readonly #loopFps: number;
+  readonly #outFps: number;
+  #loopFrame = 0;
+  #hasBase = false;
+  #lastMouth: number | null = null;
+
+  private constructor(files: CloneFiles, options: CloneAvatarOptions) {
+    this.id = files.id;
+    this.files = files;
+    const { manifest } = files;
+    const frames = manifest.loop.frames;
+    const framing = cloneFraming(manifest.source, meanNose(files), options);
+    const canonical = Float32Array.from(manifest.mouths.canonical);
+    this.#placements = patchPlacements(canonical, files.loopLandmarks, frames, framing.toOutput);
+    const { patchWidth, patchHeight, eyeDistancePx } = manifest.mouths;
+    this.#renderer = new MouthRenderer(lowerFaceMask(canonical, patchWidth, patchHeight, eyeDistancePx), patchWidth, patchHeight);
+    this.#chooser = new MouthChooser(manifest.mouths.entries);
+    this.#patch = new Uint8Array(files.patchBytes);
+    this.#base = new Uint8Array((options.width * options.height * 3) / 2);
+    // Black until the first loop frame is decoded (well under a second).
+    this.#base.fill(16, 0, options.width * options.height);
+    this.#base.fill(128, options.width * options.height);
+    this.#loopFps = manifest.source.fps;
+    this.#outFps = options.fps;
+    this.#player = new BackgroundVideo({
+      ffmpegPath: options.ffmpegPath, path: `${files.dir}/${manifest.loop.file}`, width: options.width, height: options.height, fps: options.fps, fit: 'cover',
+      sizeFilter: `scale=${framing.scaledWidth}:${framing.scaledHeight},crop=${options.width}:${options.height}:${framing.cropX}:${framing.cropY}`,
+      pixelFormat: 'yuv420p', onError: (message) => options.onError(`clone ${files.id}: ${message}`),
+    });
+  }
+
+  /** Opens clone `id` (throws a CloneLoadError when it cannot be shown) and starts its loop. */
+  static open(options: CloneAvatarOptions): CloneAvatar {
+    const avatar = new CloneAvatar(CloneFiles.open(options.dataDir, options.id), options);
+    avatar.#player.start();
+    return avatar;
+  }
+
+  get cacheBytes(): number {
+    return this.#base.byteLength + this.#patch.byteLength;
+  }
+
+  /** Share of chosen mouths that cut elsewhere in the recording. */
+  get mouthJumpRate(): number {
+    return this.#chooser.jumpRate;
+  }
+
+  /** The mouth shown in the last frame (a library index), or null when the loop's own shows. */
+  get lastMouth(): number | null {
+    return this.#lastMouth;
+  }
+
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout): void {
+    const decoded = this.#player.next();
+    if (decoded) {
+      this.#base.set(decoded);
+      this.#hasBase = true;
+      // The decoder resamples the loop to the channel's rate: output frame n shows loop frame n·loopFps/fps.
+      this.#loopFrame = Math.round((this.#player.frameNumber * this.#loopFps) / this.#outFps) % this.#placements.length;
+    }
+    frame.set(this.#base);
+    const mouth = this.#chooser.choose(pose, 1 / this.#outFps);
+    this.#lastMouth = mouth;
+    if (mouth === null || !this.#hasBase) return;
+    this.files.readPatch(mouth, this.#patch);
+    this.#renderer.draw(frame, layout, this.#patch, this.#placements[this.#loopFrame] as Similarity);
+  }
+
+  close(): void {
+    this.#player.close();
+    this.files.close();
+  }
+}
