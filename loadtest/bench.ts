@@ -4,7 +4,7 @@
  *    bare encode of the same outputs (the ratio); then, in process, ms per frame of the channel's drawing
  *    (only the changed area is redrawn) and colour conversion, and the encoder's top speed;
  *  - scene: what scene choices cost the 720p live loop (in process: tick + encoder);
- *  - webrtc, speech, tracking: see their sections.
+ *  - webrtc, speech, tracking, clone: see their sections (clone: loadtest/cloneBench.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { PicturePool } from '../pipeline/compose/picturePool.js';
 import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
+import { cloneBench } from './cloneBench.js';
 import { IDLE_MEASURE_S, idleVersusBare } from './idleBench.js';
 import { lipSyncCpu, sayToAudible, ttsRealTimeFactor } from './speechBench.js';
 import { driveLoop, modelCost, trackerCost } from './trackingBench.js';
@@ -150,7 +151,7 @@ function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], loops: num
 
 /** `npm run bench -- webrtc tracking` runs only those tables; no argument runs them all. */
 const wanted = new Set(process.argv.slice(2));
-const runs = (section: 'loop' | 'scene' | 'webrtc' | 'speech' | 'tracking') => wanted.size === 0 || wanted.has(section);
+const runs = (section: 'loop' | 'scene' | 'webrtc' | 'speech' | 'tracking' | 'clone') => wanted.size === 0 || wanted.has(section);
 
 if (runs('loop')) {
   // What a user runs (npm start, idling) against the bare encode of the same outputs: the ratio is the
@@ -267,3 +268,5 @@ if (runs('tracking')) {
   console.log(`| camera frame → rendered frame latency (smoothed) | ${drive.latencyMs.toFixed(0)} ms | |`);
   console.log(`| node CPU with tracking (render + tracking + tick; ffmpeg decoder/encoder not counted) | ${drive.cpuPerS.toFixed(2)} s/s | |`);
 }
+
+if (runs('clone')) await cloneBench(printTable);

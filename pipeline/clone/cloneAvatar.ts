@@ -63,6 +63,8 @@ export class CloneAvatar implements FrameAvatarPort {
   readonly #player: BackgroundVideo;
   readonly #chooser: MouthChooser;
   readonly #renderer: MouthRenderer;
+  /** The feathered lower-face mask, patch pixels (0..1). */
+  readonly mask: Float32Array;
   readonly #placements: Similarity[];
   readonly #patch: Uint8Array;
   readonly #base: Uint8Array;
@@ -81,7 +83,8 @@ export class CloneAvatar implements FrameAvatarPort {
     const canonical = Float32Array.from(manifest.mouths.canonical);
     this.#placements = patchPlacements(canonical, files.loopLandmarks, frames, framing.toOutput);
     const { patchWidth, patchHeight, eyeDistancePx } = manifest.mouths;
-    this.#renderer = new MouthRenderer(lowerFaceMask(canonical, patchWidth, patchHeight, eyeDistancePx), patchWidth, patchHeight);
+    this.mask = lowerFaceMask(canonical, patchWidth, patchHeight, eyeDistancePx);
+    this.#renderer = new MouthRenderer(this.mask, patchWidth, patchHeight);
     this.#chooser = new MouthChooser(manifest.mouths.entries);
     this.#patch = new Uint8Array(files.patchBytes);
     this.#base = new Uint8Array((options.width * options.height * 3) / 2);
@@ -111,6 +114,16 @@ export class CloneAvatar implements FrameAvatarPort {
   /** Share of chosen mouths that cut elsewhere in the recording. */
   get mouthJumpRate(): number {
     return this.#chooser.jumpRate;
+  }
+
+  /** The loop's picture under the last frame (before the mouth went in), I420. */
+  get baseFrame(): Uint8Array {
+    return this.#base;
+  }
+
+  /** Where the last frame's mouth went: the patch-to-frame similarity of the loop frame shown. */
+  get lastPlacement(): Similarity {
+    return this.#placements[this.#loopFrame] as Similarity;
   }
 
   /** The mouth shown in the last frame (a library index), or null when the loop's own shows. */

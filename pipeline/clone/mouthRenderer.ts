@@ -154,3 +154,26 @@ export class MouthRenderer {
     }
   }
 }
+
+/**
+ * The seam, measured: mean luma gradient magnitude along the mask's half-way contour in the drawn frame,
+ * over the same in the untouched frame. 1 is no visible edge; a pasted patch with a hard or mismatched
+ * border scores well above.
+ */
+export function seamRatio(drawn: Uint8Array, untouched: Uint8Array, layout: I420Layout, mask: Float32Array, patchWidth: number, patchHeight: number, place: Similarity): number {
+  let drawnSum = 0, baseSum = 0, n = 0;
+  const w = layout.width;
+  const gradient = (frame: Uint8Array, x: number, y: number) => Math.hypot((frame[y * w + x + 1] as number) - (frame[y * w + x - 1] as number), (frame[(y + 1) * w + x] as number) - (frame[(y - 1) * w + x] as number));
+  for (let v = 0; v < patchHeight; v++) {
+    for (let u = 0; u < patchWidth; u++) {
+      const m = mask[v * patchWidth + u] as number;
+      if (m < 0.4 || m > 0.6) continue;
+      const x = Math.round(place.a * (u + 0.5) - place.b * (v + 0.5) + place.tx), y = Math.round(place.b * (u + 0.5) + place.a * (v + 0.5) + place.ty);
+      if (x < 1 || y < 1 || x >= w - 1 || y >= layout.height - 1) continue;
+      drawnSum += gradient(drawn, x, y);
+      baseSum += gradient(untouched, x, y);
+      n++;
+    }
+  }
+  return n && baseSum > 0 ? drawnSum / baseSum : 1;
+}
