@@ -1,9 +1,10 @@
 /**
  * The operator console (/): sign in with the operator token, pick a channel, and steer it: live preview,
- * speech and playlist, scene, camera drive, destinations. Chinese by default, English on one click.
+ * speech and playlist, scene, clones (分身), camera drive, destinations. Chinese by default, English on one click.
  */
 import { ApiCallError, call, session } from './console/api.js';
 import { initCamera } from './console/camera.js';
+import { initClones } from './console/clones.js';
 import { initDestinations } from './console/destinations.js';
 import { currentLanguage, onLanguageChange, setLanguage, t, translate, type MessageKey } from './console/i18n.js';
 import { initPreview } from './console/preview.js';
@@ -62,6 +63,7 @@ async function enter(token: string): Promise<void> {
     initSpeech();
     initCamera();
     initDestinations(presets.presets);
+    initClones();
     await initScene();
   }
   // Shown once a channel is chosen: every panel acts on it.

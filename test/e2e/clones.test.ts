@@ -14,6 +14,7 @@ import { PROJECT_ROOT } from '../../config/paths.js';
 import { avatarListSchema, avatarSchema, channelSceneSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
 import { audioEnvelope, commandOf, darkPixels, descendants, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
+import { launchChromium, signIn } from './consoleHelpers.js';
 import { cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
 import { CloneFiles } from '../../pipeline/clone/cloneFiles.js';
 import { probeRecording, recordingFrames } from '../../pipeline/clone/recordingReader.js';
@@ -203,4 +204,32 @@ test('a recording with no face fails with the reason and the report; delete remo
   assert.equal((await fenshen.api(`/api/avatars/${id}`)).status, 404);
   assert.ok(!existsSync(join(fenshen.dataDir, 'avatars', id)));
   assert.equal((await fenshen.api('/api/avatars/xiaomei', { method: 'DELETE' })).status, 404);
+});
+
+test('the console\'s avatars panel: consent asked first, the build\'s progress bar and report, then on air on the channel', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, bypassCSP: true });
+    await signIn(page, fenshen.url, fenshen.token);
+    await page.setInputFiles('#clone-file', CLIP);
+    await page.fill('#clone-name', 'Console clone');
+    await page.click('#clone-create');
+    await page.waitForFunction("document.getElementById('clone-msg').classList.contains('err')", undefined, { timeout: 10_000 });
+    assert.match((await page.textContent('#clone-msg')) ?? '', /同意/);
+    await page.fill('#clone-person', 'Audun Mathias Øygard');
+    await page.check('#clone-consent');
+    await page.click('#clone-create');
+    await page.waitForSelector('#clones li[data-state="building"] progress', { timeout: 30_000 });
+    const ready = await page.waitForSelector('#clones li[data-state="ready"]:has(.name:text("Console clone"))', { timeout: 120_000 });
+    const text = (await ready.textContent()) ?? '';
+    assert.match(text, /Audun Mathias Øygard/, 'the consent is shown');
+    assert.match(text, /the face is small/, 'the report\'s warnings are shown');
+    const id = await ready.getAttribute('data-id');
+    await (await ready.$('button.primary'))?.click();
+    await waitFor('the clone on air', async () => ((await fenshen.read('/api/channels/main/scene', channelSceneSchema)).avatar.id === id ? true : undefined), 15_000);
+    const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) });
+    assert.equal(back.status, 200);
+  } finally {
+    await browser.close();
+  }
 });
