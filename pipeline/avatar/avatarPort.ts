@@ -45,9 +45,16 @@ export interface FrameAvatarPort {
   readonly kind: 'frame';
   readonly id: string;
   readonly cacheBytes: number;
-  /** Draws the frame for `pose` into `frame` (all of it). */
-  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout): void;
+  /** Draws the frame for `pose` into `frame` (all of it); `mouthAhead` is the mouth of the next frames when known (scripted speech). */
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead?: readonly MouthAhead[]): void;
   close(): void;
+}
+
+/** The rig's mouth in a frame to come (as the speech's viseme track says it will be). */
+export interface MouthAhead {
+  readonly open: number;
+  readonly form: number;
+  readonly round: number;
 }
 
 /** Whatever a channel shows as its host. */

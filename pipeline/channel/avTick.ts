@@ -6,6 +6,9 @@ import type { MediaTick } from '../clock.js';
 import type { ComposeTimings, FrameCompositor } from '../compose/compositor.js';
 import type { AudioFrame, AvTick, VideoFrame } from '../frames.js';
 import type { Speaker } from '../speech/speaker.js';
+import type { MouthState } from '../speech/visemes.js';
+
+const NO_MOUTH_AHEAD: readonly MouthState[] = [];
 import type { DriveControl } from './driveControl.js';
 import type { ChannelObserverEvents, TickTimings } from './events.js';
 import type { SceneControl } from './sceneControl.js';
@@ -86,7 +89,8 @@ export class AvTickMaker {
       else if (mic?.voiced) blendPose(pose, { mouthOpen: mic.mouth.open, mouthForm: mic.mouth.form, mouthRound: mic.mouth.round });
       clampPose(pose);
       t.rig = performance.now() - t1;
-      picture = compositor.compose(this.#pose, this.#compose);
+      // The scripted mouth's next ticks, for an avatar that chooses mouth sequences (a clone); none for a live voice.
+      picture = compositor.compose(this.#pose, this.#compose, speech.mouthWeight > 0 ? speech.mouthAhead : NO_MOUTH_AHEAD);
       t.render = this.#compose.render;
       t.convert = this.#compose.convert;
       this.framesRendered++;

@@ -1,4 +1,4 @@
-import type { FrameAvatarPort } from '../avatar/avatarPort.js';
+import type { FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { BackgroundVideo } from '../compose/backgroundVideo.js';
 import type { I420Layout } from '../compose/i420.js';
@@ -111,6 +111,11 @@ export class CloneAvatar implements FrameAvatarPort {
     return this.#base.byteLength + this.#patch.byteLength;
   }
 
+  /** Mean distance of the chosen mouths' opening from the wanted one (share of the widest). */
+  get mouthOpeningError(): number {
+    return this.#chooser.openingError;
+  }
+
   /** Share of chosen mouths that cut elsewhere in the recording. */
   get mouthJumpRate(): number {
     return this.#chooser.jumpRate;
@@ -131,7 +136,7 @@ export class CloneAvatar implements FrameAvatarPort {
     return this.#lastMouth;
   }
 
-  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout): void {
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead: readonly MouthAhead[] = []): void {
     const decoded = this.#player.next();
     if (decoded) {
       this.#base.set(decoded);
@@ -140,7 +145,7 @@ export class CloneAvatar implements FrameAvatarPort {
       this.#loopFrame = Math.round((this.#player.frameNumber * this.#loopFps) / this.#outFps) % this.#placements.length;
     }
     frame.set(this.#base);
-    const mouth = this.#chooser.choose(pose, 1 / this.#outFps);
+    const mouth = this.#chooser.choose(pose, 1 / this.#outFps, mouthAhead);
     this.#lastMouth = mouth;
     if (mouth === null || !this.#hasBase) return;
     this.files.readPatch(mouth, this.#patch);

@@ -1,5 +1,5 @@
 import type { Canvas } from '@napi-rs/canvas';
-import type { AvatarPlacement, ChannelAvatar, DrawItem, FrameAvatarPort } from '../avatar/avatarPort.js';
+import type { AvatarPlacement, ChannelAvatar, DrawItem, FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { canvasSource } from '../avatar/spriteSource.js';
 import { alignRect, copyI420Rect, I420Layout, rgbaToI420, type Rect } from './i420.js';
@@ -25,6 +25,7 @@ export interface VideoFeed {
 }
 
 const SPRITE_BYTES_PER_FRAME_PIXEL = 200;
+const NO_MOUTH_AHEAD: readonly MouthAhead[] = [];
 
 /**
  * Builds each frame's picture by redrawing only what changed since the previous frame (the damage):
@@ -110,9 +111,9 @@ export class FrameCompositor {
     this.#previous = null;
   }
 
-  /** Draws one frame for `pose`; the caller owns one reference to the returned picture. */
-  compose(pose: RigPose, timings?: ComposeTimings): Picture {
-    if (this.#avatar.kind === 'frame') return this.#composeWhole(this.#avatar, pose, timings);
+  /** Draws one frame for `pose` (`mouthAhead`: the mouth's next frames, when known); the caller owns one reference to the returned picture. */
+  compose(pose: RigPose, timings?: ComposeTimings, mouthAhead: readonly MouthAhead[] = NO_MOUTH_AHEAD): Picture {
+    if (this.#avatar.kind === 'frame') return this.#composeWhole(this.#avatar, pose, mouthAhead, timings);
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
     const items = this.#avatar.frame(pose, this.#placement);
@@ -162,12 +163,12 @@ export class FrameCompositor {
    * A frame drawn whole by the avatar (a clone in its own room: the scene's backplate does not show), with
    * the scene's overlays on top.
    */
-  #composeWhole(avatar: FrameAvatarPort, pose: RigPose, timings?: ComposeTimings): Picture {
+  #composeWhole(avatar: FrameAvatarPort, pose: RigPose, mouthAhead: readonly MouthAhead[], timings?: ComposeTimings): Picture {
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
     const { width, height } = this.layout;
     const whole = { x: 0, y: 0, width, height };
-    avatar.drawFrame(pose, this.#current, this.layout);
+    avatar.drawFrame(pose, this.#current, this.layout, mouthAhead);
     for (const overlay of this.#scene.overlays) {
       const placed = this.#bank.place(canvasSource(overlay.canvas), [1, 0, 0, 1, overlay.x, overlay.y]);
       placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, whole);

@@ -64,6 +64,11 @@ export interface SpeechTick {
   /** Mouth for the middle of this tick's audio, and how much it should override the idle mouth. */
   readonly mouth: MouthState;
   readonly mouthWeight: number;
+  /**
+   * The mouth one, two, … ticks ahead while a sentence with timed visemes plays (empty otherwise: an
+   * audio-driven mouth is not known ahead): a clone picks its mouth sequence with it. Reused next tick.
+   */
+  readonly mouthAhead: readonly MouthState[];
   /** The sentence being spoken, for captions. */
   readonly sentence: string | null;
   readonly speaking: boolean;
@@ -92,6 +97,9 @@ const SENTENCE_GAP_S = 0.18;
 /** Interrupted speech fades out over this long instead of stopping on a click. */
 const FADE_OUT_S = 0.008;
 const MOUTH_RAMP_S = 0.09;
+/** Ticks of mouth known ahead (a clone's sequence choice looks this far). */
+export const MOUTH_AHEAD_TICKS = 4;
+const NO_MOUTH_AHEAD: readonly MouthState[] = [];
 const MAX_QUEUED = 64;
 
 /**
@@ -116,6 +124,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   #samples = new Float32Array(0);
   #cursor = 0;
   readonly #mouth: MouthState = { open: 0, form: 0, round: 0 };
+  readonly #aheadStates: MouthState[] = Array.from({ length: MOUTH_AHEAD_TICKS }, () => ({ open: 0, form: 0, round: 0 }));
+  /** The look-ahead's first n states, n = 0..MOUTH_AHEAD_TICKS (made once: a tick allocates none). */
+  /** Samples before the last viseme so far that a viseme still to come cannot change (its lead and blend). */
+  readonly #settledMargin: number;
+  readonly #aheadViews: (readonly MouthState[])[] = Array.from({ length: MOUTH_AHEAD_TICKS + 1 }, (_, n) => this.#aheadStates.slice(0, n));
+  #ahead: readonly MouthState[] = NO_MOUTH_AHEAD;
   #mouthWeight = 0;
   readonly #audioMouth: AudioMouth;
   /** Audio buffered ahead before synthesis pauses. */
@@ -125,6 +139,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     super();
     this.#provider = provider;
     this.outputRateHz = outputRateHz;
+    this.#settledMargin = Math.round(0.1 * outputRateHz);
     this.#log = log;
     this.#synth = new SentenceSynthesizer(provider, outputRateHz, (message) => log('warn', message));
     this.#audioMouth = new AudioMouth(outputRateHz);
@@ -215,6 +230,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     let written = 0;
     let mouthFrom: Segment | null = null;
     let mouthAt = 0;
+    /** The middle of this tick in the sentence's samples (before its start when it starts late in the tick). */
+    let mouthMid = 0;
     if (this.#interruptPending) {
       this.#interruptPending = false;
       const head = this.#segments[0];
@@ -239,7 +256,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       if (head.played < head.available) {
         if (!mouthFrom) {
           mouthFrom = head;
-          mouthAt = head.played + Math.max(0, Math.floor(frames / 2) - written);
+          mouthMid = head.played + Math.floor(frames / 2) - written;
+          mouthAt = Math.max(head.played, mouthMid);
         }
         written += readSentenceAudio(head, out, written, frames - written);
         continue;
@@ -254,13 +272,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.#segments.shift();
       this.#afterSegment(head, ms(written));
     }
-    this.#updateMouth(mouthFrom, mouthAt, out);
+    this.#updateMouth(mouthFrom, mouthAt, mouthMid, out);
     this.#pump();
     const head = this.#segments[0];
     return {
       samples: out,
       mouth: this.#mouth,
       mouthWeight: this.#mouthWeight,
+      mouthAhead: this.#ahead,
       sentence: head && head.played > 0 ? head.text : null,
       speaking: this.speaking,
     };
@@ -279,10 +298,22 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.removeAllListeners();
   }
 
-  #updateMouth(segment: Segment | null, at: number, audio: Float32Array): void {
+  #updateMouth(segment: Segment | null, at: number, mid: number, audio: Float32Array): void {
     const step = audio.length / (MOUTH_RAMP_S * this.outputRateHz);
+    this.#ahead = NO_MOUTH_AHEAD;
     if (segment) {
-      if (segment.track) segment.track.at(at, this.#mouth);
+      if (segment.track) {
+        segment.track.at(at, this.#mouth);
+        // The same track a tick, two, … later, as far as its visemes have come and settled (they arrive after
+        // their audio, and the next one can still reshape the last 0.1 s; past the end of a finished sentence
+        // the track says silence).
+        let known = 0;
+        while (known < MOUTH_AHEAD_TICKS && (segment.done || mid + (known + 1) * audio.length < segment.track.lastSample - this.#settledMargin)) {
+          segment.track.at(Math.max(0, mid + (known + 1) * audio.length), this.#aheadStates[known]);
+          known++;
+        }
+        this.#ahead = this.#aheadViews[known] ?? NO_MOUTH_AHEAD;
+      }
       else Object.assign(this.#mouth, this.#audioMouth.process(audio, segment.vad[Math.floor(at / this.#synth.vadBlock)] ?? null));
       this.#mouthWeight = Math.min(1, this.#mouthWeight + step);
     } else {

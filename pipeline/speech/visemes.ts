@@ -96,6 +96,11 @@ export class VisemeTrack {
     return this.#items.length;
   }
 
+  /** The sample of the last viseme so far (-1 before the first): the track is known up to there. */
+  get lastSample(): number {
+    return this.#items.at(-1)?.sample ?? -1;
+  }
+
   /** Adds a viseme (a time before the last one counts as the last). Repeats of the same viseme merge. */
   add(sample: number, viseme: Viseme): void {
     const last = this.#items.at(-1);

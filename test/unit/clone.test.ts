@@ -12,6 +12,7 @@ import { probeRecording, recordingFrames } from '../../pipeline/clone/recordingR
 import { thumbDifference, thumbnail } from '../../pipeline/clone/recordingScan.js';
 import { CloneAvatar, cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
 import { CloneLoadError } from '../../pipeline/clone/cloneFiles.js';
+import { MouthChooser } from '../../pipeline/clone/mouthChooser.js';
 import { restPose, type RigPose } from '../../pipeline/avatar/rig.js';
 import { I420Layout } from '../../pipeline/compose/i420.js';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -211,4 +212,29 @@ test('a clone folder damaged by hand cannot be shown, and says what is wrong', (
   assert.throws(() => CloneAvatar.open({ dataDir, id: 'clone-damaged', width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} }),
     (err: unknown) => err instanceof CloneLoadError && /clone-damaged is damaged: mouths.i420 is 9 bytes/.test(err.message));
   assert.throws(() => CloneAvatar.open({ dataDir, id: 'clone-missing', width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} }), /clone clone-missing not found/);
+});
+
+test('the mouth sequence: with the next frames known it plays a recorded stretch on instead of cutting between near fits; silence hands back to the loop', () => {
+  // Take A: a mouth opening steadily over 20 frames. Take B: 40 frames of jittery openings around the same range.
+  const takeA = Array.from({ length: 20 }, (_, i) => ({ frame: i, opening: (i / 19) * 0.2, width: 0.55, roundness: 0.4, teeth: 0 }));
+  const takeB = Array.from({ length: 40 }, (_, i) => ({ frame: 100 + i, opening: (((i * 7) % 20) / 19) * 0.2 + 0.004, width: 0.55, roundness: 0.4, teeth: 0 }));
+  const wanted = (i: number) => ({ open: Math.min(1, i / 19), form: 0, round: 0 });
+  // (What looking ahead gains on real footage is measured by npm run bench clone.)
+  const run = (lookAhead: boolean) => {
+    const chooser = new MouthChooser([...takeA, ...takeB]);
+    const chosen: (number | null)[] = [];
+    for (let i = 1; i < 20; i++) {
+      const now = wanted(i);
+      chosen.push(chooser.choose({ mouthOpen: now.open, mouthForm: 0, mouthRound: 0 }, 1 / 30, lookAhead ? [1, 2, 3, 4].map((k) => wanted(i + k)) : []));
+    }
+    return { chosen, jumpRate: chooser.jumpRate, chooser };
+  };
+  const ahead = run(true);
+  assert.ok(ahead.jumpRate <= 0.1, `with look-ahead: cuts on ${(ahead.jumpRate * 100).toFixed(0)}% of frames (${ahead.chosen.join(',')})`);
+  assert.ok(ahead.chosen.slice(3).every((k) => k !== null && k < 20), 'it plays take A on');
+  // Silence: a closed mouth at once, the loop's own after the release.
+  const silent = Array.from({ length: 8 }, () => ahead.chooser.choose({ mouthOpen: 0, mouthForm: 0, mouthRound: 0 }, 1 / 30));
+  const first = silent[0];
+  assert.ok(typeof first === 'number' && ([...takeA, ...takeB][first]?.opening ?? 1) < 0.03, `the first silent frame shows a closed library mouth (${first})`);
+  assert.equal(silent.at(-1), null);
 });

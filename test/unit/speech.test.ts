@@ -186,3 +186,36 @@ test('a playlist is refused naming its first line that cannot be said; lines tha
     await provider.close();
   }
 });
+
+test('while a sentence with visemes plays, the speaker also says the mouth of the next ticks: each tick\'s first look-ahead is the next tick\'s mouth', async () => {
+  const provider = new EspeakProvider();
+  const speaker = new Speaker(provider, 48000, () => {});
+  try {
+    speaker.say('Ah, all right, we are live.');
+    const frames = 1600; // one 30 fps tick at 48 kHz
+    let previousAhead: { open: number; form: number; round: number } | null = null;
+    let compared = 0, speaking = 0;
+    const until = performance.now() + 10_000;
+    while (performance.now() < until && compared < 40) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const tick = speaker.next(frames);
+      if (tick.mouthAhead.length === 0) {
+        previousAhead = null;
+        continue;
+      }
+      speaking++;
+      assert.ok(tick.mouthAhead.length <= 4);
+      if (previousAhead) {
+        assert.ok(Math.abs(previousAhead.open - tick.mouth.open) < 1e-9 && Math.abs(previousAhead.round - tick.mouth.round) < 1e-9, `tick ${speaking}: said ahead ${JSON.stringify(previousAhead)}, came ${JSON.stringify(tick.mouth)}`);
+        compared++;
+      }
+      // Only as far as the sentence has been synthesised.
+      const first = tick.mouthAhead[0];
+      previousAhead = first ? { ...first } : null;
+    }
+    assert.ok(compared >= 20, `look-ahead compared on ${compared} ticks`);
+  } finally {
+    await speaker.close();
+    await provider.close();
+  }
+});
