@@ -84,6 +84,8 @@ export class CloneJobs {
   #builder: ChildProcess | null = null;
   #running: { readonly id: string; readonly startedMs: number; lastSaveMs: number } | null = null;
   #closed = false;
+  /** The last state write queued (they run one at a time). */
+  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: CloneJobsOptions) {
     this.#options = options;
@@ -162,6 +164,8 @@ export class CloneJobs {
   /** Ends the builder (a build under way starts again with the next start()). */
   async close(): Promise<void> {
     this.#closed = true;
+    // A state the API has already answered (ready, failed) is on disk before the server goes.
+    await this.#saving;
     const builder = this.#builder;
     if (!builder || builder.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => builder.once('exit', () => resolve()));
@@ -258,7 +262,17 @@ export class CloneJobs {
     if (record) this.#records.set(id, { ...record, ...change });
   }
 
-  async #save(id: string): Promise<void> {
+  /**
+   * Writes the clone's state as it is now. Saves run one after another (progress and the final state
+   * could overlap: two writes into one temporary file made a damaged record that a restart left out);
+   * each writes the latest state, so the file never goes back to an older one.
+   */
+  #save(id: string): Promise<void> {
+    this.#saving = this.#saving.then(() => this.#write(id));
+    return this.#saving;
+  }
+
+  async #write(id: string): Promise<void> {
     const record = this.#records.get(id);
     if (!record) return;
     const path = join(this.#dir, id, RECORD_FILE);

@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT } from '../../config/paths.js';
 import { avatarListSchema, avatarSchema, channelSceneSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
-import { audioEnvelope, commandOf, darkPixels, descendants, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { audioEnvelope, commandOf, darkPixels, descendants, listenEvents, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { launchChromium, signIn } from './consoleHelpers.js';
 import { cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
@@ -93,7 +93,8 @@ test('a clone builds from an uploaded webcam recording while the channel stays o
   const afterBuild = await fenshen.read('/api/channels/main', channelStatusSchema);
   const repeated = afterBuild.framesRepeated - before.framesRepeated;
   console.log(`clone built over the API in ${elapsedS.toFixed(1)} s; live frames repeated meanwhile: ${repeated}`);
-  assert.ok(repeated <= 8, `${repeated} frames repeated in ${elapsedS.toFixed(1)} s while the clone built`);
+  // Typically 0-2; a build at the live priority, or forked from the server mid-air, repeated 9-46.
+  assert.ok(repeated <= 10, `${repeated} frames repeated in ${elapsedS.toFixed(1)} s while the clone built`);
   const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
   assert.ok(avatars.some((a) => a.kind === 'clone' && a.id === id && a.state === 'ready'));
   assert.ok(avatars.some((a) => a.kind === 'rig' && a.id === 'xiaomei'));
@@ -164,8 +165,52 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
   assert.ok(found / frames > 0.9, `face found in ${found} of ${frames} output frames`);
   assert.ok(worst < 0.6, `the face is where the loop puts it (off by up to ${worst.toFixed(2)} eye distances)`);
 
+  // Interrupt closes the clone's mouth within 100 ms (the same measure as the voice's).
+  const cut = join(work, 'clone-interrupt.flv');
+  const listener = listenEvents(`${fenshen.url}/api/channels/main/events`, fenshen.token);
+  await listener.ready;
+  const recording = recordAsync(`${fenshen.rtmpBase}/main`, 8, cut);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const said = await fenshen.api('/api/channels/main/say', { method: 'POST', body: JSON.stringify({ text: 'Ah, ah, a long line that keeps going on and on about the product and its price.' }) });
+  const { utteranceId } = (await said.json()) as { utteranceId: string };
+  const started = await waitFor('speech started', () => listener.events.find((e) => e.type === 'speech' && e.data.type === 'started' && e.data.utteranceId === utteranceId), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const interrupted = await fenshen.api('/api/channels/main/interrupt', { method: 'POST' });
+  const { mediaMs } = (await interrupted.json()) as { mediaMs: number };
+  await recording;
+  listener.close();
+  const cutEnv = audioEnvelope(cut);
+  const firstVoice = onsets(cutEnv.rms, cutEnv.startS, cutEnv.windowS, 300, 1.0)[0];
+  assert.ok(firstVoice !== undefined, 'the line was heard');
+  const requested = firstVoice + (mediaMs - Number(started.data.mediaMs)) / 1000;
+  const cutDark = darkPixels(cut, rect, 50);
+  const lastOpen = cutDark.counts.reduce((last, count, i) => (count > closed + 0.45 * (open - closed) ? cutDark.startS + (i + 1) / preset.fps : last), 0);
+  assert.ok(lastOpen > firstVoice, 'the mouth opened while the line played');
+  console.log(`clone mouth closed ${((lastOpen - requested) * 1000).toFixed(0)} ms after the interrupt`);
+  assert.ok(lastOpen - requested <= 0.1, `the clone's mouth closed ${((lastOpen - requested) * 1000).toFixed(0)} ms after the interrupt`);
+
   const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) });
   assert.equal(back.status, 200);
+});
+
+test('a clone damaged by hand while the server was down: the channel comes back with the default avatar and says why', async () => {
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
+  assert.ok(clone);
+  assert.equal((await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: clone.id } }) })).status, 200);
+  await fenshen.stop();
+  writeFileSync(join(fenshen.dataDir, 'avatars', clone.id, 'mouths.i420'), 'damaged');
+  fenshen = await startFenshen({ FENSHEN_DATA: fenshen.dataDir });
+  await fenshen.live();
+  assert.equal((await fenshen.read('/api/channels/main', channelStatusSchema)).avatar, 'xiaomei');
+  assert.match(fenshen.stderr(), new RegExp(`${clone.id} is damaged: mouths.i420 is 7 bytes.*showing the default avatar xiaomei instead`));
+  // Shown again over the API, it is refused with the reason; deleting it works.
+  const refused = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: clone.id } }) });
+  assert.equal(refused.status, 422);
+  assert.match((await readAnswer(refused, errorAnswerSchema)).error, /is damaged: mouths.i420/);
+  // Nothing shows it now: it can be deleted.
+  assert.equal((await fenshen.api(`/api/avatars/${clone.id}`, { method: 'DELETE' })).status, 204);
+  assert.ok(!existsSync(join(fenshen.dataDir, 'avatars', clone.id)));
 });
 
 test('a server killed mid-build builds the clone again when it comes back', async () => {
