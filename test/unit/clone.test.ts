@@ -152,7 +152,7 @@ async function drawClone(avatar: CloneAvatar, layout: I420Layout, poses: RigPose
   // The loop's first frames take a moment to decode: the frame stays black until then.
   await waitUntil(() => {
     avatar.drawFrame(restPose(), frame, layout);
-    return frame[layout.width * 640 + 360] !== 16;
+    return frame[layout.width * (layout.height / 2) + layout.width / 2] !== 16;
   });
   const frames: Uint8Array[] = [], mouths: (number | null)[] = [];
   for (const pose of poses) {
@@ -237,4 +237,29 @@ test('the mouth sequence: with the next frames known it plays a recorded stretch
   const first = silent[0];
   assert.ok(typeof first === 'number' && ([...takeA, ...takeB][first]?.opening ?? 1) < 0.03, `the first silent frame shows a closed library mouth (${first})`);
   assert.equal(silent.at(-1), null);
+});
+
+test('full size: the clip upscaled to 1080x810 builds without the small-face warning, its mouths kept at the capped size, and plays at 1080x1920 with the mouth put in', async () => {
+  const big = join(work, 'upscaled.mp4');
+  ffmpeg(['-i', CLIP, '-t', '20', '-vf', 'scale=1080:810:flags=lanczos', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', big]);
+  const built = await buildClone({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', recording: big, dir: join(dataDir, 'avatars', 'clone-big'), name: 'big', consent });
+  assert.equal(built.source.width, 1080);
+  assert.ok(built.report.medianEyeDistancePx > 140, `eye distance ${built.report.medianEyeDistancePx}`);
+  assert.ok(!built.report.warnings.some((w) => w.code === 'small_face'), JSON.stringify(built.report.warnings));
+  // Mouths are stored at most at a 110 px eye distance (size on disk), so a big face's patches are scaled down.
+  assert.ok(built.mouths.eyeDistancePx <= 110 && built.mouths.patchWidth > 150, `${built.mouths.patchWidth}x${built.mouths.patchHeight} at ${built.mouths.eyeDistancePx}`);
+  const layout = new I420Layout(1080, 1920);
+  const avatar = CloneAvatar.open({ dataDir, id: 'clone-big', width: 1080, height: 1920, fps: 30, ffmpegPath: 'ffmpeg', onError: (m) => assert.fail(m) });
+  try {
+    const open = { ...restPose(), mouthOpen: 1 };
+    const { frames, mouths } = await drawClone(avatar, layout, [...Array(6).fill(restPose()), ...Array(8).fill(open)]);
+    assert.ok(mouths.slice(6).every((m) => m !== null));
+    const face = cloneFaceInFrame(avatar.files, layout);
+    const e = face.eyeDistance;
+    const mouthBox = { x: Math.round(face.mouth.x - 0.3 * e), y: Math.round(face.mouth.y - 0.12 * e), w: Math.round(0.6 * e), h: Math.round(0.24 * e) };
+    const silent = meanLuma(frames[3] as Uint8Array, layout.width, mouthBox), talking = meanLuma(frames[12] as Uint8Array, layout.width, mouthBox);
+    assert.ok(talking < silent - 8, `mouth region luma ${talking.toFixed(1)} talking vs ${silent.toFixed(1)} silent`);
+  } finally {
+    avatar.close();
+  }
 });
