@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- --minutes 60 [--warmup 900] [--every 5] [--viewers 4] [--out FILE]`
+ * `npm run soak -- --minutes 60 [--warmup 900] [--every 5] [--viewers 4] [--clone] [--out FILE]`
  * `npm run soak -- --judge FILE [--warmup S]`: the verdict of a saved run again (another warm-up, say).
  *
  * Runs the whole channel as a night on air would: the server from the sources, a Mandarin + English
@@ -7,10 +7,13 @@
  * reader on the RTMP output (as a platform's ingest would read it) and a few WebRTC viewers. Every few
  * seconds it samples the server's RSS, heap, open fds, child processes, event-loop lag, frame drops and
  * A/V offset, then prints a verdict table: growth per hour after warm-up, worst lag, drops, |A/V|.
+ * `--clone` first builds a clone (分身) from the webcam clip over the API and puts it on air.
  * Exit code 0 when every goal is met. CI runs `--minutes 2 --warmup 30`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLONE_CLIP } from './cloneBench.js';
 import { freePort, spawnRtmpServer, waitFor } from '../test/e2e/helpers.js';
 import { sampleServer, type ServerSample } from './soak/serverSample.js';
 import { StreamWatch, type StreamWindow } from './soak/streamWatch.js';
@@ -40,6 +43,7 @@ function parse() {
       viewers: { type: 'string', default: '4' },
       out: { type: 'string' },
       judge: { type: 'string' },
+      clone: { type: 'boolean', default: false },
     },
   });
   const num = (name: string, v: string | undefined, min: number) => {
@@ -54,6 +58,7 @@ function parse() {
     viewers: Math.round(num('viewers', values.viewers, 0)),
     out: values.out ?? null,
     judge: values.judge ?? null,
+    clone: values.clone ?? false,
   };
 }
 
@@ -69,6 +74,25 @@ async function secondRtmpServer(): Promise<{ port: number; stop: () => Promise<v
       await exited;
     },
   };
+}
+
+/** Builds a clone from the webcam clip over the API (upload, consent, build) and shows it on main. */
+async function putCloneOnAir(api: (path: string, init?: RequestInit) => Promise<Response>): Promise<void> {
+  log('building a clone from the webcam clip …');
+  const uploaded = await api(`/api/uploads?name=${encodeURIComponent(basename(CLONE_CLIP))}`, { method: 'POST', body: readFileSync(CLONE_CLIP), headers: { 'content-type': 'application/octet-stream' } });
+  if (uploaded.status !== 201) throw new Error(`upload: ${uploaded.status} ${await uploaded.text()}`);
+  const { id: upload } = (await uploaded.json()) as { id: string };
+  const created = await api('/api/avatars', { method: 'POST', body: JSON.stringify({ kind: 'clone', name: 'soak', upload, consent: { person: 'Audun Mathias Øygard' } }) });
+  if (created.status !== 202) throw new Error(`clone: ${created.status} ${await created.text()}`);
+  const { id } = (await created.json()) as { id: string };
+  const state = await waitFor('the clone built', async () => {
+    const answer = (await (await api(`/api/avatars/${id}`)).json()) as { state: string; error?: string };
+    return answer.state === 'building' ? undefined : answer;
+  }, 300_000);
+  if (state.state !== 'ready') throw new Error(`clone build failed: ${state.error ?? state.state}`);
+  const shown = await api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id } }) });
+  if (!shown.ok) throw new Error(`showing the clone: ${shown.status} ${await shown.text()}`);
+  log(`clone ${id} on air`);
 }
 
 /** The default warm-up: 15 min, or a quarter of a short run. */
@@ -97,6 +121,7 @@ async function main(): Promise<number> {
     const res = await target.api(path, { method, body: JSON.stringify(body) });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   };
+  if (args.clone) await putCloneOnAir(target.api);
   await put('/api/channels/main/playlist', 'PUT', { lines: PLAYLIST, loop: true });
   await put('/api/channels/main/destinations', 'POST', { id: 'second', url: `rtmp://127.0.0.1:${second.port}/live/soak-key`, preset: 'douyin-720p' });
   await waitFor('both destinations live', async () => {

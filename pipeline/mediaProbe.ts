@@ -11,6 +11,10 @@ export interface VideoProbe {
   readonly width: number;
   readonly height: number;
   readonly durationS: number;
+  /** Frames a second (the stream's average rate; 0 when ffprobe gives none). */
+  readonly fps: number;
+  /** How a phone's video is turned (0, ±90, 180): ffmpeg turns it upright when it decodes. */
+  readonly rotationDeg: number;
 }
 
 /** The file is not a video that can be played; the message says why, in words for the operator. */
@@ -36,7 +40,7 @@ export async function probeVideoFile(ffprobePath: string, file: string, timeoutM
     name: `ffprobe (${ffprobePath})`,
     command: ffprobePath,
     // `file` is a path the caller checked; '-i' keeps a name starting with '-' from being read as an option.
-    launch: () => ({ args: ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height:format=duration', '-of', 'json', '-i', file] }),
+    launch: () => ({ args: ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation:format=duration', '-of', 'json', '-i', file] }),
     // Never above the caller's own priority (the upload checker runs at the lowest).
     niceness: PROBE_NICENESS,
     watchdog: { intervalMs: Math.min(PROBE_CHECK_MS, timeoutMs), check: (_silentMs, ranMs) => (ranMs >= timeoutMs ? 'timed out' : null) },
@@ -54,7 +58,7 @@ export async function probeVideoFile(ffprobePath: string, file: string, timeoutM
   if (exit.startError !== null) throw new Error(exit.startError);
   if (exit.killedFor !== null) throw new VideoProbeError(`reading it took longer than ${Math.round(timeoutMs / 1000)} s`);
   const code = exit.code;
-  let parsed: { streams?: { width?: number; height?: number }[]; format?: { duration?: string } } = {};
+  let parsed: { streams?: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string; side_data_list?: { rotation?: number }[] }[]; format?: { duration?: string } } = {};
   try {
     parsed = JSON.parse(out) as typeof parsed;
   } catch {
@@ -64,5 +68,11 @@ export async function probeVideoFile(ffprobePath: string, file: string, timeoutM
   if (code !== 0 || !stream?.width || !stream.height) throw new VideoProbeError('it is not a video (no picture stream ffmpeg can decode)');
   const durationS = Number(parsed.format?.duration);
   if (!(durationS > MIN_LOOP_SECONDS)) throw new VideoProbeError(`it is too short to loop (under ${MIN_LOOP_SECONDS} s)`);
-  return { width: stream.width, height: stream.height, durationS };
+  const rate = (text: string | undefined): number => {
+    const [n, d] = (text ?? '').split('/').map(Number);
+    return n && d ? n / d : 0;
+  };
+  const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
+  const rotationDeg = stream.side_data_list?.find((side) => side.rotation !== undefined)?.rotation ?? 0;
+  return { width: stream.width, height: stream.height, durationS, fps, rotationDeg };
 }

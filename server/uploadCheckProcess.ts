@@ -16,8 +16,8 @@ try {
 async function run(job: CheckJob): Promise<ImageCheckAnswer | VideoCheckAnswer | { readonly unavailable: string }> {
   try {
     if (job.kind === 'image') return await checkImageInChild(job.file, job.mime);
-    const video = await probeVideoFile(job.ffprobePath, job.file);
-    return { ok: true, ...video };
+    const { width, height, durationS } = await probeVideoFile(job.ffprobePath, job.file);
+    return { ok: true, width, height, durationS };
   } catch (err) {
     if (err instanceof VideoProbeError) return { ok: false, reason: err.message };
     return { unavailable: err instanceof Error ? err.message : String(err) };

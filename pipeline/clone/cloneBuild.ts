@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { once } from 'node:events';
-import { trackChild } from '../process/childRegistry.js';
+import type { Writable } from 'node:stream';
+import { SupervisedProcess, type ProcessExit, type ProcessRun } from '../process/supervisedProcess.js';
 import type { RgbaFrame } from '../drive/faceLandmarks.js';
 import { pickBaseLoop } from './baseLoop.js';
 import { CLONE_FORMAT, cloneManifestSchema, type CloneManifest, type MouthEntry } from './cloneManifest.js';
@@ -100,7 +100,7 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
   await Promise.all(CLONE_FILES.map((file) => rm(join(options.dir, file), { force: true })));
   const loopLength = loop.to - loop.from + 1;
   const loopLandmarks = new Float32Array(loopLength * 936);
-  const encoder = startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.mp4'));
+  const encoder = await startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.mp4'));
   const patches = await open(join(options.dir, 'mouths.i420'), 'w');
   const patchLandmarks: Float32Array[] = [];
   const entries: MouthEntry[] = [];
@@ -119,7 +119,7 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
         const weight = (fadeAt + 1) / (loop.crossfade + 1);
         const picture = into ? blend(frame, into, weight) : frame.data;
         loopLandmarks.set(into && intoPoints ? lerpPoints(points, intoPoints, weight) : points, (i - loop.from) * 936);
-        if (!encoder.stdin.write(picture)) await once(encoder.stdin, 'drain');
+        if (!encoder.input.write(picture)) await once(encoder.input, 'drain');
       }
       if (points && mouthFrames.has(i)) {
         const inPatch = extractMouth(frame, points, face, patch);
@@ -133,10 +133,11 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
     }
   } finally {
     await patches.close();
-    encoder.stdin.end();
+    encoder.input.end();
   }
-  const [code] = (await once(encoder, 'close')) as [number | null];
-  if (code !== 0) throw new CloneBuildError(`the idle loop could not be encoded (ffmpeg exit ${code}: ${encoder.stderrTail().trim().split('\n').at(-1) ?? ''})`);
+  const end = await encoder.ended;
+  await encoder.process.close();
+  if (end.code !== 0 || end.startError !== null) throw new CloneBuildError(`the idle loop could not be encoded (${end.startError ?? (end.lastLine || `ffmpeg exit ${end.code}`)})`);
   await writeFile(join(options.dir, 'loop.landmarks.f32'), Buffer.from(loopLandmarks.buffer));
   const allLandmarks = new Float32Array(patchLandmarks.length * 936);
   patchLandmarks.forEach((p, k) => allLandmarks.set(p, k * 936));
@@ -182,21 +183,25 @@ function lerpPoints(a: Float32Array, b: Float32Array, weight: number): Float32Ar
 }
 
 /** The loop, RGBA in, H.264 (yuv420p BT.709, near lossless) out, a keyframe a second so any point can be sought. */
-function startLoopEncoder(ffmpegPath: string, info: RecordingInfo, path: string) {
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${info.width}x${info.height}`, '-r', String(info.fps), '-i', 'pipe:0',
-    // BT.709 limited range, as the channel draws its frames: the player copies planes, never converts.
-    '-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
-    '-an', '-c:v', 'libx264', '-preset', 'medium', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(Math.round(info.fps)), '-movflags', '+faststart', path];
-  const child = spawn(ffmpegPath, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  trackChild(child);
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => {
-    if (stderr.length < 4000) stderr += c.toString();
+async function startLoopEncoder(ffmpegPath: string, info: RecordingInfo, path: string): Promise<{ process: SupervisedProcess; input: Writable; ended: Promise<ProcessExit> }> {
+  const encoder = new SupervisedProcess({
+    name: 'clone loop encoder',
+    command: ffmpegPath,
+    launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${info.width}x${info.height}`, '-r', String(info.fps), '-i', 'pipe:0',
+      // BT.709 limited range, as the channel draws its frames: the player copies planes, never converts.
+      '-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
+      '-an', '-c:v', 'libx264', '-preset', 'medium', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(Math.round(info.fps)), '-movflags', '+faststart', path] }),
+    stdin: 'pipe',
+    killGraceMs: 0,
   });
-  child.stdin.on('error', () => undefined);
-  return Object.assign(child, { stderrTail: () => stderr });
+  const spawned = once(encoder, 'spawned') as Promise<[ProcessRun]>;
+  // A clean end is an 'exit' too (nobody asked for it).
+  const ended = once(encoder, 'exit').then(([end]) => end as ProcessExit);
+  encoder.start();
+  const [run] = await spawned;
+  if (!run.stdin) throw new CloneBuildError('the idle loop encoder has no input');
+  return { process: encoder, input: run.stdin, ended };
 }
-
 /** Opening (0..max, 8 bins) × width (5 bins over the recording's range): the share of the 40 cells some mouth falls in (a wide-open mouth is never at its widest, so ~0.6 is full). */
 function shapeCoverage(entries: readonly MouthEntry[]): number {
   if (entries.length === 0) return 0;

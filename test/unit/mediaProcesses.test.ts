@@ -231,5 +231,5 @@ test('a probe that hangs is killed at its time limit; a missing ffprobe is a ser
   assert.ok(performance.now() - startedMs < 2000);
   assert.equal(liveChildCount(), 0);
   await assert.rejects(probeVideoFile('/nonexistent/ffprobe', clip), (err: Error) => !(err instanceof VideoProbeError) && /ffprobe \(\/nonexistent\/ffprobe\) cannot be started/.test(err.message));
-  assert.deepEqual(await probeVideoFile('ffprobe', clip), { width: 64, height: 48, durationS: 1 });
+  assert.deepEqual(await probeVideoFile('ffprobe', clip), { width: 64, height: 48, durationS: 1, fps: 10, rotationDeg: 0 });
 });
