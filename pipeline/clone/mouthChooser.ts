@@ -9,6 +9,10 @@ export interface MouthTarget {
 }
 
 type RigMouth = Pick<RigPose, 'mouthOpen' | 'mouthForm' | 'mouthRound'>;
+type MutableTarget = { -readonly [K in keyof MouthTarget]: MouthTarget[K] };
+
+/** Frames of look-ahead the chooser uses at most (the speaker says 4). */
+const MAX_AHEAD = 8;
 
 /** Silence this long ends the mouth overlay: the base loop's own closed mouth shows again. */
 const RELEASE_S = 0.2;
@@ -50,6 +54,13 @@ export class MouthChooser {
   #jumps = 0;
   #chosen = 0;
   #openingError = 0;
+  // Buffers of the sequence search, made once.
+  readonly #targets: MutableTarget[] = Array.from({ length: 1 + MAX_AHEAD }, () => ({ opening: 0, width: 0 }));
+  readonly #rigMouth = { mouthOpen: 0, mouthForm: 0, mouthRound: 0 };
+  readonly #fits = new Int32Array(CANDIDATES);
+  readonly #fitCosts = new Float64Array(CANDIDATES);
+  /** A step holds at most the best fits plus a successor of each state before: it grows by CANDIDATES a step. */
+  readonly #layers: Layer[] = [makeLayer(CANDIDATES * (2 + MAX_AHEAD)), makeLayer(CANDIDATES * (2 + MAX_AHEAD))];
 
   constructor(entries: readonly MouthEntry[]) {
     if (entries.length === 0) throw new RangeError('a mouth library needs at least one mouth');
@@ -64,23 +75,29 @@ export class MouthChooser {
   }
 
   /** The library's measures for a rig mouth: open 0..1 scales to the library's widest opening; a smile widens, rounding narrows. */
-  targetOf(mouth: RigMouth): MouthTarget {
-    return {
-      opening: Math.max(0, Math.min(1, mouth.mouthOpen)) * this.#openMax,
-      width: this.#neutralWidth * (1 + 0.12 * mouth.mouthForm - 0.18 * mouth.mouthRound),
-    };
+  targetOf(mouth: RigMouth, out: MutableTarget = { opening: 0, width: 0 }): MouthTarget {
+    out.opening = Math.max(0, Math.min(1, mouth.mouthOpen)) * this.#openMax;
+    out.width = this.#neutralWidth * (1 + 0.12 * mouth.mouthForm - 0.18 * mouth.mouthRound);
+    return out;
   }
 
   /** The mouth for this frame (an index into the library), or null to show the base loop's own. */
   choose(pose: RigMouth, frameS: number, ahead: readonly MouthAhead[] = []): number | null {
-    const target = this.targetOf(pose);
+    const target = this.targetOf(pose, this.#targets[0] as MutableTarget);
     this.#silentS = target.opening < this.#openSpread * 0.25 ? this.#silentS + frameS : 0;
     if (this.#silentS >= RELEASE_S) {
       this.#last = -1;
       return null;
     }
-    const targets = [target, ...ahead.map((m) => this.targetOf({ mouthOpen: m.open, mouthForm: m.form, mouthRound: m.round }))];
-    const best = this.#sequence(targets);
+    const steps = 1 + Math.min(ahead.length, this.#targets.length - 1);
+    for (let j = 1; j < steps; j++) {
+      const m = ahead[j - 1] as MouthAhead;
+      this.#rigMouth.mouthOpen = m.open;
+      this.#rigMouth.mouthForm = m.form;
+      this.#rigMouth.mouthRound = m.round;
+      this.targetOf(this.#rigMouth, this.#targets[j] as MutableTarget);
+    }
+    const best = this.#sequence(steps);
     const next = this.#successor(this.#last);
     if (this.#last >= 0 && best !== next) this.#jumps++;
     this.#chosen++;
@@ -110,13 +127,14 @@ export class MouthChooser {
     return dOpen * dOpen + WIDTH_WEIGHT * dWidth * dWidth;
   }
 
-  /** The best-fitting few mouths for `target`. */
-  #bestFits(target: MouthTarget): number[] {
-    const picked: number[] = [], costs: number[] = [];
+  /** The best-fitting few mouths for `target`, into `#fits` (best first); returns how many. */
+  #bestFits(target: MouthTarget): number {
+    const picked = this.#fits, costs = this.#fitCosts;
+    let n = 0;
     for (let k = 0; k < this.#opening.length; k++) {
       const cost = this.#fit(k, target);
-      if (picked.length === CANDIDATES && cost >= (costs[CANDIDATES - 1] as number)) continue;
-      let at = picked.length === CANDIDATES ? CANDIDATES - 1 : picked.length;
+      if (n === CANDIDATES && cost >= (costs[CANDIDATES - 1] as number)) continue;
+      let at = n === CANDIDATES ? CANDIDATES - 1 : n++;
       while (at > 0 && (costs[at - 1] as number) > cost) {
         picked[at] = picked[at - 1] as number;
         costs[at] = costs[at - 1] as number;
@@ -125,48 +143,66 @@ export class MouthChooser {
       picked[at] = k;
       costs[at] = cost;
     }
-    return picked;
+    return n;
   }
 
   /**
-   * The first mouth of the cheapest sequence over `targets` (this frame, then the known next ones):
-   * fit per frame, plus a cut's cost wherever a mouth is not the recorded successor of the one before
-   * (the mouth shown last included).
+   * The first mouth of the cheapest sequence over the first `steps` targets (this frame, then the known
+   * next ones): fit per frame, plus a cut's cost wherever a mouth is not the recorded successor of the one
+   * before (the mouth shown last included). Works in buffers made once: nothing is allocated per frame.
    */
-  #sequence(targets: readonly MouthTarget[]): number {
-    let states: number[] = [];
-    let costs: number[] = [];
-    let firsts: number[] = [];
-    targets.forEach((target, j) => {
-      const previous = j === 0 ? [this.#last] : states;
-      const candidates = new Set(this.#bestFits(target));
-      for (const k of previous) {
-        const successor = this.#successor(k);
-        if (successor >= 0) candidates.add(successor);
+  #sequence(steps: number): number {
+    let from = this.#layers[0] as Layer, to = this.#layers[1] as Layer;
+    // Before the first frame: the mouth shown last, at no cost.
+    from.states[0] = this.#last;
+    from.costs[0] = 0;
+    from.firsts[0] = -1;
+    from.size = 1;
+    for (let j = 0; j < steps; j++) {
+      const target = this.#targets[j] as MutableTarget;
+      // Candidates: the best fits, and the recorded successor of each state before (no duplicates).
+      to.size = 0;
+      const fits = this.#bestFits(target);
+      for (let i = 0; i < fits; i++) addState(to, this.#fits[i] as number);
+      for (let i = 0; i < from.size; i++) {
+        const successor = this.#successor(from.states[i] as number);
+        if (successor >= 0) addState(to, successor);
       }
-      const nextStates: number[] = [], nextCosts: number[] = [], nextFirsts: number[] = [];
-      for (const k of candidates) {
-        const fit = this.#fit(k, target);
+      for (let c = 0; c < to.size; c++) {
+        const k = to.states[c] as number;
         let best = Infinity, first = k;
-        previous.forEach((p, i) => {
-          const cost = (j === 0 ? 0 : (costs[i] as number)) + (p < 0 || this.#successor(p) === k ? 0 : JUMP_COST);
+        for (let i = 0; i < from.size; i++) {
+          const p = from.states[i] as number;
+          const cost = (from.costs[i] as number) + (p < 0 || this.#successor(p) === k ? 0 : JUMP_COST);
           if (cost < best) {
             best = cost;
-            first = j === 0 ? k : (firsts[i] as number);
+            first = j === 0 ? k : (from.firsts[i] as number);
           }
-        });
-        nextStates.push(k);
-        nextCosts.push(best + fit);
-        nextFirsts.push(first);
+        }
+        to.costs[c] = best + this.#fit(k, target);
+        to.firsts[c] = first;
       }
-      states = nextStates;
-      costs = nextCosts;
-      firsts = nextFirsts;
-    });
+      const done = to;
+      to = from;
+      from = done;
+    }
     let bestAt = 0;
-    costs.forEach((c, i) => {
-      if (c < (costs[bestAt] as number)) bestAt = i;
-    });
-    return firsts[bestAt] as number;
+    for (let i = 1; i < from.size; i++) if ((from.costs[i] as number) < (from.costs[bestAt] as number)) bestAt = i;
+    return from.firsts[bestAt] as number;
   }
+}
+
+/** One step of the sequence search: its candidate mouths, the cheapest cost to reach each, and the first mouth of that path. */
+interface Layer {
+  readonly states: Int32Array;
+  readonly costs: Float64Array;
+  readonly firsts: Int32Array;
+  size: number;
+}
+
+const makeLayer = (capacity: number): Layer => ({ states: new Int32Array(capacity), costs: new Float64Array(capacity), firsts: new Int32Array(capacity), size: 0 });
+
+function addState(layer: Layer, k: number): void {
+  for (let i = 0; i < layer.size; i++) if (layer.states[i] === k) return;
+  layer.states[layer.size++] = k;
 }
