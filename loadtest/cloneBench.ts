@@ -87,9 +87,9 @@ const syllable = (i: number) => ({ open: Math.max(0, Math.sin((i / 30) * Math.PI
  * Draws `frames` frames of syllables and measures the seam and the cuts; `lookAhead` gives the chooser the
  * next frames' mouths (as scripted speech does) or none (as a live voice or the camera).
  */
-export async function cloneQuality(dataDir: string, lookAhead: boolean, frames = 240): Promise<CloneQuality> {
+export async function cloneQuality(dataDir: string, lookAhead: boolean, frames = 240, id = CLONE_ID): Promise<CloneQuality> {
   const layout = new I420Layout(720, 1280);
-  const avatar = CloneAvatar.open({ dataDir, id: CLONE_ID, width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} });
+  const avatar = CloneAvatar.open({ dataDir, id, width: 720, height: 1280, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} });
   const frame = new Uint8Array(layout.byteLength);
   while (frame[layout.width * 640 + 360] === 16 || frame[0] === 0) {
     avatar.drawFrame(restPose(), frame, layout);
