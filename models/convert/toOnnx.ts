@@ -179,7 +179,10 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
       case 'Mul':
       case 'Sub': {
         const a = valueOf(inputs[0] as string), b = valueOf(inputs[1] as string);
-        const shape = a.shape.length >= b.shape.length ? a.shape : b.shape;
+        // Broadcast, right-aligned: a squeeze-excitation gate [1, C, 1, 1] times [1, C, H, W] is [1, C, H, W].
+        const rank = Math.max(a.shape.length, b.shape.length);
+        const dim = (v: Value, i: number) => (v.shape[v.shape.length - rank + i] ?? 1) as number;
+        const shape = Array.from({ length: rank }, (_, i) => Math.max(dim(a, i), dim(b, i)));
         const opType = node.op === 'AddV2' ? 'Add' : node.op;
         set(emit(opType, [a.name, b.name]), shape, a.nchw || b.nchw);
         return;
@@ -217,6 +220,47 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
         const pads = addInit(fresh('pads'), [8], BigInt64Array.from([n0, c0, h0, w0, n1, c1, h1, w1].map(BigInt)));
         const shape = [1, (x.shape[1] as number) + c0 + c1, (x.shape[2] as number) + h0 + h1, (x.shape[3] as number) + w0 + w1];
         set(emit('Pad', [x.name, pads], [str('mode', 'constant')]), shape, true);
+        return;
+      }
+      case 'AddN': {
+        const parts = inputs.map(valueOf);
+        const first = parts[0] as Value;
+        set(emit('Sum', parts.map((p) => p.name)), first.shape, parts.every((p) => p.nchw));
+        return;
+      }
+      case 'AvgPool': {
+        const x = valueOf(inputs[0] as string);
+        const k = attrInts(attr.ksize), st = attrInts(attr.strides);
+        const padding = attrString(attr.padding);
+        const kk: [number, number] = [k[1] ?? 1, k[2] ?? 1], ss: [number, number] = [st[1] ?? 1, st[2] ?? 1];
+        // TF averages over the pixels inside the picture only: ONNX's count_include_pad = 0.
+        const out = emit('AveragePool', [x.name], [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding, `${modelName}: ${node.name}`)), int('count_include_pad', 0)]);
+        const [oh, ow] = spatial(x.shape[2] as number, x.shape[3] as number, kk, ss, [1, 1], padding);
+        set(out, [1, x.shape[1] as number, oh, ow], true);
+        return;
+      }
+      case 'Conv2DBackpropInput': {
+        // A transposed convolution (upsampling): inputs are the output's NHWC shape, the filter [kh, kw, out, in], the image.
+        const outShape = Array.from(constOf(inputs[0] as string).data) as number[];
+        const filter = constOf(inputs[1] as string);
+        const x = valueOf(inputs[2] as string);
+        if (!x.nchw) throw new ConversionError(`${modelName}: ${node.name} takes a non-image input`);
+        const [kh, kw, cout, cin] = filter.shape as [number, number, number, number];
+        // ONNX ConvTranspose weights: [in, out, kh, kw].
+        const w = new Float32Array(filter.data.length);
+        for (let h = 0; h < kh; h++) for (let x2 = 0; x2 < kw; x2++) for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) {
+          w[((i * cout + o) * kh + h) * kw + x2] = filter.data[((h * kw + x2) * cout + o) * cin + i] as number;
+        }
+        const strides = attrInts(attr.strides);
+        const s2: [number, number] = [strides[1] ?? 1, strides[2] ?? 1];
+        const [oh, ow] = [outShape[1] as number, outShape[2] as number];
+        // Pads that give exactly TF's output size, the smaller half at the start (as TF's SAME does).
+        const total = (inSize: number, k: number, st: number, out: number) => st * (inSize - 1) + k - out;
+        const th = total(x.shape[2] as number, kh, s2[0], oh), tw = total(x.shape[3] as number, kw, s2[1], ow);
+        if (th < 0 || tw < 0) throw new ConversionError(`${modelName}: ${node.name}: output larger than a transposed convolution makes`);
+        const pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+        const out = emit('ConvTranspose', [x.name, addInit(fresh(`${node.name}/W`), [cin, cout, kh, kw], w)], [ints('kernel_shape', [kh, kw]), ints('strides', s2), ints('pads', pads)]);
+        set(out, [1, cout, oh, ow], true);
         return;
       }
       case 'ResizeBilinear': {

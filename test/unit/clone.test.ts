@@ -13,6 +13,8 @@ import { thumbDifference, thumbnail } from '../../pipeline/clone/recordingScan.j
 import { CloneAvatar, cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
 import { CloneLoadError } from '../../pipeline/clone/cloneFiles.js';
 import { MouthChooser } from '../../pipeline/clone/mouthChooser.js';
+import ort from 'onnxruntime-node';
+import { loadModel } from '../../models/onnxModels.js';
 import { restPose, type RigPose } from '../../pipeline/avatar/rig.js';
 import { I420Layout } from '../../pipeline/compose/i420.js';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -262,4 +264,29 @@ test('full size: the clip upscaled to 1080x810 builds without the small-face war
   } finally {
     avatar.close();
   }
+});
+
+test('person segmentation (MediaPipe selfie, converted): the webcam host is the person, the wall behind is not', async () => {
+  const model = await loadModel('selfie');
+  const info = await probeRecording('ffprobe', CLIP);
+  let first: Uint8Array | null = null;
+  for await (const frame of recordingFrames('ffmpeg', CLIP, info)) {
+    first = Uint8Array.from(frame.data);
+    break;
+  }
+  assert.ok(first);
+  // The frame stretched to the model's 256x256 input, 0..1 (nearest pixel: enough for this check).
+  const input = new Float32Array(256 * 256 * 3);
+  for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) {
+    const at = (Math.floor((y * info.height) / 256) * info.width + Math.floor((x * info.width) / 256)) * 4;
+    for (let c = 0; c < 3; c++) input[(y * 256 + x) * 3 + c] = (first[at + c] as number) / 255;
+  }
+  const name = model.entry.input?.name ?? 'input_1';
+  const out = await model.session.run({ [name]: new ort.Tensor('float32', input, [1, 256, 256, 3]) });
+  const mask = Object.values(out)[0]?.data as Float32Array;
+  assert.equal(mask.length, 256 * 256);
+  const at = (fx: number, fy: number) => mask[Math.floor(fy * 255) * 256 + Math.floor(fx * 255)] as number;
+  // The face is near the middle of the clip's frame; the upper corners are wall and poster.
+  assert.ok(at(0.5, 0.5) > 0.8, `person at the face: ${at(0.5, 0.5).toFixed(2)}`);
+  assert.ok(at(0.05, 0.05) < 0.2 && at(0.95, 0.05) < 0.2, `background in the corners: ${at(0.05, 0.05).toFixed(2)}, ${at(0.95, 0.05).toFixed(2)}`);
 });
