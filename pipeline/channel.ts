@@ -97,7 +97,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#webrtc = options.webrtc;
     this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset));
     this.#scene = new SceneControl({ preset: this.preset, dataDir: options.dataDir, media: Channel.#sceneMedia(options, this.preset.fps) }, this.#compositor, scene, config);
-    this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer }, options.webrtc);
+    this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer, dataDir: options.dataDir }, options.webrtc);
     this.#mixer = new AudioMixer(config.audio.sampleRateHz);
     const speechInput = new BlockInput();
     this.#mixer.inputs.add(speechInput);

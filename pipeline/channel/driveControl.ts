@@ -1,3 +1,4 @@
+import { resolve, sep } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import type { ChannelConfig } from '../../config/schema.js';
 import { BlockInput } from '../audio/mixer.js';
@@ -34,6 +35,8 @@ export interface DriveControlOptions {
   readonly sampleRateHz: number;
   readonly fps: number;
   readonly observer: EventEmitter<ChannelObserverEvents>;
+  /** FENSHEN_DATA: a drive video inside it is shown relative to it (uploads/u-….mp4), never as a machine path. */
+  readonly dataDir: string;
 }
 
 /** The operator's voice this tick, as the mix hears it and the mouth shows it. */
@@ -133,11 +136,17 @@ export class DriveControl {
     const active = this.#active;
     return {
       source: active?.source ?? 'idle',
-      ...(active?.url ? { url: active.url } : {}),
-      face: { ...(active ? active.face.stats : { found: false, fps: 0, ms: 0 }), rig: active?.face.latest() ?? null, latencyMs: Math.round(this.#latencyMs) },
+      ...(active?.url ? { url: this.#shownUrl(active.url) } : {}),
+      face: { ...(active ? active.face.stats : { found: false, fps: 0, ms: 0, dropped: 0 }), rig: active?.face.latest() ?? null, latencyMs: Math.round(this.#latencyMs) },
       iris: active ? active.face.irisStats : { fps: 0, ms: 0 },
       pose: active ? active.face.poseStats : { found: false, fps: 0, ms: 0 },
     };
+  }
+
+  /** What the status says the drive plays: a file in the data folder relative to it; a URL as given, its key masked by the scrubber. */
+  #shownUrl(url: string): string {
+    const base = resolve(this.#options.dataDir) + sep;
+    return url.startsWith(base) ? url.slice(base.length) : url;
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,10 @@ export type DriveSource = 'idle' | 'file' | 'camera';
 /** What moves the avatar now, and how well the tracking keeps up. */
 export interface DriveStatus {
   readonly source: DriveSource;
+  /** What it plays: a file in the data folder relative to it, or the URL given. */
   readonly url?: string;
-  readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly rig: DriveRig | null; readonly latencyMs: number };
+  /** `dropped`: frames that came while one was being tracked (skipped, not queued). */
+  readonly face: { readonly found: boolean; readonly fps: number; readonly ms: number; readonly dropped: number; readonly rig: DriveRig | null; readonly latencyMs: number };
   readonly iris: { readonly fps: number; readonly ms: number };
   readonly pose: { readonly found: boolean; readonly fps: number; readonly ms: number };
 }

