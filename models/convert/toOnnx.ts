@@ -201,12 +201,15 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
         set(out, x.shape, x.nchw);
         return;
       }
-      case 'MaxPool': {
+      case 'MaxPool':
+      case 'AvgPool': {
         const x = valueOf(inputs[0] as string);
         const k = attrInts(attr.ksize), st = attrInts(attr.strides);
         const padding = attrString(attr.padding);
         const kk: [number, number] = [k[1] ?? 1, k[2] ?? 1], ss: [number, number] = [st[1] ?? 1, st[2] ?? 1];
-        const out = emit('MaxPool', [x.name], [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding, `${modelName}: ${node.name}`))]);
+        const poolAttrs = [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding, `${modelName}: ${node.name}`))];
+        // TF averages over the pixels inside the picture only: ONNX's count_include_pad = 0.
+        const out = node.op === 'MaxPool' ? emit('MaxPool', [x.name], poolAttrs) : emit('AveragePool', [x.name], [...poolAttrs, int('count_include_pad', 0)]);
         const [oh, ow] = spatial(x.shape[2] as number, x.shape[3] as number, kk, ss, [1, 1], padding);
         set(out, [1, x.shape[1] as number, oh, ow], true);
         return;
@@ -226,17 +229,6 @@ export function tfjsToOnnx(graph: TfjsGraph, modelName: string): { bytes: Uint8A
         const parts = inputs.map(valueOf);
         const first = parts[0] as Value;
         set(emit('Sum', parts.map((p) => p.name)), first.shape, parts.every((p) => p.nchw));
-        return;
-      }
-      case 'AvgPool': {
-        const x = valueOf(inputs[0] as string);
-        const k = attrInts(attr.ksize), st = attrInts(attr.strides);
-        const padding = attrString(attr.padding);
-        const kk: [number, number] = [k[1] ?? 1, k[2] ?? 1], ss: [number, number] = [st[1] ?? 1, st[2] ?? 1];
-        // TF averages over the pixels inside the picture only: ONNX's count_include_pad = 0.
-        const out = emit('AveragePool', [x.name], [ints('kernel_shape', kk), ints('strides', ss), ints('pads', samePads(x.shape, kk, ss, [1, 1], padding, `${modelName}: ${node.name}`)), int('count_include_pad', 0)]);
-        const [oh, ow] = spatial(x.shape[2] as number, x.shape[3] as number, kk, ss, [1, 1], padding);
-        set(out, [1, x.shape[1] as number, oh, ow], true);
         return;
       }
       case 'Conv2DBackpropInput': {

@@ -144,6 +144,30 @@ export class FrameCompositor {
       const placed = this.#bank.place(item.source, item.transform);
       placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, damage);
     }
+    return this.#finish(damage, timings, t0, convertBefore, plateMs);
+  }
+
+  /**
+   * A frame drawn whole by the avatar (a clone in its own room: the scene's backplate does not show), with
+   * the scene's overlays on top.
+   */
+  #composeWhole(avatar: FrameAvatarPort, pose: RigPose, mouthAhead: readonly MouthAhead[], timings?: ComposeTimings): Picture {
+    const t0 = performance.now();
+    const convertBefore = this.#bank.stats.convertMs;
+    const { width, height } = this.layout;
+    avatar.drawFrame(pose, this.#current, this.layout, mouthAhead);
+    // A drawn avatar shown next starts from a whole frame.
+    this.#previous = null;
+    this.#plateOf = null;
+    return this.#finish({ x: 0, y: 0, width, height }, timings, t0, convertBefore, 0);
+  }
+
+  /**
+   * The end of every drawn frame: the scene's overlays over `damage`, the frame copied into a pooled
+   * picture kept as the last one, and the timings: conversion is the sprite bank's since `convertBefore`
+   * (overlays' included) plus `plateMs` (a video frame's backplate).
+   */
+  #finish(damage: Rect, timings: ComposeTimings | undefined, t0: number, convertBefore: number, plateMs: number): Picture {
     for (const overlay of this.#scene.overlays) {
       const placed = this.#bank.place(canvasSource(overlay.canvas), [1, 0, 0, 1, overlay.x, overlay.y]);
       placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, damage);
@@ -155,34 +179,6 @@ export class FrameCompositor {
     if (timings) {
       const convert = plateMs + this.#bank.stats.convertMs - convertBefore;
       Object.assign(timings, { render: performance.now() - t0 - convert, convert, damagedPixels: damage.width * damage.height });
-    }
-    return picture;
-  }
-
-  /**
-   * A frame drawn whole by the avatar (a clone in its own room: the scene's backplate does not show), with
-   * the scene's overlays on top.
-   */
-  #composeWhole(avatar: FrameAvatarPort, pose: RigPose, mouthAhead: readonly MouthAhead[], timings?: ComposeTimings): Picture {
-    const t0 = performance.now();
-    const convertBefore = this.#bank.stats.convertMs;
-    const { width, height } = this.layout;
-    const whole = { x: 0, y: 0, width, height };
-    avatar.drawFrame(pose, this.#current, this.layout, mouthAhead);
-    for (const overlay of this.#scene.overlays) {
-      const placed = this.#bank.place(canvasSource(overlay.canvas), [1, 0, 0, 1, overlay.x, overlay.y]);
-      placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, whole);
-    }
-    // A drawn avatar shown next starts from a whole frame.
-    this.#previous = null;
-    this.#plateOf = null;
-    const picture = this.#pool.acquire();
-    picture.data.set(this.#current);
-    this.#last?.release();
-    this.#last = picture.retain();
-    if (timings) {
-      const convert = this.#bank.stats.convertMs - convertBefore;
-      Object.assign(timings, { render: performance.now() - t0 - convert, convert, damagedPixels: width * height });
     }
     return picture;
   }

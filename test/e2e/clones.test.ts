@@ -44,6 +44,15 @@ async function upload(file: string, name: string): Promise<string> {
   return (await readAnswer(res, uploadCreatedSchema)).id;
 }
 
+/** Where a clone's face and mouth are in main's 720x1280 output: the loop's first frame through the clone's framing. */
+function mouthInOutput(cloneId: string): { face: ReturnType<typeof cloneFaceInFrame>; rect: { x: number; y: number; width: number; height: number } } {
+  const files = CloneFiles.open(fenshen.dataDir, cloneId);
+  const face = cloneFaceInFrame(files, OUTPUT_PRESETS['portrait-720p']);
+  files.close();
+  const e = face.eyeDistance;
+  return { face, rect: { x: face.mouth.x - 0.3 * e, y: face.mouth.y - 0.15 * e, width: 0.6 * e, height: 0.3 * e } };
+}
+
 const createClone = (body: unknown) => fenshen.api('/api/avatars', { method: 'POST', body: JSON.stringify(body) });
 const cloneState = (id: string) => fenshen.read(`/api/avatars/${id}`, cloneAvatarSchema);
 
@@ -118,13 +127,9 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
   assert.equal(onAir.status, 409);
   assert.match((await readAnswer(onAir, errorAnswerSchema)).error, /on air on main/);
 
-  // Where the mouth is in the output: the loop's first frame through the clone's framing.
   const preset = OUTPUT_PRESETS['portrait-720p'];
-  const files = CloneFiles.open(fenshen.dataDir, clone.id);
-  const face = cloneFaceInFrame(files, preset);
-  files.close();
+  const { face, rect } = mouthInOutput(clone.id);
   const eye = face.eyeDistance;
-  const rect = { x: face.mouth.x - 0.3 * eye, y: face.mouth.y - 0.15 * eye, width: 0.6 * eye, height: 0.3 * eye };
 
   const file = join(work, 'clone-sync.flv');
   const playlist = await fenshen.api('/api/channels/main/playlist', {
@@ -198,12 +203,7 @@ test('a real person\'s face drives the clone\'s mouth live (the drive from a tal
   const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
   assert.ok(clone);
   assert.equal((await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: clone.id } }) })).status, 200);
-  const preset = OUTPUT_PRESETS['portrait-720p'];
-  const files = CloneFiles.open(fenshen.dataDir, clone.id);
-  const face = cloneFaceInFrame(files, preset);
-  files.close();
-  const e = face.eyeDistance;
-  const rect = { x: face.mouth.x - 0.3 * e, y: face.mouth.y - 0.15 * e, width: 0.6 * e, height: 0.3 * e };
+  const { rect } = mouthInOutput(clone.id);
   const idle = join(work, 'clone-idle.flv');
   // The switch shows at a tick boundary and a recording starts at the next keyframe: let both pass.
   await new Promise((resolve) => setTimeout(resolve, 2500));
