@@ -90,7 +90,13 @@ async function create(): Promise<void> {
 export function initClones(): void {
   $('clone-create').addEventListener('click', () => void create().catch((err: Error) => flash(msg, err.message, true)));
   onLanguageChange(render);
-  // The "on air" button follows the channel's avatar.
-  consoleState.onStatus(() => render());
+  // The "on air" button follows the channel's avatar: redrawn when that changes, not on every status (a
+  // button replaced under the pointer loses the click).
+  let shown: string | null = null;
+  consoleState.onStatus((status) => {
+    if (status.avatar === shown) return;
+    shown = status.avatar;
+    render();
+  });
   void refresh().catch((err: Error) => flash(msg, err.message, true));
 }

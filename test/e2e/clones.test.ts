@@ -308,12 +308,14 @@ test('the console\'s avatars panel: consent asked first, the build\'s progress b
     await page.check('#clone-consent');
     await page.click('#clone-create');
     await page.waitForSelector('#clones li[data-state="building"] progress', { timeout: 30_000 });
-    const ready = await page.waitForSelector('#clones li[data-state="ready"]:has(.name:text("Console clone"))', { timeout: 120_000 });
-    const text = (await ready.textContent()) ?? '';
+    // By selector, not element handle: the list is redrawn as builds progress.
+    const readyItem = '#clones li[data-state="ready"]:has(.name:text("Console clone"))';
+    await page.waitForSelector(readyItem, { timeout: 120_000 });
+    const text = (await page.textContent(readyItem)) ?? '';
     assert.match(text, /Audun Mathias Øygard/, 'the consent is shown');
     assert.match(text, /the face is small/, 'the report\'s warnings are shown');
-    const id = await ready.getAttribute('data-id');
-    await (await ready.$('button.primary'))?.click();
+    const id = await page.getAttribute(readyItem, 'data-id');
+    await page.click(`${readyItem} button.primary`);
     await waitFor('the clone on air', async () => ((await fenshen.read('/api/channels/main/scene', channelSceneSchema)).avatar.id === id ? true : undefined), 15_000);
     const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) });
     assert.equal(back.status, 200);
