@@ -174,12 +174,21 @@ export function audioPeak(file: string): { samples: number; peak: number } {
 /** Records a live RTMP stream with ffmpeg (stream copy) in the background; resolves when it ends. */
 export function recordAsync(rtmpUrl: string, seconds: number, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', rtmpUrl, '-t', String(seconds), '-c', 'copy', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // -rw_timeout: a stream that stops sending fails the reader (and the test, with a reason) instead of hanging it.
+    const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-rw_timeout', '10000000', '-i', rtmpUrl, '-t', String(seconds), '-c', 'copy', file], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr?.on('data', (c: Buffer) => {
       err += c.toString();
     });
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`recording failed (${code}): ${err}`))));
+    const deadline = setTimeout(() => {
+      err += `\nstill recording ${seconds + 30} s after the start of a ${seconds} s recording: killed`;
+      child.kill('SIGKILL');
+    }, (seconds + 30) * 1000);
+    child.once('exit', (code) => {
+      clearTimeout(deadline);
+      if (code === 0) resolve();
+      else reject(new Error(`recording ${rtmpUrl.replace(/\/[^/]*$/, '/…')} failed (${code}): ${err.trim()}`));
+    });
   });
 }
 
