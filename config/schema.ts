@@ -99,6 +99,11 @@ export const avatarChoiceSchema = z.strictObject({
   slots: z.record(z.string(), z.string()).default({}),
   /** Seeds the idle motion so two channels never move in step. */
   seed: z.number().int().optional(),
+  /**
+   * A clone: cut out over the scene's background, placed and sized by the scene's avatar placement, instead
+   * of full frame in the room it was recorded in (the default). Drawn avatars always stand in the scene.
+   */
+  cutout: z.boolean().optional(),
 });
 
 export const httpTtsSchema = z.strictObject({

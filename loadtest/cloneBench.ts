@@ -51,8 +51,8 @@ export interface ChannelCost {
 }
 
 /** A channel in this process showing `avatarId`, idle or reading a looping playlist, over `seconds` once started. */
-export async function channelCost(avatarId: string, dataDir: string, preset: PresetName, seconds: number, talking: boolean): Promise<ChannelCost> {
-  const config = channelSchema.parse({ preset, avatar: { id: avatarId } });
+export async function channelCost(avatarId: string, dataDir: string, preset: PresetName, seconds: number, talking: boolean, cutout = false): Promise<ChannelCost> {
+  const config = channelSchema.parse({ preset, avatar: { id: avatarId, ...(cutout ? { cutout } : {}) } });
   const channel = await Channel.create({ id: `bench-${avatarId}`, config, ffmpegPath: 'ffmpeg', dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null, log: () => {} });
   channel.start();
   if (talking) channel.setPlaylist([{ text: '大家好，欢迎来到直播间，今天的保温杯只要九十九元。', pauseMs: 400 }, { text: 'Welcome, the thermos is only ninety-nine today.', pauseMs: 400 }], true);
@@ -130,10 +130,10 @@ export async function cloneBench(print: (header: string[], rows: string[][]) => 
     ]]);
     const rows: string[][] = [];
     for (const preset of ['portrait-720p', 'portrait-1080p'] as const) {
-      for (const [avatar, label] of [['xiaomei', 'drawn (xiaomei)'], [CLONE_ID, 'clone']] as const) {
+      for (const [avatar, label, cutout] of [['xiaomei', 'drawn (xiaomei)', false], [CLONE_ID, 'clone', false], [CLONE_ID, 'clone cut out over the scene', true]] as const) {
         for (const talking of [false, true]) {
           console.error(`clone: ${preset} ${label} ${talking ? 'talking' : 'idle'}`);
-          const c = await channelCost(avatar, dataDir, preset, 20, talking);
+          const c = await channelCost(avatar, dataDir, preset, 20, talking, cutout);
           const p = OUTPUT_PRESETS[preset];
           rows.push([`${p.width}x${p.height}@${p.fps}`, label, talking ? 'talking' : 'idle', c.cores.toFixed(2), c.node.toFixed(2), c.ffmpeg.toFixed(2), c.fpsOut.toFixed(2), String(c.repeated)]);
         }
@@ -141,7 +141,7 @@ export async function cloneBench(print: (header: string[], rows: string[][]) => 
     }
     console.log('');
     console.log('channel in process (no RTMP server, no WebRTC): cores over 20 s after 8 s of start-up');
-    print(['preset', 'avatar', 'state', 'cores', 'node', 'ffmpeg (encoder + loop decoder)', 'fps out', 'repeated'], rows);
+    print(['preset', 'avatar', 'state', 'cores', 'node', 'ffmpeg (encoder + loop decoder; cut out: with its matte)', 'fps out', 'repeated'], rows);
     console.log('goal: a 720x1280@30 clone channel <= 0.8 core with its encodes; 1080x1920 in real time');
     console.error('clone: quality');
     const q = await cloneQuality(dataDir, true);

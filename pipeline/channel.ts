@@ -294,6 +294,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       activity: this.#speaker.speaking ? 'speaking' : 'idle',
       speech: { provider: this.#tts.name, queued: this.#speaker.queued, playlistLines: this.#speaker.playlist.lines.length, playlistLoop: this.#speaker.playlist.loop, sentence: this.#scene.captionText },
       avatar: this.#compositor.avatar.id,
+      avatarCutout: this.#compositor.avatar.kind === 'frame' && this.#compositor.avatar.cutout,
       drive: this.#drive.status,
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts, heldTicks: this.#encoder.heldTicks },
       destinations: this.#destinations.statuses,

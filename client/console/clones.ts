@@ -31,13 +31,20 @@ function item(clone: CloneAvatarAnswer): HTMLLIElement {
     const bar = Object.assign(document.createElement('progress'), { max: 1, value: clone.progress, title: clone.stage });
     head.append(bar, Object.assign(document.createElement('span'), { className: 'stage', textContent: `${Math.round(clone.progress * 100)}% ${clone.stage}` }));
   }
-  const shown = consoleState.status?.avatar === clone.id;
+  const status = consoleState.status;
+  const shown = status?.avatar === clone.id;
   if (clone.state === 'ready') {
-    const show = Object.assign(document.createElement('button'), { type: 'button', className: 'small primary', textContent: t(shown ? 'cloneShown' : 'cloneShow'), disabled: shown });
-    show.addEventListener('click', () => {
-      call(channelPath('/scene'), { method: 'PUT', body: { avatar: { id: clone.id } } }).then(() => flash(msg, t('cloneShown')), (err: Error) => flash(msg, err.message, true));
-    });
-    head.append(show);
+    // Two ways on air: full frame in the recorded room, or cut out over the scene (placed by its sliders).
+    for (const cutout of [false, true]) {
+      const current = shown && status?.avatarCutout === cutout;
+      const label = cutout ? (current ? 'cloneShownCutout' : 'cloneShowCutout') : current ? 'cloneShown' : 'cloneShow';
+      const show = Object.assign(document.createElement('button'), { type: 'button', className: `small${cutout ? '' : ' primary'}`, textContent: t(label), disabled: current });
+      show.dataset.cutout = String(cutout);
+      show.addEventListener('click', () => {
+        call(channelPath('/scene'), { method: 'PUT', body: { avatar: { id: clone.id, cutout } } }).then(() => flash(msg, t(cutout ? 'cloneShownCutout' : 'cloneShown')), (err: Error) => flash(msg, err.message, true));
+      });
+      head.append(show);
+    }
   }
   const remove = Object.assign(document.createElement('button'), { type: 'button', className: 'small danger', textContent: t('remove') });
   remove.addEventListener('click', () => {
@@ -94,8 +101,9 @@ export function initClones(): void {
   // button replaced under the pointer loses the click).
   let shown: string | null = null;
   consoleState.onStatus((status) => {
-    if (status.avatar === shown) return;
-    shown = status.avatar;
+    const now = `${status.avatar} ${status.avatarCutout}`;
+    if (now === shown) return;
+    shown = now;
     render();
   });
   void refresh().catch((err: Error) => flash(msg, err.message, true));

@@ -37,16 +37,21 @@ export interface AvatarPort {
 }
 
 /**
- * An avatar that is the whole picture: a clone, the host's own recording with a mouth put in. It draws
- * each frame straight into the frame's I420 planes (the whole frame changes every frame, so nothing is
- * gained by sprites and damage); the scene's overlays go on top. It plays a video, so it is closed.
+ * An avatar drawn as a whole picture: a clone, the host's own recording with a mouth put in. It draws
+ * each frame straight into the frame's I420 planes (the whole picture changes every frame, so nothing is
+ * gained by sprites and damage): all of it (the host in their own room), or, when `cutout`, the person
+ * over the scene's backplate already in the frame, where `placement` stands. The scene's overlays go on
+ * top. It plays a video, so it is closed.
  */
 export interface FrameAvatarPort {
   readonly kind: 'frame';
   readonly id: string;
   readonly cacheBytes: number;
-  /** Draws the frame for `pose` into `frame` (all of it); `mouthAhead` is the mouth of the next frames when known (scripted speech). */
-  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead?: readonly MouthAhead[]): void;
+  readonly cutout: boolean;
+  /** Resolves when it can draw its first picture (or after a bounded wait): a swap to it waits on this. */
+  readonly ready: Promise<void>;
+  /** Draws the frame for `pose` into `frame`; `mouthAhead` is the mouth of the next frames when known (scripted speech). */
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead?: readonly MouthAhead[], placement?: AvatarPlacement): void;
   close(): void;
 }
 

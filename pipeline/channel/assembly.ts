@@ -1,5 +1,5 @@
 import type { OutputPreset } from '../../config/presets.js';
-import type { ChannelConfig, SceneConfig } from '../../config/schema.js';
+import { DEFAULT_AVATAR_PLACEMENT, type ChannelConfig, type SceneConfig } from '../../config/schema.js';
 import type { AvatarPlacement, ChannelAvatar } from '../avatar/avatarPort.js';
 import { CloneAvatar } from '../clone/cloneAvatar.js';
 import { isCloneId } from '../clone/cloneFiles.js';
@@ -29,7 +29,8 @@ export function makeTts(config: ChannelConfig): TtsProvider {
  */
 export async function loadChannelAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string, media: SceneMedia): Promise<ChannelAvatar> {
   if (isCloneId(config.avatar.id)) {
-    return CloneAvatar.open({ dataDir, id: config.avatar.id, width: preset.width, height: preset.height, fps: media.fps, ffmpegPath: media.ffmpegPath, onError: media.onError });
+    const cutout = config.avatar.cutout ? { scale: scene.avatarPlacement.heightFraction / DEFAULT_AVATAR_PLACEMENT.heightFraction } : undefined;
+    return CloneAvatar.open({ dataDir, id: config.avatar.id, width: preset.width, height: preset.height, fps: media.fps, ffmpegPath: media.ffmpegPath, onError: media.onError, ...(cutout ? { cutout } : {}) });
   }
   const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
   const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];

@@ -68,6 +68,8 @@ export class SceneControl {
     const avatarChanged = !same(next.avatar, this.#config.avatar) || placement.heightFraction !== this.#config.scene.avatarPlacement.heightFraction;
     const avatarMoved = avatarChanged || !same(placement, this.#config.scene.avatarPlacement);
     const avatar: ChannelAvatar = avatarChanged ? await loadChannelAvatar(next, scene.config, preset, dataDir, media) : this.#compositor.avatar;
+    // A clone's loop decodes its first frame before the swap, so the switch shows no black (or empty) frame.
+    if (avatarChanged && avatar.kind === 'frame') await avatar.ready;
     // A newer request superseded this one: only a clone opened for it (its loop playing) needs stopping.
     if (this.#closed || generation !== this.#updates) {
       if (avatar !== this.#compositor.avatar && avatar.kind === 'frame') avatar.close();

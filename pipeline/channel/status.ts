@@ -29,6 +29,8 @@ export interface ChannelStatus {
   readonly activity: 'idle' | 'speaking';
   readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
+  /** A clone shown cut out over the scene. */
+  readonly avatarCutout: boolean;
   readonly drive: DriveStatus;
   /** `frames`: frames the encoder has output since it (last) started, as it reports them. */
   readonly encoder: { readonly running: boolean; readonly fps: number; readonly bitrateKbps: number; readonly speed: number; readonly frames: number; readonly restarts: number; readonly heldTicks: number };

@@ -1,8 +1,9 @@
-import type { FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
+import { DEFAULT_AVATAR_PLACEMENT } from '../../config/schema.js';
+import type { AvatarPlacement, FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { BackgroundVideo } from '../compose/backgroundVideo.js';
-import type { I420Layout } from '../compose/i420.js';
-import { CloneFiles } from './cloneFiles.js';
+import { blendYuvaOver, type I420Layout } from '../compose/i420.js';
+import { CloneFiles, CloneLoadError } from './cloneFiles.js';
 import type { Similarity } from './faceGeometry.js';
 import { MouthChooser } from './mouthChooser.js';
 import { lowerFaceMask, MouthRenderer, patchPlacements } from './mouthRenderer.js';
@@ -15,6 +16,12 @@ export interface CloneAvatarOptions {
   readonly fps: number;
   readonly ffmpegPath: string;
   readonly onError: (message: string) => void;
+  /**
+   * Over the scene's background (the person cut out by the clone's matte, sized by `scale`: the scene's
+   * avatar size over its default, and placed where the scene puts the avatar), or, by default, full frame
+   * in the room it was recorded in.
+   */
+  readonly cutout?: { readonly scale: number };
 }
 
 /** Where the face's centre sits in the frame, as a share of its height (a host's head in the upper part). */
@@ -29,6 +36,24 @@ export function cloneFraming(source: { width: number; height: number }, face: { 
   const cropX = Math.round(Math.max(0, Math.min(scaledWidth - out.width, face.x * sx - out.width / 2)));
   const cropY = Math.round(Math.max(0, Math.min(scaledHeight - out.height, face.y * sy - out.height * FACE_HEIGHT_SHARE)));
   return { scaledWidth, scaledHeight, cropX, cropY, toOutput: { a: (sx + sy) / 2, b: 0, tx: -cropX, ty: -cropY } };
+}
+
+/** The longest a swap waits for the loop's first frame. */
+const READY_WAIT_MS = 3000;
+
+/** Even, at least 2. */
+function even(n: number): number {
+  return Math.max(2, Math.round(n / 2) * 2);
+}
+
+/**
+ * Where a cut-out clone's picture (`width`×`height`: the full-frame framing at the cut-out's scale) has its
+ * top-left in the frame: centred across on the placement, its bottom where the scene's default placement
+ * puts a full frame's (so the default size and place show the host exactly as full frame does).
+ */
+export function cutoutOrigin(placement: AvatarPlacement, width: number, height: number): { x: number; y: number } {
+  const bottom = placement.y + DEFAULT_AVATAR_PLACEMENT.bottom * height;
+  return { x: Math.round((placement.x - width / 2) / 2) * 2, y: Math.round((bottom - height) / 2) * 2 };
 }
 
 /** Where a clone's face lands in an output frame (loop frame `loopFrame`): mouth centre, nose tip, eye distance, in output pixels. */
@@ -54,10 +79,13 @@ function meanNose(files: CloneFiles): { x: number; y: number } {
 /**
  * A clone on air: the base loop plays (ffmpeg decodes it to I420 at the frame's size, framed on the face)
  * and, while the rig's mouth moves, a library mouth is chosen for each frame and put into the loop's
- * frame where its face is. Idle is the loop itself, with its own blinks and breathing.
+ * frame where its face is. Idle is the loop itself, with its own blinks and breathing. Cut out, the loop
+ * is decoded with its matte as the alpha plane (YUVA) at the cut-out's size and blended over the scene
+ * where the scene places the avatar; the mouth goes in after, inside the face where the matte is opaque.
  */
 export class CloneAvatar implements FrameAvatarPort {
   readonly kind = 'frame' as const;
+  readonly cutout: boolean;
   readonly id: string;
   readonly files: CloneFiles;
   readonly #player: BackgroundVideo;
@@ -67,9 +95,15 @@ export class CloneAvatar implements FrameAvatarPort {
   readonly mask: Float32Array;
   readonly #placements: Similarity[];
   readonly #patch: Uint8Array;
-  readonly #base: Uint8Array;
+  /** The loop frame shown: the player's last decoded one (valid until it hands out another), black before. */
+  #base: Uint8Array;
   readonly #loopFps: number;
   readonly #outFps: number;
+  /** The decoded picture's size: the frame's, or the cut-out's. */
+  readonly #pictureWidth: number;
+  readonly #pictureHeight: number;
+  /** A mouth's placement moved to where the cut-out stands this frame (reused). */
+  readonly #shifted: { a: number; b: number; tx: number; ty: number } = { a: 1, b: 0, tx: 0, ty: 0 };
   #loopFrame = 0;
   #hasBase = false;
   #lastMouth: number | null = null;
@@ -79,7 +113,13 @@ export class CloneAvatar implements FrameAvatarPort {
     this.files = files;
     const { manifest } = files;
     const frames = manifest.loop.frames;
-    const framing = cloneFraming(manifest.source, meanNose(files), options);
+    this.cutout = options.cutout !== undefined;
+    if (options.cutout && !manifest.cutout) throw new CloneLoadError(`clone ${files.id} cannot be cut out: it was built before cut-outs; build it again from its recording`);
+    const scale = options.cutout?.scale ?? 1;
+    this.#pictureWidth = even(options.width * scale);
+    this.#pictureHeight = even(options.height * scale);
+    const picture = { width: this.#pictureWidth, height: this.#pictureHeight };
+    const framing = cloneFraming(manifest.source, meanNose(files), picture);
     const canonical = Float32Array.from(manifest.mouths.canonical);
     this.#placements = patchPlacements(canonical, files.loopLandmarks, frames, framing.toOutput);
     const { patchWidth, patchHeight, eyeDistancePx } = manifest.mouths;
@@ -87,28 +127,43 @@ export class CloneAvatar implements FrameAvatarPort {
     this.#renderer = new MouthRenderer(this.mask, patchWidth, patchHeight);
     this.#chooser = new MouthChooser(manifest.mouths.entries);
     this.#patch = new Uint8Array(files.patchBytes);
-    this.#base = new Uint8Array((options.width * options.height * 3) / 2);
-    // Black until the first loop frame is decoded (well under a second).
-    this.#base.fill(16, 0, options.width * options.height);
-    this.#base.fill(128, options.width * options.height);
+    const pixels = picture.width * picture.height;
+    this.#base = new Uint8Array(this.cutout ? (pixels * 5) / 2 : (pixels * 3) / 2);
+    // Black (cut out: clear) until the first loop frame is decoded (well under a second).
+    this.#base.fill(16, 0, pixels);
+    this.#base.fill(128, pixels, (pixels * 3) / 2);
+    this.#base.fill(0, (pixels * 3) / 2);
     this.#loopFps = manifest.source.fps;
     this.#outFps = options.fps;
+    const alpha = this.cutout && manifest.cutout ? `${files.dir}/${manifest.cutout.file}` : undefined;
     this.#player = new BackgroundVideo({
-      ffmpegPath: options.ffmpegPath, path: `${files.dir}/${manifest.loop.file}`, width: options.width, height: options.height, fps: options.fps, fit: 'cover',
-      sizeFilter: `scale=${framing.scaledWidth}:${framing.scaledHeight},crop=${options.width}:${options.height}:${framing.cropX}:${framing.cropY}`,
-      pixelFormat: 'yuv420p', onError: (message) => options.onError(`clone ${files.id}: ${message}`),
+      ffmpegPath: options.ffmpegPath, path: `${files.dir}/${manifest.loop.file}`, width: picture.width, height: picture.height, fps: options.fps, fit: 'cover',
+      sizeFilter: `scale=${framing.scaledWidth}:${framing.scaledHeight},crop=${picture.width}:${picture.height}:${framing.cropX}:${framing.cropY}`,
+      pixelFormat: alpha ? 'yuva420p' : 'yuv420p', ...(alpha ? { alphaPath: alpha } : {}),
+      onError: (message) => options.onError(`clone ${files.id}: ${message}`),
     });
   }
 
   /** Opens clone `id` (throws a CloneLoadError when it cannot be shown) and starts its loop. */
   static open(options: CloneAvatarOptions): CloneAvatar {
-    const avatar = new CloneAvatar(CloneFiles.open(options.dataDir, options.id), options);
-    avatar.#player.start();
-    return avatar;
+    const files = CloneFiles.open(options.dataDir, options.id);
+    try {
+      const avatar = new CloneAvatar(files, options);
+      avatar.#player.start();
+      return avatar;
+    } catch (err) {
+      files.close();
+      throw err;
+    }
   }
 
   get cacheBytes(): number {
     return this.#base.byteLength + this.#patch.byteLength;
+  }
+
+  /** Resolves once the loop's first frame is decoded, or after a few seconds whatever happens (a swap waits on it, so no black frame shows). */
+  get ready(): Promise<void> {
+    return Promise.race([this.#player.firstFrame, new Promise<void>((resolve) => setTimeout(resolve, READY_WAIT_MS).unref())]);
   }
 
   /** Mean distance of the chosen mouths' opening from the wanted one (share of the widest). */
@@ -121,14 +176,14 @@ export class CloneAvatar implements FrameAvatarPort {
     return this.#chooser.jumpRate;
   }
 
-  /** The loop's picture under the last frame (before the mouth went in), I420. */
+  /** The loop's picture under the last frame (before the mouth went in), I420 (cut out: YUVA at the cut-out's size). */
   get baseFrame(): Uint8Array {
     return this.#base;
   }
 
-  /** Where the last frame's mouth went: the patch-to-frame similarity of the loop frame shown. */
+  /** Where the last frame's mouth went: the patch-to-frame similarity of the loop frame shown (where the cut-out stood). */
   get lastPlacement(): Similarity {
-    return this.#placements[this.#loopFrame] as Similarity;
+    return { ...this.#shifted };
   }
 
   /** The mouth shown in the last frame (a library index), or null when the loop's own shows. */
@@ -136,20 +191,34 @@ export class CloneAvatar implements FrameAvatarPort {
     return this.#lastMouth;
   }
 
-  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead: readonly MouthAhead[] = []): void {
+  /** The decoded picture's size (the frame's when full frame). */
+  get pictureSize(): { width: number; height: number } {
+    return { width: this.#pictureWidth, height: this.#pictureHeight };
+  }
+
+  drawFrame(pose: RigPose, frame: Uint8Array, layout: I420Layout, mouthAhead: readonly MouthAhead[] = [], placement?: AvatarPlacement): void {
     const decoded = this.#player.next();
     if (decoded) {
-      this.#base.set(decoded);
+      // Kept by reference, not copied (2-4 MB a frame): the player reuses it only after handing out the next.
+      this.#base = decoded;
       this.#hasBase = true;
       // The decoder resamples the loop to the channel's rate: output frame n shows loop frame n·loopFps/fps.
       this.#loopFrame = Math.round((this.#player.frameNumber * this.#loopFps) / this.#outFps) % this.#placements.length;
     }
-    frame.set(this.#base);
+    let at = { x: 0, y: 0 };
+    if (this.cutout) {
+      at = cutoutOrigin(placement ?? { x: layout.width * DEFAULT_AVATAR_PLACEMENT.x, y: layout.height * (1 - DEFAULT_AVATAR_PLACEMENT.bottom) }, this.#pictureWidth, this.#pictureHeight);
+      blendYuvaOver(this.#base, this.#pictureWidth, this.#pictureHeight, frame, layout, at.x, at.y);
+    } else {
+      frame.set(this.#base);
+    }
+    const place = this.#placements[this.#loopFrame] as Similarity;
+    Object.assign(this.#shifted, { a: place.a, b: place.b, tx: place.tx + at.x, ty: place.ty + at.y });
     const mouth = this.#chooser.choose(pose, 1 / this.#outFps, mouthAhead);
     this.#lastMouth = mouth;
     if (mouth === null || !this.#hasBase) return;
     this.files.readPatch(mouth, this.#patch);
-    this.#renderer.draw(frame, layout, this.#patch, this.#placements[this.#loopFrame] as Similarity);
+    this.#renderer.draw(frame, layout, this.#patch, this.#shifted);
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import { CLONE_FORMAT, cloneManifestSchema, type CloneManifest, type MouthEntry 
 import { canonicalFace, extractMouth, patchBytes, teethShare } from './mouthLibrary.js';
 import { probeRecording, recordingFrames, type RecordingInfo } from './recordingReader.js';
 import { judgeRecording, usableFrames, type QualityReport } from './recordingQuality.js';
+import { chromaMatte, detectScreen, SegmentationMatte, steadyMasks, upscaleMask, type ScreenKey } from './personMatte.js';
 import { RecordingScanner, thumbnail, type FrameScan } from './recordingScan.js';
 
 /** The build stopped: the recording cannot make a clone (the report says why) or something failed. */
@@ -38,7 +39,7 @@ export interface CloneBuildOptions {
 }
 
 /** What a build writes in the clone's folder; the manifest last. */
-export const CLONE_FILES = ['manifest.json', 'loop.mp4', 'loop.landmarks.f32', 'mouths.i420', 'mouths.landmarks.f32'] as const;
+export const CLONE_FILES = ['manifest.json', 'loop.mp4', 'loop.alpha.mp4', 'loop.landmarks.f32', 'mouths.i420', 'mouths.landmarks.f32'] as const;
 
 /** The share of the build the scan takes (it runs the models on every frame). */
 const SCAN_SHARE = 0.75;
@@ -100,7 +101,12 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
   await Promise.all(CLONE_FILES.map((file) => rm(join(options.dir, file), { force: true })));
   const loopLength = loop.to - loop.from + 1;
   const loopLandmarks = new Float32Array(loopLength * 936);
-  const encoder = await startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.mp4'));
+  const encoder = await startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.mp4'), 'rgba');
+  const alphaEncoder = await startLoopEncoder(options.ffmpegPath, info, join(options.dir, 'loop.alpha.mp4'), 'gray');
+  // The person's matte: keyed frame by frame on a screen, else the model's masks, steadied over the whole loop at the end.
+  let screen: ScreenKey | null | undefined;
+  let segmentation: SegmentationMatte | null = null;
+  const masks: Uint8Array[] = [];
   const patches = await open(join(options.dir, 'mouths.i420'), 'w');
   const patchLandmarks: Float32Array[] = [];
   const entries: MouthEntry[] = [];
@@ -119,6 +125,17 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
         const weight = (fadeAt + 1) / (loop.crossfade + 1);
         const picture = into ? blend(frame, into, weight) : frame.data;
         loopLandmarks.set(into && intoPoints ? lerpPoints(points, intoPoints, weight) : points, (i - loop.from) * 936);
+        const shown = { width: frame.width, height: frame.height, data: picture };
+        if (screen === undefined) screen = detectScreen(shown);
+        if (screen) {
+          // Before the picture is written: the key also takes the screen's spill off the edges.
+          const alpha = new Uint8Array(frame.width * frame.height);
+          chromaMatte(shown, screen, alpha);
+          if (!alphaEncoder.input.write(alpha)) await once(alphaEncoder.input, 'drain');
+        } else {
+          segmentation ??= await SegmentationMatte.create();
+          masks.push(await segmentation.mask(shown));
+        }
         if (!encoder.input.write(picture)) await once(encoder.input, 'drain');
       }
       if (points && mouthFrames.has(i)) {
@@ -131,13 +148,21 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
       progress(SCAN_SHARE + (1 - SCAN_SHARE) * Math.min(1, (i + 1) / frames.length), 'writing the idle loop and the mouth library');
       if (i >= Math.max(loop.to, ...mouthFrames)) break;
     }
+    for (const mask of steadyMasks(masks)) {
+      const alpha = new Uint8Array(info.width * info.height);
+      upscaleMask(mask, info.width, info.height, alpha);
+      if (!alphaEncoder.input.write(alpha)) await once(alphaEncoder.input, 'drain');
+    }
   } finally {
     await patches.close();
     encoder.input.end();
+    alphaEncoder.input.end();
   }
-  const end = await encoder.ended;
-  await encoder.process.close();
-  if (end.code !== 0 || end.startError !== null) throw new CloneBuildError(`the idle loop could not be encoded (${end.startError ?? (end.lastLine || `ffmpeg exit ${end.code}`)})`);
+  for (const [what, run] of [['idle loop', encoder], ['idle loop\'s matte', alphaEncoder]] as const) {
+    const end = await run.ended;
+    await run.process.close();
+    if (end.code !== 0 || end.startError !== null) throw new CloneBuildError(`the ${what} could not be encoded (${end.startError ?? (end.lastLine || `ffmpeg exit ${end.code}`)})`);
+  }
   await writeFile(join(options.dir, 'loop.landmarks.f32'), Buffer.from(loopLandmarks.buffer));
   const allLandmarks = new Float32Array(patchLandmarks.length * 936);
   patchLandmarks.forEach((p, k) => allLandmarks.set(p, k * 936));
@@ -146,6 +171,7 @@ export async function buildClone(options: CloneBuildOptions): Promise<CloneManif
   const manifest: CloneManifest = cloneManifestSchema.parse({
     format: CLONE_FORMAT, kind: 'clone', name: options.name, createdAt: new Date().toISOString(), consent: options.consent,
     source: { name: options.recordingName ?? basename(options.recording), sha256, width: info.width, height: info.height, fps: info.fps, durationS: info.durationS, frames: frames.length },
+    cutout: { file: 'loop.alpha.mp4', method: screen ? 'chroma' : 'segmentation', key: screen ? hexColour(screen) : null },
     loop: { file: 'loop.mp4', landmarks: 'loop.landmarks.f32', frames: loopLength, from: loop.from, to: loop.to, crossfade: loop.crossfade, wrapDifference: loop.wrapDifference, neighbourDifference: loop.neighbourDifference },
     mouths: { file: 'mouths.i420', landmarks: 'mouths.landmarks.f32', count: entries.length, patchWidth: face.patchWidth, patchHeight: face.patchHeight, eyeDistancePx: face.eyeDistancePx, canonical: Array.from(face.points, (v) => Math.round(v * 100) / 100), entries, coverage: shapeCoverage(entries) },
     report,
@@ -182,15 +208,24 @@ function lerpPoints(a: Float32Array, b: Float32Array, weight: number): Float32Ar
   return out;
 }
 
-/** The loop, RGBA in, H.264 (yuv420p BT.709, near lossless) out, a keyframe a second so any point can be sought. */
-async function startLoopEncoder(ffmpegPath: string, info: RecordingInfo, path: string): Promise<{ process: SupervisedProcess; input: Writable; ended: Promise<ProcessExit> }> {
+function hexColour(key: ScreenKey): string {
+  return `#${[key.r, key.g, key.b].map((c) => Math.round(c).toString(16).padStart(2, '0')).join('')}`;
+}
+
+/**
+ * The loop (RGBA in: H.264 yuv420p BT.709 out) or its matte (gray in and out), near lossless, a keyframe
+ * a second so any point can be sought.
+ */
+async function startLoopEncoder(ffmpegPath: string, info: RecordingInfo, path: string, input: 'rgba' | 'gray'): Promise<{ process: SupervisedProcess; input: Writable; ended: Promise<ProcessExit> }> {
+  // BT.709 limited range, as the channel draws its frames: the player copies planes, never converts. A matte is plain 0..255.
+  const colour = input === 'rgba'
+    ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-pix_fmt', 'yuv420p']
+    : ['-pix_fmt', 'gray'];
   const encoder = new SupervisedProcess({
-    name: 'clone loop encoder',
+    name: input === 'rgba' ? 'clone loop encoder' : 'clone matte encoder',
     command: ffmpegPath,
-    launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${info.width}x${info.height}`, '-r', String(info.fps), '-i', 'pipe:0',
-      // BT.709 limited range, as the channel draws its frames: the player copies planes, never converts.
-      '-vf', 'scale=out_color_matrix=bt709:out_range=tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
-      '-an', '-c:v', 'libx264', '-preset', 'medium', '-crf', '14', '-pix_fmt', 'yuv420p', '-g', String(Math.round(info.fps)), '-movflags', '+faststart', path] }),
+    launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'rawvideo', '-pix_fmt', input, '-s', `${info.width}x${info.height}`, '-r', String(info.fps), '-i', 'pipe:0',
+      ...colour, '-an', '-c:v', 'libx264', '-preset', 'medium', '-crf', '14', '-g', String(Math.round(info.fps)), '-movflags', '+faststart', path] }),
     stdin: 'pipe',
     killGraceMs: 0,
   });

@@ -79,7 +79,9 @@ export class CloneFiles {
     expect(loop.landmarks, loop.frames * POINTS * 4);
     expect(mouths.landmarks, mouths.count * POINTS * 4);
     expect(mouths.file, mouths.count * patchBytes);
-    if (!existsSync(join(dir, loop.file))) throw new CloneLoadError(`clone ${id} is damaged: ${loop.file} is missing; build it again`);
+    for (const file of [loop.file, manifest.cutout?.file]) {
+      if (file && !existsSync(join(dir, file))) throw new CloneLoadError(`clone ${id} is damaged: ${file} is missing; build it again`);
+    }
     const floats = (file: string) => {
       const bytes = readFileSync(join(dir, file));
       return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

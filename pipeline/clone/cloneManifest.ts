@@ -28,6 +28,16 @@ export const cloneManifestSchema = z.object({
     frames: z.number().int().positive(), from: z.number().int(), to: z.number().int(), crossfade: z.number().int(),
     wrapDifference: z.number(), neighbourDifference: z.number(),
   }),
+  /**
+   * The person in each loop frame (absent in clones built before cut-outs): an 8-bit mask as H.264 gray at
+   * the recording's size, frame for frame with loop.mp4, so ffmpeg merges the two into YUVA as it decodes.
+   */
+  cutout: z.object({
+    file: z.literal('loop.alpha.mp4'),
+    /** A green or blue screen keyed (`key`: its colour), or the person found by the segmentation model. */
+    method: z.enum(['chroma', 'segmentation']),
+    key: z.string().regex(/^#[0-9a-f]{6}$/).nullable(),
+  }).optional(),
   mouths: z.object({
     /** count patches of I420 (patchWidth × patchHeight), one after another. */
     file: z.literal('mouths.i420'),

@@ -11,9 +11,16 @@ export interface BackgroundVideoOptions {
   readonly onError: (message: string) => void;
   /** The filter that sizes the picture, instead of the fit's (a clone's framing crops around the face). */
   readonly sizeFilter?: string;
-  /** RGBA (default: drawn onto the scene's canvas) or I420 (planes copied straight into the frame). */
-  readonly pixelFormat?: 'rgba' | 'yuv420p';
+  /**
+   * RGBA (default: drawn onto the scene's canvas), I420 (planes copied straight into the frame) or I420
+   * with an alpha plane after V (a clone cut out over the scene: `alphaPath` gives the alpha).
+   */
+  readonly pixelFormat?: 'rgba' | 'yuv420p' | 'yuva420p';
+  /** A gray video, frame for frame with `path`, merged in as the alpha plane (its luma) before sizing. */
+  readonly alphaPath?: string;
 }
+
+const BYTES_PER_PIXEL = { rgba: 4, yuv420p: 1.5, yuva420p: 2.5 } as const;
 
 /** Decoded frames kept ahead of the tick; the decoder is paused beyond this, so it runs just ahead. */
 const FRAMES_AHEAD = 2;
@@ -40,6 +47,11 @@ export class BackgroundVideo {
   readonly #process: SupervisedProcess;
   #closed = false;
   #quickExits = 0;
+  #firstFrame!: () => void;
+  /** Resolves when the first frame is decoded (never, if none ever is: race it with a timeout). */
+  readonly firstFrame = new Promise<void>((resolve) => {
+    this.#firstFrame = resolve;
+  });
   /** Spare frame buffers: a 720x1280 frame is 3.7 MB, made 30 times a second. */
   readonly #spare: Buffer[] = [];
   /** The frame last handed out by next(), reused once the caller is done with it. */
@@ -47,7 +59,7 @@ export class BackgroundVideo {
 
   constructor(options: BackgroundVideoOptions) {
     const format = options.pixelFormat ?? 'rgba';
-    this.#frameBytes = format === 'rgba' ? options.width * options.height * 4 : (options.width * options.height * 3) / 2;
+    this.#frameBytes = options.width * options.height * BYTES_PER_PIXEL[format];
     this.#partial = Buffer.allocUnsafe(this.#frameBytes);
     const { path, width, height, fps, fit } = options;
     const scale = options.sizeFilter ?? (fit === 'cover'
@@ -56,7 +68,14 @@ export class BackgroundVideo {
     this.#process = new SupervisedProcess({
       name: 'background video decoder',
       command: options.ffmpegPath,
-      launch: () => ({ args: ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path, '-an', '-sn', '-vf', `${scale},fps=${fps},format=${format}`, '-f', 'rawvideo', 'pipe:1'] }),
+      launch: () => {
+        const alpha = options.alphaPath;
+        const input = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-stream_loop', '-1', '-i', path];
+        const output = ['-an', '-sn', '-f', 'rawvideo', 'pipe:1'];
+        if (!alpha) return { args: [...input, '-vf', `${scale},fps=${fps},format=${format}`, ...output] };
+        // Both files loop in step (the same frames at the same rate); the matte is merged before any scaling.
+        return { args: [...input, '-stream_loop', '-1', '-i', alpha, '-filter_complex', `[0:v][1:v]alphamerge,${scale},fps=${fps},format=${format}`, ...output] };
+      },
       restart: { backoff: Backoff.fixed(RESTART_DELAY_MS), shouldRestart: (end) => this.#worthRetrying(end) },
       killGraceMs: 0,
     });
@@ -93,6 +112,7 @@ export class BackgroundVideo {
       if (this.#filled === this.#frameBytes) {
         // Never dropped: a pipe chunk finishes at most a few frames past the look-ahead before the pause.
         this.#ready.push(this.#partial);
+        this.#firstFrame();
         this.#readyNumbers.push(this.#decodedInRun++);
         this.#partial = this.#spare.pop() ?? Buffer.allocUnsafe(this.#frameBytes);
         this.#filled = 0;
@@ -103,7 +123,7 @@ export class BackgroundVideo {
 
   /**
    * The next frame for this tick, or null when none is decoded yet (keep showing the last). The buffer is
-   * valid until the next call.
+   * valid until a later call returns another frame.
    */
   next(): Buffer | null {
     const frame = this.#ready.shift() ?? null;

@@ -119,17 +119,7 @@ export class FrameCompositor {
     const items = this.#avatar.frame(pose, this.#placement);
     // A background video changes the whole backplate each frame: the whole frame is redrawn. Another
     // scene's plate was converted when the scene was prepared.
-    let plateMs = 0;
-    const videoFrame = this.#scene.videoSource ? this.#video?.next() : null;
-    if (videoFrame) {
-      this.#scene.drawVideoFrame(videoFrame);
-      plateMs = this.#convertVideoPlate();
-      this.#previous = null;
-    } else if (this.#plateOf !== this.#scene.backplate) {
-      this.#plate = this.#scene.plate;
-      this.#plateOf = this.#scene.backplate;
-      this.#previous = null;
-    }
+    const plateMs = this.#refreshPlate();
     const { width, height } = this.layout;
     const damage = this.#previous ? alignRect(union(damageOf(this.#previous, items), this.#sceneDamage), width, height) : { x: 0, y: 0, width, height };
     this.#previous = items;
@@ -148,18 +138,41 @@ export class FrameCompositor {
   }
 
   /**
-   * A frame drawn whole by the avatar (a clone in its own room: the scene's backplate does not show), with
-   * the scene's overlays on top.
+   * The backplate for this frame: a background video's next frame converted (its milliseconds returned),
+   * or the scene's plate when the scene changed. Either change redraws the whole next frame.
+   */
+  #refreshPlate(): number {
+    const videoFrame = this.#scene.videoSource ? this.#video?.next() : null;
+    if (videoFrame) {
+      this.#scene.drawVideoFrame(videoFrame);
+      this.#previous = null;
+      return this.#convertVideoPlate();
+    }
+    if (this.#plateOf !== this.#scene.backplate) {
+      this.#plate = this.#scene.plate;
+      this.#plateOf = this.#scene.backplate;
+      this.#previous = null;
+    }
+    return 0;
+  }
+
+  /**
+   * A frame drawn whole by the avatar (a clone: in its own room, or cut out over the scene's backplate),
+   * with the scene's overlays on top.
    */
   #composeWhole(avatar: FrameAvatarPort, pose: RigPose, mouthAhead: readonly MouthAhead[], timings?: ComposeTimings): Picture {
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
     const { width, height } = this.layout;
-    avatar.drawFrame(pose, this.#current, this.layout, mouthAhead);
+    let plateMs = 0;
+    if (avatar.cutout) {
+      plateMs = this.#refreshPlate();
+      this.#current.set(this.#plate);
+    }
+    avatar.drawFrame(pose, this.#current, this.layout, mouthAhead, this.#placement);
     // A drawn avatar shown next starts from a whole frame.
     this.#previous = null;
-    this.#plateOf = null;
-    return this.#finish({ x: 0, y: 0, width, height }, timings, t0, convertBefore, 0);
+    return this.#finish({ x: 0, y: 0, width, height }, timings, t0, convertBefore, plateMs);
   }
 
   /**

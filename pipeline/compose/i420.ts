@@ -123,3 +123,66 @@ export function rgbaToI420(src: Uint8Array | Uint8ClampedArray, srcWidth: number
     }
   }
 }
+
+/**
+ * Draws a YUVA 4:2:0 picture (planes Y, U, V, then A at full size; `width`×`height`, even) over an I420
+ * frame with its top-left at (x, y) (even; it may lie partly outside: only the overlap is drawn). Each
+ * pixel is mixed by its alpha, chroma by the mean alpha of its 2x2 block; fully clear and fully opaque
+ * pixels (nearly all of them) are skipped or copied.
+ */
+export function blendYuvaOver(src: Uint8Array, width: number, height: number, frame: Uint8Array, layout: I420Layout, x: number, y: number): void {
+  if (x % 2 || y % 2 || width % 2 || height % 2) throw new RangeError('YUVA pictures must be even-aligned');
+  const x0 = Math.max(0, x), y0 = Math.max(0, y);
+  const x1 = Math.min(layout.width, x + width), y1 = Math.min(layout.height, y + height);
+  if (x1 <= x0 || y1 <= y0) return;
+  const cw = width >> 1;
+  const su = width * height, sv = su + cw * (height >> 1), sa = sv + cw * (height >> 1);
+  // Four alpha bytes at a time where the rows allow it: a clear or opaque word is skipped or copied whole.
+  const words = (src.byteOffset + sa) % 4 === 0 && (frame.byteOffset % 4 === 0) && src.byteOffset % 4 === 0 && width % 4 === 0 && layout.width % 4 === 0 && (x0 - x) % 4 === 0 && x0 % 4 === 0;
+  const alpha32 = words ? new Uint32Array(src.buffer, src.byteOffset + sa, (width * height) >> 2) : null;
+  const src32 = words ? new Uint32Array(src.buffer, src.byteOffset, su >> 2) : null;
+  const frame32 = words ? new Uint32Array(frame.buffer, frame.byteOffset, layout.uOffset >> 2) : null;
+  for (let fy = y0; fy < y1; fy++) {
+    let s = (fy - y) * width + (x0 - x), d = fy * layout.width + x0;
+    let fx = x0;
+    if (alpha32 && src32 && frame32) {
+      for (const end = x0 + ((x1 - x0) & ~3); fx < end; fx += 4, s += 4, d += 4) {
+        const a4 = alpha32[s >> 2] as number;
+        if (a4 === 0) continue;
+        if (a4 === 0xffffffff) {
+          frame32[d >> 2] = src32[s >> 2] as number;
+          continue;
+        }
+        for (let k = 0; k < 4; k++) {
+          const a = src[sa + s + k] as number;
+          if (a !== 0) frame[d + k] = ((src[s + k] as number) * a + (frame[d + k] as number) * (255 - a) + 127) / 255;
+        }
+      }
+    }
+    for (; fx < x1; fx++, s++, d++) {
+      const a = src[sa + s] as number;
+      if (a === 0) continue;
+      frame[d] = a === 255 ? (src[s] as number) : ((src[s] as number) * a + (frame[d] as number) * (255 - a) + 127) / 255;
+    }
+  }
+  const { chromaWidth, uOffset, vOffset } = layout;
+  const alpha16 = (src.byteOffset + sa) % 2 === 0 ? new Uint16Array(src.buffer, src.byteOffset + sa, (width * height) >> 1) : null;
+  for (let cy = y0 >> 1; cy < y1 >> 1; cy++) {
+    const sy = cy - (y >> 1);
+    let a0 = sa + 2 * sy * width + (x0 - x), c = sy * cw + ((x0 - x) >> 1), d = cy * chromaWidth + (x0 >> 1);
+    for (let cx = x0 >> 1; cx < x1 >> 1; cx++, a0 += 2, c++, d++) {
+      // The block's two rows as two 16-bit reads: both clear or both opaque decide without the sum.
+      const top = alpha16 ? (alpha16[(a0 - sa) >> 1] as number) : -1, bottom = alpha16 ? (alpha16[(a0 - sa + width) >> 1] as number) : -1;
+      if (top === 0 && bottom === 0) continue;
+      const a = top === 0xffff && bottom === 0xffff ? 255 : ((src[a0] as number) + (src[a0 + 1] as number) + (src[a0 + width] as number) + (src[a0 + width + 1] as number) + 2) >> 2;
+      if (a === 0) continue;
+      if (a === 255) {
+        frame[uOffset + d] = src[su + c] as number;
+        frame[vOffset + d] = src[sv + c] as number;
+        continue;
+      }
+      frame[uOffset + d] = ((src[su + c] as number) * a + (frame[uOffset + d] as number) * (255 - a) + 127) / 255;
+      frame[vOffset + d] = ((src[sv + c] as number) * a + (frame[vOffset + d] as number) * (255 - a) + 127) / 255;
+    }
+  }
+}

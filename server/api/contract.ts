@@ -151,6 +151,8 @@ export const channelStatusSchema = z.strictObject({
   activity: activitySchema,
   speech: z.strictObject({ provider: z.string(), queued: z.number(), playlistLines: z.number(), playlistLoop: z.boolean(), sentence: z.string().nullable() }),
   avatar: z.string(),
+  /** A clone shown cut out over the scene (false: full frame in its own room, or a drawn avatar). */
+  avatarCutout: z.boolean(),
   drive: driveStatusSchema,
   encoder: z.strictObject({
     running: z.boolean(),

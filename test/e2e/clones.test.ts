@@ -17,6 +17,7 @@ import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { launchChromium, signIn } from './consoleHelpers.js';
 import { cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
 import { CloneFiles } from '../../pipeline/clone/cloneFiles.js';
+import { rgbToYuv } from '../../pipeline/compose/i420.js';
 import { probeRecording, recordingFrames } from '../../pipeline/clone/recordingReader.js';
 import { RecordingScanner } from '../../pipeline/clone/recordingScan.js';
 
@@ -236,6 +237,44 @@ test('a real person\'s face drives the clone\'s mouth live (the drive from a tal
   assert.equal((await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) })).status, 200);
 });
 
+/** One decoded frame (I420) of a recording, `atS` seconds in. */
+function frameAt(file: string, atS: number, width: number, height: number): Uint8Array {
+  const run = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-ss', String(atS), '-i', file, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-'], { maxBuffer: 16 * 1024 * 1024 });
+  assert.equal(run.stdout.length, (width * height * 3) / 2, run.stderr.toString());
+  return run.stdout;
+}
+
+test('a clone cut out over the scene, live: the scene\'s colour beside and above the host on the RTMP output, the face the recording\'s', async () => {
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
+  assert.ok(clone);
+  const shown = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ background: { type: 'color', color: '#2060a0' }, avatar: { id: clone.id, cutout: true } }) });
+  assert.equal(shown.status, 200, await shown.clone().text());
+  const status = await readAnswer(shown, channelStatusSchema);
+  assert.equal(status.avatar, clone.id);
+  assert.equal(status.avatarCutout, true);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const file = join(work, 'clone-cutout.flv');
+  await recordAsync(`${fenshen.rtmpBase}/main`, 4, file);
+  const { width, height } = OUTPUT_PRESETS['portrait-720p'];
+  const frame = frameAt(file, 2, width, height);
+  const { face } = mouthInOutput(clone.id);
+  const scene = rgbToYuv(0x20, 0x60, 0xa0);
+  const yuvAt = (x: number, y: number) => {
+    const c = (Math.round(y) >> 1) * (width / 2) + (Math.round(x) >> 1);
+    return [frame[Math.round(y) * width + Math.round(x)], frame[width * height + c], frame[(width * height * 5) / 4 + c]] as number[];
+  };
+  const near = (a: number[], b: number[], tolerance: number) => a.every((v, i) => Math.abs(v - (b[i] as number)) <= tolerance);
+  // Beside the head at the nose's height and above it: the scene (the encode's error allowed); the webcam's room is gone.
+  for (const [x, y] of [[24, face.nose.y], [width - 24, face.nose.y], [width / 2, 80]] as const) {
+    assert.ok(near(yuvAt(x, y), scene, 8), `(${x}, ${Math.round(y)}) shows the scene: ${yuvAt(x, y).join(',')} vs ${scene.join(',')}`);
+  }
+  assert.ok(!near(yuvAt(face.nose.x, face.nose.y), scene, 20), `the nose is the recording's: ${yuvAt(face.nose.x, face.nose.y).join(',')}`);
+  const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ background: { type: 'gradient', from: '#1d2b53', to: '#7e2553', angleDeg: 180 }, avatar: { id: 'xiaomei' } }) });
+  assert.equal(back.status, 200);
+  assert.equal((await readAnswer(back, channelStatusSchema)).avatarCutout, false);
+});
+
 test('a clone damaged by hand while the server was down: the channel comes back with the default avatar and says why', async () => {
   const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
   const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
@@ -317,6 +356,11 @@ test('the console\'s avatars panel: consent asked first, the build\'s progress b
     const id = await page.getAttribute(readyItem, 'data-id');
     await page.click(`${readyItem} button.primary`);
     await waitFor('the clone on air', async () => ((await fenshen.read('/api/channels/main/scene', channelSceneSchema)).avatar.id === id ? true : undefined), 15_000);
+    // The same clone cut out over the scene: the panel's other button, once it shows the clone on air.
+    await page.waitForSelector(`${readyItem} button.primary:disabled`, { timeout: 10_000 });
+    await page.click(`${readyItem} button[data-cutout="true"]`);
+    await waitFor('the clone cut out', async () => ((await fenshen.read('/api/channels/main', channelStatusSchema)).avatarCutout ? true : undefined), 15_000);
+    await page.waitForSelector(`${readyItem} button[data-cutout="true"]:disabled`, { timeout: 10_000 });
     const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ avatar: { id: 'xiaomei' } }) });
     assert.equal(back.status, 200);
   } finally {

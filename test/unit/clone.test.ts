@@ -290,3 +290,109 @@ test('person segmentation (MediaPipe selfie, converted): the webcam host is the 
   assert.ok(at(0.5, 0.5) > 0.8, `person at the face: ${at(0.5, 0.5).toFixed(2)}`);
   assert.ok(at(0.05, 0.05) < 0.2 && at(0.95, 0.05) < 0.2, `background in the corners: ${at(0.05, 0.05).toFixed(2)}, ${at(0.95, 0.05).toFixed(2)}`);
 });
+
+/** A 1280x720 I420 frame of one flat colour: the scene's backplate a cut-out clone stands over. */
+function plate(layout: I420Layout, y: number, u: number, v: number): Uint8Array {
+  const frame = new Uint8Array(layout.byteLength);
+  frame.fill(y, 0, layout.uOffset).fill(u, layout.uOffset, layout.vOffset).fill(v, layout.vOffset);
+  return frame;
+}
+
+/** The cut-out's frame once its loop plays: each draw starts from the plate (as the compositor's does). */
+async function drawCutout(avatar: CloneAvatar, layout: I420Layout, backplate: Uint8Array, probe: { x: number; y: number }, pose: RigPose = restPose()): Promise<Uint8Array> {
+  const frame = Uint8Array.from(backplate);
+  await waitUntil(() => {
+    frame.set(backplate);
+    avatar.drawFrame(pose, frame, layout);
+    return frame[Math.round(probe.y) * layout.width + Math.round(probe.x)] !== backplate[0];
+  });
+  return frame;
+}
+
+/** Whether the pixel at (x, y) shows the plate: luma and both chroma samples. */
+function showsPlate(frame: Uint8Array, backplate: Uint8Array, layout: I420Layout, x: number, y: number): boolean {
+  const c = (Math.round(y) >> 1) * layout.chromaWidth + (Math.round(x) >> 1);
+  const same = (at: number) => Math.abs((frame[at] as number) - (backplate[at] as number)) <= 2;
+  return same(Math.round(y) * layout.width + Math.round(x)) && same(layout.uOffset + c) && same(layout.vOffset + c);
+}
+
+test('cut out by the segmentation model: over the scene the room beside the host is the scene\'s, the face is the recording\'s, and the mouth still opens', async () => {
+  assert.equal(manifest.cutout?.method, 'segmentation');
+  const layout = new I420Layout(1280, 720);
+  const backplate = plate(layout, 60, 200, 70);
+  const avatar = CloneAvatar.open({ dataDir, id: 'clone-test', width: 1280, height: 720, fps: 30, ffmpegPath: 'ffmpeg', onError: (m) => assert.fail(m), cutout: { scale: 1 } });
+  try {
+    // Landscape from the 400x300 clip: its whole width shows, 3.2 output pixels to one of the recording's.
+    const face = cloneFaceInFrame(avatar.files, layout);
+    // Once ready (what a live swap waits for) the very first frame drawn shows the host, not an empty scene.
+    await avatar.ready;
+    const first = Uint8Array.from(backplate);
+    avatar.drawFrame(restPose(), first, layout);
+    assert.ok(!showsPlate(first, backplate, layout, face.nose.x, face.nose.y), 'the first frame after ready shows the host');
+    const frame = await drawCutout(avatar, layout, backplate, face.nose);
+    assert.ok(!showsPlate(frame, backplate, layout, face.nose.x, face.nose.y), 'the face is the recording\'s');
+    for (const x of [16 * 3.2, 384 * 3.2]) assert.ok(showsPlate(frame, backplate, layout, x, face.nose.y), `the wall at x=${Math.round(x)} beside the head is cut away`);
+    const e = face.eyeDistance;
+    const mouthBox = { x: Math.round(face.mouth.x - 0.3 * e), y: Math.round(face.mouth.y - 0.12 * e), w: Math.round(0.6 * e), h: Math.round(0.24 * e) };
+    const open = { ...restPose(), mouthOpen: 1 };
+    let talking = frame;
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      talking = Uint8Array.from(backplate);
+      avatar.drawFrame(open, talking, layout);
+    }
+    assert.ok(meanLuma(talking, layout.width, mouthBox) < meanLuma(frame, layout.width, mouthBox) - 8, 'the mouth opens over the scene too');
+  } finally {
+    avatar.close();
+  }
+  // Smaller (the scene's avatar size at half its default) and moved right: the scene shows where the picture was.
+  const small = CloneAvatar.open({ dataDir, id: 'clone-test', width: 1280, height: 720, fps: 30, ffmpegPath: 'ffmpeg', onError: (m) => assert.fail(m), cutout: { scale: 0.5 } });
+  try {
+    const { width, height } = small.pictureSize;
+    assert.deepEqual([width, height], [640, 360]);
+    const frame = Uint8Array.from(backplate);
+    const placement = { x: 960, y: 720 * 1.02 };
+    await waitUntil(() => {
+      frame.set(backplate);
+      small.drawFrame(restPose(), frame, layout, [], placement);
+      return !showsPlate(frame, backplate, layout, 960, 720 - 180);
+    });
+    assert.ok(showsPlate(frame, backplate, layout, 320, 360), 'the left half is all scene');
+  } finally {
+    small.close();
+  }
+});
+
+test('cut out by a chroma key: a recording against a green screen keys the screen away (and only the screen), without a model', async () => {
+  // The clip in the middle of a green screen: its own wall stays (it is not green), the screen goes.
+  const green = join(work, 'green.mp4');
+  ffmpeg(['-i', CLIP, '-t', '20', '-vf', 'pad=560:360:80:30:color=0x00b140', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', green]);
+  const built = await buildClone({ ffmpegPath: 'ffmpeg', ffprobePath: 'ffprobe', recording: green, dir: join(dataDir, 'avatars', 'clone-green'), name: 'green', consent });
+  assert.equal(built.cutout?.method, 'chroma');
+  const key = built.cutout?.key ?? '#000000';
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(key.slice(i, i + 2), 16)) as [number, number, number];
+  assert.ok(Math.abs(r - 0x00) < 12 && Math.abs(g - 0xb1) < 12 && Math.abs(b - 0x40) < 12, `the screen's colour ${key}`);
+  const layout = new I420Layout(1280, 720);
+  const backplate = plate(layout, 60, 200, 70);
+  const avatar = CloneAvatar.open({ dataDir, id: 'clone-green', width: 1280, height: 720, fps: 30, ffmpegPath: 'ffmpeg', onError: (m) => assert.fail(m), cutout: { scale: 1 } });
+  try {
+    // 560 wide to 1280: 2.286 output pixels to one of the recording's; the clip spans recording x 80..480.
+    const s = 1280 / 560;
+    const face = cloneFaceInFrame(avatar.files, layout);
+    const frame = await drawCutout(avatar, layout, backplate, face.nose);
+    for (const x of [40 * s, 520 * s]) assert.ok(showsPlate(frame, backplate, layout, x, face.nose.y), `the screen at x=${Math.round(x)} is keyed away`);
+    for (const x of [96 * s, 464 * s]) assert.ok(!showsPlate(frame, backplate, layout, x, face.nose.y), `the clip's own wall at x=${Math.round(x)} stays`);
+    assert.ok(!showsPlate(frame, backplate, layout, face.nose.x, face.nose.y));
+  } finally {
+    avatar.close();
+  }
+  // A clone from before cut-outs (no matte in its manifest) cannot be cut out, and says so.
+  const old = join(dataDir, 'avatars', 'clone-old');
+  mkdirSync(old, { recursive: true });
+  for (const f of ['loop.mp4', 'loop.landmarks.f32', 'mouths.i420', 'mouths.landmarks.f32']) copyFileSync(join(dir, f), join(old, f));
+  const { cutout: _, ...before } = manifest;
+  writeFileSync(join(old, 'manifest.json'), JSON.stringify(before));
+  assert.throws(() => CloneAvatar.open({ dataDir, id: 'clone-old', width: 1280, height: 720, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {}, cutout: { scale: 1 } }),
+    (err: unknown) => err instanceof CloneLoadError && /built before cut-outs/.test(err.message));
+  CloneAvatar.open({ dataDir, id: 'clone-old', width: 1280, height: 720, fps: 30, ffmpegPath: 'ffmpeg', onError: () => {} }).close();
+});
