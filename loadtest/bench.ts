@@ -4,7 +4,8 @@
  *    bare encode of the same outputs (the ratio); then, in process, ms per frame of the channel's drawing
  *    (only the changed area is redrawn) and colour conversion, and the encoder's top speed;
  *  - scene: what scene choices cost the 720p live loop (in process: tick + encoder);
- *  - webrtc, speech, tracking, clone: see their sections (clone: loadtest/cloneBench.ts).
+ *  - webrtc, speech, tracking, clone, video: see their sections (clone: loadtest/cloneBench.ts; video:
+ *    loadtest/videoBench.ts).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { PreparedScene } from '../pipeline/compose/scene.js';
 import { PipelineMetrics } from '../pipeline/metrics.js';
 import { Encoder } from '../pipeline/output/encoder.js';
 import { cloneBench } from './cloneBench.js';
+import { videoBench } from './videoBench.js';
 import { IDLE_MEASURE_S, idleVersusBare } from './idleBench.js';
 import { lipSyncCpu, sayToAudible, ttsRealTimeFactor } from './speechBench.js';
 import { driveLoop, modelCost, trackerCost } from './trackingBench.js';
@@ -151,7 +153,7 @@ function encoderCpuPerFrameMs(preset: PresetName, pictures: Buffer[], loops: num
 
 /** `npm run bench -- webrtc tracking` runs only those tables; no argument runs them all. */
 const wanted = new Set(process.argv.slice(2));
-const runs = (section: 'loop' | 'scene' | 'webrtc' | 'speech' | 'tracking' | 'clone') => wanted.size === 0 || wanted.has(section);
+const runs = (section: 'loop' | 'scene' | 'webrtc' | 'speech' | 'tracking' | 'clone' | 'video') => wanted.size === 0 || wanted.has(section);
 
 if (runs('loop')) {
   // What a user runs (npm start, idling) against the bare encode of the same outputs: the ratio is the
@@ -270,3 +272,4 @@ if (runs('tracking')) {
 }
 
 if (runs('clone')) await cloneBench(printTable);
+if (runs('video')) await videoBench(printTable);

@@ -135,8 +135,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
         if (this.#lastTagAtUs > 0 && nowUs - this.#lastTagAtUs > STALL_AFTER_US && this.#state === 'live') this.#setState('stalled');
       },
       onStall: (stalledS) => this.#log('warn', `tick stalled ${stalledS | 0} s; re-anchoring the clock`),
-      // Off the wall clock: up to a second of ticks inside the encoder (its lookahead) before waiting.
-      sinkBehind: () => this.#encoder.heldTicks > this.preset.fps,
+      // Off the wall clock: up to a second of ticks inside the encoder (its lookahead) before waiting, and
+      // never a tick before its speech is made and its pictures decoded.
+      holdBack: () => this.#encoder.heldTicks > this.preset.fps || !this.#speaker.settled(this.clock.sampleAtFrame(this.clock.frameIndex + 1) - this.clock.samplesElapsed) || !this.#compositor.inputsReady,
     });
     this.#wireEncoder();
   }
@@ -305,6 +306,16 @@ export class Channel extends EventEmitter<ChannelEvents> {
     };
   }
 
+  /**
+   * An export's end: no tick after the one running now; the encoder encodes what it holds and exits, so
+   * every frame is out (as 'output') before the rest closes.
+   */
+  async finish(): Promise<void> {
+    this.#loop.stop();
+    await this.#encoder.finish();
+    await this.close();
+  }
+
   /** Stops the tick, every destination, the encoder and the decoders; forgets its metrics. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -342,6 +353,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       if (!tag.isSequenceHeader) this.#trackAvOffset(tag);
       if (this.#state !== 'live') this.#setState('live');
       this.#destinations.push(tag);
+      this.emit('output', tag);
     });
     this.#encoder.on('stats', (stats) => {
       this.#encoderStats = stats;

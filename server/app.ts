@@ -9,6 +9,7 @@ import { ffprobeBeside } from '../pipeline/mediaProbe.js';
 import { answerAddressError, installErrorHandling } from './api/errorAnswers.js';
 import { contractValidator } from './api/route.js';
 import { avatarRoutes } from './api/routes/avatars.js';
+import { videoRoutes } from './api/routes/videos.js';
 import { channelRoutes } from './api/routes/channels.js';
 import { destinationRoutes } from './api/routes/destinations.js';
 import { driveRoutes } from './api/routes/drive.js';
@@ -86,6 +87,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath,
       channelsShowing: (avatarId: string) => channels.list().filter((c) => c.config.avatar.id === avatarId).map((c) => c.id),
     });
+    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath });
     api.register(speechRoutes, { channels });
     api.register(playlistRoutes, { channels });
     api.register(driveRoutes, { channels, dataDir });

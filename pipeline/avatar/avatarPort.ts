@@ -48,6 +48,8 @@ export interface FrameAvatarPort {
   readonly id: string;
   readonly cacheBytes: number;
   readonly cutout: boolean;
+  /** Whether its next picture is decoded (an export's tick waits for it; live shows the last). */
+  readonly pictureReady: boolean;
   /** Resolves when it can draw its first picture (or after a bounded wait): a swap to it waits on this. */
   readonly ready: Promise<void>;
   /** Draws the frame for `pose` into `frame`; `mouthAhead` is the mouth of the next frames when known (scripted speech). */

@@ -1,4 +1,5 @@
 import type { EncoderStats } from '../output/encoder.js';
+import type { FlvTag } from '../output/flvTags.js';
 import type { DestinationStatus } from '../output/destinationStatus.js';
 import type { SpeakerEvents } from '../speech/speaker.js';
 import type { ChannelState } from './status.js';
@@ -14,6 +15,8 @@ export type SpeechEvent =
 export interface ChannelEvents {
   state: [ChannelState];
   speech: [SpeechEvent];
+  /** The one encode, tag by tag, as every destination gets it (an export writes it to a file). */
+  output: [FlvTag];
 }
 
 /** Milliseconds each stage of one tick took; one object, reused every tick. */

@@ -2,7 +2,7 @@ import type { ClockSource, MediaClock, MediaTick } from '../clock.js';
 
 /** Ticks allowed in one catch-up burst; a longer stall re-anchors the clock instead. */
 const MAX_CATCH_UP_S = 2;
-/** How long an export waits for its sink before asking again. */
+/** How long an export waits for what its next tick needs before asking again. */
 const SINK_WAIT_MS = 2;
 
 export interface TickLoopOptions {
@@ -15,10 +15,11 @@ export interface TickLoopOptions {
   /** A long stall (suspended process, overload) moved the media timeline's anchor. */
   readonly onStall?: (stalledS: number) => void;
   /**
-   * Off the wall clock only: whether the sink (the encoder) is behind, so the next tick waits for it
-   * instead of repeating pictures as a live channel must.
+   * Off the wall clock only: whether something the next tick needs is not ready (the encoder behind, speech
+   * still being made, a video frame not decoded), so it waits instead of repeating a picture or playing
+   * silence as a live channel must.
    */
-  readonly sinkBehind?: () => boolean;
+  readonly holdBack?: () => boolean;
 }
 
 /**
@@ -63,8 +64,8 @@ export class TickLoop {
   #turn = (): void => {
     this.#cancel = null;
     if (!this.#running) return;
-    const { media, source, sinkBehind } = this.#options;
-    if (!source.realTime && sinkBehind?.()) {
+    const { media, source, holdBack } = this.#options;
+    if (!source.realTime && holdBack?.()) {
       const timer = setTimeout(this.#turn, SINK_WAIT_MS);
       this.#cancel = () => clearTimeout(timer);
       return;

@@ -166,6 +166,10 @@ export class CloneAvatar implements FrameAvatarPort {
     return Promise.race([this.#player.firstFrame, new Promise<void>((resolve) => setTimeout(resolve, READY_WAIT_MS).unref())]);
   }
 
+  get pictureReady(): boolean {
+    return this.#player.hasFrame;
+  }
+
   /** Mean distance of the chosen mouths' opening from the wanted one (share of the widest). */
   get mouthOpeningError(): number {
     return this.#chooser.openingError;

@@ -137,6 +137,11 @@ export class BackgroundVideo {
     return frame;
   }
 
+  /** Whether a decoded frame is waiting (an export's tick waits for one; live shows the last). */
+  get hasFrame(): boolean {
+    return this.#ready.length > 0;
+  }
+
   /** The last frame next() gave: its number from the start of the file (it counts from 0 again when the decoder restarts). */
   get frameNumber(): number {
     return this.#frameNumber;

@@ -22,6 +22,8 @@ type Bounds = readonly [number, number, number, number];
 /** Frames of a background video: the next decoded one (RGBA, frame-sized) when one is due, else null. */
 export interface VideoFeed {
   next(): Uint8Array | null;
+  /** Whether a decoded frame is waiting. */
+  readonly hasFrame: boolean;
 }
 
 const SPRITE_BYTES_PER_FRAME_PIXEL = 200;
@@ -69,6 +71,16 @@ export class FrameCompositor {
 
   get avatar(): ChannelAvatar {
     return this.#avatar;
+  }
+
+  /**
+   * Whether every picture the next frame draws from is decoded: a clone's loop frame, a background
+   * video's. Off the wall clock the tick waits for this, so an export draws every frame from its own picture.
+   */
+  get inputsReady(): boolean {
+    if (this.#avatar.kind === 'frame' && !this.#avatar.pictureReady) return false;
+    const videoShown = this.#scene.videoSource !== null && (this.#avatar.kind === 'sprites' || this.#avatar.cutout);
+    return !videoShown || !this.#video || this.#video.hasFrame;
   }
 
   /** Bytes held by converted sprites. */

@@ -289,6 +289,22 @@ export class Encoder extends EventEmitter<EncoderEvents> {
     return kept;
   }
 
+  /**
+   * Ends the encode (an export's last frame written): its inputs are closed, ffmpeg encodes what it holds
+   * and exits, every tag is out by then (killed after `timeoutMs`: the caller checks what it got).
+   */
+  async finish(timeoutMs = 60_000): Promise<void> {
+    if (this.#closed) return;
+    const ended = this.#process.finish(timeoutMs);
+    this.#video?.end();
+    this.#audio?.end();
+    await ended;
+    this.#closed = true;
+    for (const held of this.#held.splice(0)) held.picture.release();
+    this.#video = null;
+    this.#audio = null;
+  }
+
   /** Stops the encoder for good; resolves once the process has exited. */
   async close(): Promise<void> {
     if (this.#closed) return;

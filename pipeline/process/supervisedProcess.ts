@@ -236,6 +236,21 @@ export class SupervisedProcess extends EventEmitter<SupervisedProcessEvents> {
     return run.exited;
   }
 
+  /**
+   * Lets the current run end by itself (the caller closes its inputs: ffmpeg then flushes and exits), with
+   * no restart after; SIGKILL if it has not exited in `timeoutMs`. Resolves once it has exited.
+   */
+  finish(timeoutMs: number): Promise<void> {
+    this.#clearRestart();
+    const run = this.#run;
+    if (!run) return Promise.resolve();
+    run.ending = 'stop';
+    if (run.watchdog) clearInterval(run.watchdog);
+    run.watchdog = null;
+    run.killTimer ??= setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+    return run.exited;
+  }
+
   /** Ends it for good: no more runs or events. Safe to call again; resolves once the child has exited. */
   close(): Promise<void> {
     this.#closing ??= this.#teardown();

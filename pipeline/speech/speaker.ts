@@ -285,6 +285,24 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     };
   }
 
+  /**
+   * Whether the next `frames` samples of speech are settled: no sentence they would play is still being
+   * made. Live plays silence over such an underrun; an export waits on this instead, so the same script
+   * renders the same samples, mouths and captions every time.
+   */
+  settled(frames: number): boolean {
+    this.#pump();
+    if (this.#synthesising || this.#segments.some((s) => !s.done)) return false;
+    if (this.#bufferedSamples() >= frames) return true;
+    const unmade = this.#current !== null && this.#current.synthesised < this.#current.sentences.length;
+    // The next utterance starts being made only once the one before has nearly played (#pump): waiting would never end.
+    if (!unmade && this.#segments.length > 1) return true;
+    const p = this.#playlist;
+    const playlistAhead = !p.halted && p.lines.length > 0 && (p.loop || p.next < p.lines.length);
+    // Nothing more to say: what is buffered plays, then silence, the same every time.
+    return !unmade && this.#queue.length === 0 && !playlistAhead;
+  }
+
   /** Loads what the first sentence would otherwise wait for (the resampler, the provider's process). */
   warm(): Promise<void> {
     return this.#synth.warm();

@@ -238,6 +238,49 @@ export const createCloneBodySchema = z.strictObject({
   ),
 });
 
+/** POST /api/videos: a script made into a short video (an MP4 and its subtitles). */
+export const createVideoBodySchema = z.strictObject({
+  /** Text (a line a sentence group, a blank line a longer pause) or lines as for a playlist. */
+  script: z.union([
+    z.string().max(20_000, 'script: at most 20000 characters'),
+    z.array(z.strictObject({ text: z.string().max(2000), pauseMs: z.number().int().min(0).max(60_000).optional(), voice: voiceName.optional() })).max(500, 'script: at most 500 lines'),
+  ]),
+  /** Default: the scene's avatar (a saved scene) or xiaomei. */
+  avatar: z.union([apiAvatarId, z.strictObject({ id: apiAvatarId, cutout: z.boolean().optional() })]).optional(),
+  /** A saved scene (its id or name); default: the default scene. */
+  scene: z.string().min(1).max(100).optional(),
+  preset: z.enum(PRESET_NAMES).default('portrait-720p'),
+  /** The voice for lines that name none. */
+  voice: voiceName.optional(),
+  /** Burn the spoken sentences into the picture (the SRT is written either way). */
+  subtitles: z.boolean().default(true),
+});
+
+/** A short video and its render. */
+export const videoSchema = z.strictObject({
+  id: z.string(),
+  state: z.enum(['queued', 'rendering', 'done', 'failed']),
+  progress: z.number(),
+  stage: z.string(),
+  /** Seconds left while rendering (null until enough is done to tell). */
+  etaS: z.number().nullable().optional(),
+  error: z.string().optional(),
+  durationS: z.number().optional(),
+  /** Wall seconds the render took. */
+  renderS: z.number().optional(),
+  createdAt: z.string(),
+  preset: z.enum(PRESET_NAMES),
+  avatar: z.string(),
+  scene: z.string().nullable(),
+  lines: z.number(),
+  /** Once done: where the MP4 and the SRT are. */
+  file: z.string().optional(),
+  subtitles: z.string().optional(),
+});
+
+/** GET /api/videos: newest first. */
+export const videoListSchema = z.strictObject({ videos: z.array(videoSchema).readonly() });
+
 /** GET /api/presets */
 export const presetListSchema = z.strictObject({ presets: z.array(z.enum(PRESET_NAMES)).readonly() });
 
@@ -342,6 +385,12 @@ export const API_ROUTES = {
   'DELETE /api/channels/:id/destinations/:destId': { status: 204 },
   'POST /api/channels/:id/destinations/:destId/start': { status: 200, answer: destinationStatusSchema },
   'POST /api/channels/:id/destinations/:destId/stop': { status: 200, answer: destinationStatusSchema },
+  'POST /api/videos': { status: 202, body: createVideoBodySchema, answer: videoSchema },
+  'GET /api/videos': { status: 200, answer: videoListSchema },
+  'GET /api/videos/:id': { status: 200, answer: videoSchema },
+  'GET /api/videos/:id/file': { status: 200 },
+  'GET /api/videos/:id/subtitles.srt': { status: 200 },
+  'DELETE /api/videos/:id': { status: 204 },
   'POST /api/uploads': { status: 201, answer: uploadCreatedSchema },
   'GET /api/uploads': { status: 200, answer: uploadListSchema },
   'GET /api/uploads/:id': { status: 200 },
@@ -371,6 +420,9 @@ export type ChannelListAnswer = z.output<typeof channelListSchema>;
 export type DestinationListAnswer = z.output<typeof destinationListSchema>;
 export type SayAnswer = z.output<typeof sayAnswerSchema>;
 export type InterruptAnswer = z.output<typeof interruptAnswerSchema>;
+export type VideoAnswer = z.output<typeof videoSchema>;
+export type VideoListAnswer = z.output<typeof videoListSchema>;
+export type CreateVideoBody = z.output<typeof createVideoBodySchema>;
 export type PlaylistLineAnswer = z.output<typeof playlistLineSchema>;
 export type PlaylistAnswer = z.output<typeof playlistSchema>;
 export type PlaylistSetAnswer = z.output<typeof playlistSetAnswerSchema>;

@@ -32,8 +32,8 @@ export function addRoute<R extends ApiRoute>(api: FastifyInstance, route: R, han
     ...(contract.body ? { schema: { body: contract.body } } : {}),
     handler: async (request, reply) => {
       const answer = await handle(request, reply);
-      // An event stream took the connection over: nothing more to send.
-      if (reply.sent) return reply;
+      // An event stream took the connection over, or a file is being sent: nothing more to send.
+      if (reply.sent || answer === reply) return reply;
       // Fastify starts every reply at 200; a handler may answer otherwise (/healthz's 503).
       if (reply.statusCode === 200) reply.status(contract.status);
       return reply.send(answer);

@@ -38,7 +38,7 @@ test('off the wall clock the loop waits for a sink that is behind instead of rep
       media,
       source: new VirtualClock(),
       // Behind on every other ask: the loop must come back for it.
-      sinkBehind: () => held++ % 2 === 0,
+      holdBack: () => held++ % 2 === 0,
       onTick: (_tick, render) => {
         assert.ok(render);
         if (++ticks === 30) {

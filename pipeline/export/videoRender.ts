@@ -1,0 +1,143 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { OUTPUT_PRESETS, type PresetName } from '../../config/presets.js';
+import { channelSchema, type AvatarChoice, type SceneConfig } from '../../config/schema.js';
+import { Channel, type SpeechEvent } from '../channel.js';
+import { VirtualClock } from '../clock.js';
+import { PipelineMetrics } from '../metrics.js';
+import { flvFileHeader, type FlvTag } from '../output/flvTags.js';
+import type { PlaylistLine } from '../speech/speaker.js';
+import { ExportError, finishMp4 } from './finishMp4.js';
+import { toSrt, type Cue } from './subtitles.js';
+import { estimateSpeechS } from './videoScript.js';
+
+/** What a short video shows and says. */
+export interface VideoSpec {
+  readonly lines: readonly PlaylistLine[];
+  readonly preset: PresetName;
+  readonly avatar: AvatarChoice;
+  readonly scene: SceneConfig;
+  /** Burn the spoken sentences into the picture (in the caption's style); the SRT is written either way. */
+  readonly subtitles: boolean;
+}
+
+export interface VideoRenderOptions {
+  readonly ffmpegPath: string;
+  /** The data folder: scene files and avatars are read from it. */
+  readonly dataDir: string;
+  /** Where the video's files go: video.mp4, subtitles.srt (and the encode while it is made). */
+  readonly dir: string;
+  readonly onProgress?: (progress: number, stage: string) => void;
+  /** The finishing ffmpegs' niceness (the render's own follows its process's). */
+  readonly niceness?: number;
+  /** The render gives up when no frame was made for this long (a decoder or voice that hangs). */
+  readonly stallMs?: number;
+}
+
+export interface RenderedVideo {
+  readonly mp4: string;
+  readonly srt: string;
+  readonly durationS: number;
+  readonly frames: number;
+  readonly cues: readonly Cue[];
+  /** Wall seconds the render took, and the share of it before the MP4's finishing passes. */
+  readonly renderS: number;
+}
+
+export const VIDEO_FILE = 'video.mp4';
+export const SUBTITLES_FILE = 'subtitles.srt';
+const ENCODE_FILE = 'encode.flv';
+
+/**
+ * A script made into a finished MP4 by the live pipeline itself: a channel on a virtual clock (every frame
+ * due at once, each tick waiting for its speech and pictures, so the same spec makes the same frames),
+ * playing the lines once as a playlist; its one encode is written to a file, ended a tick after the last
+ * line's pause, then the sound normalised and the MP4 finished. Subtitles come from the speech's own
+ * sentence events, on the same media clock as the picture.
+ */
+export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions): Promise<RenderedVideo> {
+  const startedMs = performance.now();
+  const progress = options.onProgress ?? (() => {});
+  await mkdir(options.dir, { recursive: true });
+  const flvPath = join(options.dir, ENCODE_FILE);
+  const preset = OUTPUT_PRESETS[spec.preset];
+  // The idle motion's seed is fixed: the same spec, the same frames.
+  // One encoder thread: with two, x264 made different frames from the same input (measured: from the 20th
+  // frame on), and the same request must make the same video.
+  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 } });
+  const channel = await Channel.create({
+    id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
+    clock: new VirtualClock(), log: () => {},
+  });
+  const file = createWriteStream(flvPath);
+  file.write(flvFileHeader(true, true));
+  channel.on('output', (tag: FlvTag) => file.write(tag.bytes));
+  const estimateMs = estimateSpeechS(spec.lines) * 1000;
+  const cues: { startMs: number; endMs: number; text: string }[] = [];
+  let endMs: number | null = null;
+  let failure: string | null = null;
+  const lastLine = spec.lines.length - 1;
+  const done = new Promise<void>((resolve) => {
+    channel.on('speech', (event: SpeechEvent) => {
+      const mediaMs = event.mediaMs ?? channel.clock.ptsUsAtSample(channel.clock.samplesElapsed) / 1000;
+      if (event.type === 'sentence') {
+        const open = cues.at(-1);
+        if (open && open.endMs < 0) open.endMs = mediaMs;
+        cues.push({ startMs: mediaMs, endMs: -1, text: event.sentence });
+        progress(Math.min(0.9, (0.9 * mediaMs) / Math.max(1, estimateMs)), 'rendering');
+      } else if (event.type === 'finished' && event.source === 'playlist') {
+        // Its pause has played too: the cue ends where the voice did.
+        const open = cues.at(-1);
+        const pauseMs = spec.lines[event.line ?? 0]?.pauseMs ?? 0;
+        if (open && open.endMs < 0) open.endMs = Math.max(open.startMs, mediaMs - pauseMs);
+        if (event.line === lastLine) {
+          endMs = mediaMs;
+          resolve();
+        }
+      } else if (event.type === 'error') {
+        failure = event.message;
+        resolve();
+      }
+    });
+  });
+  // A voice or decoder that hangs fails the render instead of holding it for ever.
+  const stallMs = options.stallMs ?? 30_000;
+  let lastFrame = -1, lastFrameAtMs = performance.now();
+  const stalled = new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const frame = channel.clock.frameIndex;
+      if (frame !== lastFrame) {
+        lastFrame = frame;
+        lastFrameAtMs = performance.now();
+      } else if (performance.now() - lastFrameAtMs > stallMs) {
+        failure ??= `no frame was made for ${Math.round(stallMs / 1000)} s`;
+        resolve();
+      }
+    }, 500);
+    void done.finally(() => clearInterval(timer));
+  });
+  channel.setPlaylist(spec.lines, false);
+  channel.start();
+  try {
+    await Promise.race([done, stalled]);
+    progress(0.9, 'encoding');
+    await channel.finish();
+    await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (failure !== null) throw new ExportError(`the video could not be made: ${failure}`);
+    const frames = channel.clock.frameIndex;
+    progress(0.93, 'normalising the sound');
+    const mp4 = join(options.dir, VIDEO_FILE);
+    await finishMp4({ ffmpegPath: options.ffmpegPath, flv: flvPath, mp4, audioKbps: preset.audioKbps, niceness: options.niceness ?? 0, metadata: { comment: 'made by fenshen' } });
+    const srt = join(options.dir, SUBTITLES_FILE);
+    const finished = cues.map((cue) => ({ ...cue, endMs: cue.endMs < 0 ? (endMs ?? cue.startMs) : cue.endMs }));
+    await writeFile(srt, toSrt(finished));
+    progress(1, 'done');
+    return { mp4, srt, durationS: frames / preset.fps, frames, cues: finished, renderS: (performance.now() - startedMs) / 1000 };
+  } finally {
+    await channel.close();
+    file.destroy();
+    await rm(flvPath, { force: true });
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The video renderer process (server/videoJobs.ts starts it with the server, before any channel): renders
+ * short videos one at a time as jobs come over IPC, at the lowest priority (its channel's encoder and voice
+ * inherit it), so a render never takes a tick from a live room and a crash in it ends only it. Ends when
+ * the server's channel closes.
+ */
+import { setPriority } from 'node:os';
+import { renderVideo } from '../pipeline/export/videoRender.js';
+import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoJobs.js';
+
+try {
+  setPriority(RENDER_NICENESS);
+} catch {
+  // Not allowed: the server set it already.
+}
+
+const send = (reply: VideoRenderReply): void => {
+  if (process.connected) process.send?.(reply);
+};
+
+let queue = Promise.resolve();
+process.on('message', (job: VideoRenderJob) => {
+  queue = queue.then(() =>
+    renderVideo(job.spec, { ffmpegPath: job.ffmpegPath, dataDir: job.dataDir, dir: job.dir, niceness: RENDER_NICENESS, onProgress: (progress, stage) => send({ id: job.id, kind: 'progress', progress, stage }) })
+      .then((video) => send({ id: job.id, kind: 'done', durationS: video.durationS, renderS: video.renderS }))
+      .catch((err: unknown) => send({ id: job.id, kind: 'failed', error: err instanceof Error ? err.message : String(err) })),
+  );
+});
+process.on('disconnect', () => process.exit(0));
