@@ -10,6 +10,7 @@ import { currentLanguage, onLanguageChange, setLanguage, t, translate, type Mess
 import { initPreview } from './console/preview.js';
 import { initScene } from './console/scene.js';
 import { initSpeech } from './console/speech.js';
+import { initVideos } from './console/videos.js';
 import { $, consoleState } from './console/state.js';
 import type { ChannelListAnswer, ChannelStatusAnswer } from '../server/api/contract.js';
 
@@ -64,6 +65,7 @@ async function enter(token: string): Promise<void> {
     initCamera();
     initDestinations(presets.presets);
     initClones();
+    initVideos();
     await initScene();
   }
   // Shown once a channel is chosen: every panel acts on it.

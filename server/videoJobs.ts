@@ -16,27 +16,12 @@ import { z } from 'zod';
 import { PRESET_NAMES } from '../config/presets.js';
 import { avatarChoiceSchema, sceneSchema } from '../config/schema.js';
 import type { VideoSpec } from '../pipeline/export/videoRender.js';
+import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoRenderJob.js';
 import { trackChild } from '../pipeline/process/childRegistry.js';
 import type { VideoAnswer } from './api/contract.js';
 import { ConflictError, NotFoundError } from './domainErrors.js';
 import type { Logger } from './log.js';
 import { childEnv, nodeScriptArgs } from './uploadChecks.js';
-
-/** What the renderer process is asked to do. */
-export interface VideoRenderJob {
-  readonly id: string;
-  readonly spec: VideoSpec;
-  readonly ffmpegPath: string;
-  readonly dataDir: string;
-  readonly dir: string;
-}
-
-/** What it answers, per job. */
-export type VideoRenderReply = { readonly id: string } & (
-  | { readonly kind: 'progress'; readonly progress: number; readonly stage: string }
-  | { readonly kind: 'done'; readonly durationS: number; readonly renderS: number }
-  | { readonly kind: 'failed'; readonly error: string }
-);
 
 const playlistLine = z.object({ text: z.string(), pauseMs: z.number().optional(), voice: z.string().optional() });
 const videoRecordSchema = z.object({
@@ -58,8 +43,6 @@ const videoRecordSchema = z.object({
 type VideoRecord = z.infer<typeof videoRecordSchema>;
 
 const RECORD_FILE = 'video.json';
-/** Renders run at the lowest priority: a live channel's tick always comes first. */
-export const RENDER_NICENESS = 19;
 const SAVE_EVERY_MS = 2000;
 
 export interface VideoJobsOptions {

@@ -5,8 +5,7 @@
  * the server's channel closes.
  */
 import { setPriority } from 'node:os';
-import { renderVideo } from '../pipeline/export/videoRender.js';
-import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoJobs.js';
+import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoRenderJob.js';
 
 try {
   setPriority(RENDER_NICENESS);
@@ -20,9 +19,11 @@ const send = (reply: VideoRenderReply): void => {
 
 let queue = Promise.resolve();
 process.on('message', (job: VideoRenderJob) => {
+  // The pipeline is loaded with the first job, not at start: the renderer starts with the server, and a
+  // second whole pipeline loading then (even niced) lengthened the live channel's start-up.
   queue = queue.then(() =>
-    renderVideo(job.spec, { ffmpegPath: job.ffmpegPath, dataDir: job.dataDir, dir: job.dir, niceness: RENDER_NICENESS, onProgress: (progress, stage) => send({ id: job.id, kind: 'progress', progress, stage }) })
-      .then((video) => send({ id: job.id, kind: 'done', durationS: video.durationS, renderS: video.renderS }))
+    import('../pipeline/export/videoRender.js').then(({ renderVideo }) => renderVideo(job.spec, { ffmpegPath: job.ffmpegPath, dataDir: job.dataDir, dir: job.dir, niceness: RENDER_NICENESS, onProgress: (progress, stage) => send({ id: job.id, kind: 'progress', progress, stage }) })
+      .then((video) => send({ id: job.id, kind: 'done', durationS: video.durationS, renderS: video.renderS })))
       .catch((err: unknown) => send({ id: job.id, kind: 'failed', error: err instanceof Error ? err.message : String(err) })),
   );
 });

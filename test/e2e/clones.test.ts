@@ -168,6 +168,7 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
     found++;
     worst = Math.max(worst, Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / eye);
   }
+  console.log(`# face found in ${found} of ${frames} output frames, at most ${worst.toFixed(2)} eye distances from where the loop puts it`);
   assert.ok(found / frames > 0.9, `face found in ${found} of ${frames} output frames`);
   assert.ok(worst < 0.6, `the face is where the loop puts it (off by up to ${worst.toFixed(2)} eye distances)`);
 

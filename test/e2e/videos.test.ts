@@ -19,6 +19,7 @@ import { restPose } from '../../pipeline/avatar/rig.js';
 import { Channel } from '../../pipeline/channel.js';
 import { LOUDNESS } from '../../pipeline/export/finishMp4.js';
 import { channelStatusSchema, errorAnswerSchema, videoListSchema, videoSchema, type VideoAnswer } from '../../server/api/contract.js';
+import { launchChromium, signIn } from './consoleHelpers.js';
 import { audioEnvelope, darkPixels, frameHashes, onsets, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
@@ -210,4 +211,43 @@ test('bad video requests are refused with what is wrong, and nothing is queued',
   }
   assert.equal((await fenshen.read('/api/videos', videoListSchema)).videos.length, before);
   assert.equal((await fenshen.api('/api/videos/v-0000000000/file')).status, 404);
+});
+
+test('the console\'s short-video panel: a pasted script queued with its choices, the progress bar, then a preview that plays and a download', async () => {
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    await signIn(page, fenshen.url, fenshen.token);
+    await page.fill('#video-script', '啊，欢迎来到直播间。\nThank you for watching.');
+    // Landscape, drawn avatar, no burned subtitles: the request carries what was chosen.
+    await page.waitForSelector('#video-preset option[value="landscape-720p"]', { state: 'attached' });
+    await page.selectOption('#video-preset', 'landscape-720p');
+    await page.uncheck('#video-subtitles');
+    const known = new Set((await fenshen.read('/api/videos', videoListSchema)).videos.map((v) => v.id));
+    await page.click('#video-create');
+    // The new one (earlier tests' videos are listed too), with what was chosen.
+    const video0 = await waitFor('the queued video', async () => (await fenshen.read('/api/videos', videoListSchema)).videos.find((v) => !known.has(v.id)), 10_000);
+    assert.equal(video0.preset, 'landscape-720p');
+    const id = video0.id;
+    const item = `#videos li[data-id="${id}"]`;
+    // Listed at once with its progress bar (the list is read again right after the request).
+    await page.waitForSelector(`${item} progress`, { timeout: 5_000 });
+    await page.waitForSelector(`${item}[data-state="done"] button.preview`, { timeout: 120_000 });
+    const video = await fenshen.read(`/api/videos/${id}`, videoSchema);
+    await page.click(`${item} button.preview`);
+    // The preview decodes and plays the MP4 (fetched with the token: a <video src> could not send it).
+    // (The page's types by hand: the tests are type-checked without the DOM's.)
+    type PageVideo = { hidden: boolean; readyState: number; videoWidth: number; videoHeight: number; duration: number };
+    const played = await page.waitForFunction((selector: string) => {
+      const el = (globalThis as unknown as { document: { querySelector(s: string): PageVideo | null } }).document.querySelector(selector);
+      return el && !el.hidden && el.readyState >= 2 && el.videoWidth === 1280 && el.videoHeight === 720 ? el.duration : null;
+    }, `${item} video`, { timeout: 15_000 });
+    assert.ok(Math.abs(Number(await played.jsonValue()) - (video.durationS ?? 0)) < 0.2, 'the preview is the whole video');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click(`${item} button.download`)]);
+    assert.equal(download.suggestedFilename(), `${id}.mp4`);
+    await page.click(`${item} button.danger`);
+    await page.waitForSelector(`#videos li[data-id="${id}"]`, { state: 'detached', timeout: 10_000 });
+  } finally {
+    await browser.close();
+  }
 });
