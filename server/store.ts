@@ -147,6 +147,11 @@ export class Store {
       const check = db.pragma('quick_check(1)', { simple: true });
       if (check !== 'ok') throw Object.assign(new Error(String(check)), { code: 'SQLITE_CORRUPT' });
       db.pragma('journal_mode = WAL');
+      // Commits run on the event loop that ticks the live channels: with WAL's default (FULL) each one waits
+      // for an fsync, which on this VM's disk held the tick for frames while 20 uploads were listed at once.
+      // NORMAL syncs at checkpoints: a killed server loses nothing; only a power cut may lose the last writes,
+      // never corrupting the file.
+      db.pragma('synchronous = NORMAL');
       const store = new Store(db);
       store.#migrate();
       return store;
