@@ -105,8 +105,9 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   // A voice or decoder that hangs fails the render instead of holding it for ever.
   const stallMs = options.stallMs ?? 30_000;
   let lastFrame = -1, lastFrameAtMs = performance.now();
+  let stallTimer: NodeJS.Timeout | undefined;
   const stalled = new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
+    stallTimer = setInterval(() => {
       const frame = channel.clock.frameIndex;
       if (frame !== lastFrame) {
         lastFrame = frame;
@@ -116,7 +117,6 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
         resolve();
       }
     }, 500);
-    void done.finally(() => clearInterval(timer));
   });
   channel.setPlaylist(spec.lines, false);
   channel.start();
@@ -136,6 +136,8 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
     progress(1, 'done');
     return { mp4, srt, durationS: frames / preset.fps, frames, cues: finished, renderS: (performance.now() - startedMs) / 1000 };
   } finally {
+    // Cleared whichever way the render ended (a stalled one never resolves `done`).
+    clearInterval(stallTimer);
     await channel.close();
     file.destroy();
     await rm(flvPath, { force: true });

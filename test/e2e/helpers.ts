@@ -4,6 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { z } from 'zod';
+import { OUTPUT_PRESETS } from '../../config/presets.js';
+import { channelSchema } from '../../config/schema.js';
+import { loadAvatar, resolveAvatarDir } from '../../pipeline/avatar/loader.js';
+import { rasterizeAvatar } from '../../pipeline/avatar/raster.js';
+import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
+import { restPose } from '../../pipeline/avatar/rig.js';
+import { Channel } from '../../pipeline/channel.js';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
 import { EVENT_SCHEMAS } from '../../server/api/contract.js';
 
@@ -311,4 +318,16 @@ export async function spawnRtmpServer(port: number): Promise<ChildProcess> {
     child.once('exit', (code) => reject(new Error(`RTMP server on port ${port} exited (${code})`)));
   });
   return child;
+}
+
+/** xiaomei's mouth box (with a margin) in a 720x1280 frame of the default scene, where the mouth-vs-voice tests look. */
+export async function mouthRegion(): Promise<{ x: number; y: number; width: number; height: number }> {
+  const config = channelSchema.parse({});
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
+  const renderer = new AvatarRenderer(await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]));
+  const mouth = renderer.frame(restPose(), Channel.placementFor(config.scene, preset)).find((item) => item.layer.includes('mouth'));
+  if (!mouth) throw new Error('xiaomei has no mouth layer');
+  const [x0, y0, x1, y1] = mouth.bounds;
+  return { x: x0 - 14, y: y0 - 14, width: x1 - x0 + 28, height: y1 - y0 + 28 };
 }

@@ -5,13 +5,7 @@ import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
-import { channelSchema } from '../../config/schema.js';
-import { loadAvatar, resolveAvatarDir } from '../../pipeline/avatar/loader.js';
-import { rasterizeAvatar } from '../../pipeline/avatar/raster.js';
-import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
-import { restPose } from '../../pipeline/avatar/rig.js';
-import { Channel } from '../../pipeline/channel.js';
-import { audioEnvelope, darkPixels, freePort, listenEvents, onsets, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { audioEnvelope, darkPixels, freePort, mouthRegion, listenEvents, onsets, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 const SPEECH_RMS = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,17 +115,6 @@ test('interrupt stops speech within 100 ms and clears the queue', async () => {
   assert.ok(lastVoiced - requested <= 0.1, `speech stopped ${((lastVoiced - requested) * 1000).toFixed(0)} ms after the request`);
 });
 
-/** The mouth region of the default avatar at rest, padded for idle head motion. */
-async function mouthRegion(): Promise<{ x: number; y: number; width: number; height: number }> {
-  const config = channelSchema.parse({});
-  const preset = OUTPUT_PRESETS['portrait-720p'];
-  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
-  const renderer = new AvatarRenderer(await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]));
-  const mouth = renderer.frame(restPose(), Channel.placementFor(config.scene, preset)).find((item) => item.layer.includes('mouth'));
-  assert.ok(mouth);
-  const [x0, y0, x1, y1] = mouth.bounds;
-  return { x: x0 - 14, y: y0 - 14, width: x1 - x0 + 28, height: y1 - y0 + 28 };
-}
 
 test('mouth and voice stay within 40 ms of each other in the output stream', async () => {
   const preset = OUTPUT_PRESETS['portrait-720p'];

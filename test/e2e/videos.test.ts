@@ -11,16 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
-import { channelSchema } from '../../config/schema.js';
-import { loadAvatar, resolveAvatarDir } from '../../pipeline/avatar/loader.js';
-import { rasterizeAvatar } from '../../pipeline/avatar/raster.js';
-import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
-import { restPose } from '../../pipeline/avatar/rig.js';
-import { Channel } from '../../pipeline/channel.js';
 import { LOUDNESS } from '../../pipeline/export/finishMp4.js';
 import { channelStatusSchema, errorAnswerSchema, videoListSchema, videoSchema, type VideoAnswer } from '../../server/api/contract.js';
 import { launchChromium, signIn } from './consoleHelpers.js';
-import { audioEnvelope, darkPixels, frameHashes, onsets, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { audioEnvelope, darkPixels, frameHashes, mouthRegion, onsets, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
 let work: string;
@@ -77,17 +71,6 @@ function parseSrt(text: string): { startS: number; endS: number; text: string }[
   });
 }
 
-/** xiaomei's mouth box in a 720x1280 frame of the default scene (as the live speech test finds it). */
-async function mouthRegion(): Promise<{ x: number; y: number; width: number; height: number }> {
-  const config = channelSchema.parse({});
-  const preset = OUTPUT_PRESETS['portrait-720p'];
-  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
-  const renderer = new AvatarRenderer(await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]));
-  const mouth = renderer.frame(restPose(), Channel.placementFor(config.scene, preset)).find((item) => item.layer.includes('mouth'));
-  assert.ok(mouth);
-  const [x0, y0, x1, y1] = mouth.bounds;
-  return { x: x0 - 14, y: y0 - 14, width: x1 - x0 + 28, height: y1 - y0 + 28 };
-}
 
 // Each line opens on a vowel, as the live sync test's do: a soft consonant's first sound is under the
 // envelope's threshold, which would measure the threshold, not the sync.
