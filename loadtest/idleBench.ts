@@ -54,11 +54,12 @@ interface ChannelCounters {
   readonly framesRepeated: number;
 }
 
-/** Milliseconds the channel's tick has spent converting sprites so far, from its metrics. */
+/** Milliseconds the channel has spent converting sprites so far (on its tick and in its sprite worker), from its metrics. */
 async function convertMs(api: (path: string) => Promise<Response>): Promise<number> {
   const text = await (await api('/metrics')).text();
-  const line = /^fenshen_stage_duration_seconds_sum\{channel="main",stage="convert"\} (\S+)$/m.exec(text);
-  return Number(line?.[1] ?? 0) * 1000;
+  const onTick = /^fenshen_stage_duration_seconds_sum\{channel="main",stage="convert"\} (\S+)$/m.exec(text);
+  const offTick = /^fenshen_sprite_worker_seconds_total\{channel="main"\} (\S+)$/m.exec(text);
+  return (Number(onTick?.[1] ?? 0) + Number(offTick?.[1] ?? 0)) * 1000;
 }
 
 /** Starts the server on free ports with `preset`, waits for its steady state, then measures `seconds` of idling. */

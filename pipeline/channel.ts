@@ -95,7 +95,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#clockSource = options.clock ?? wallClock;
     this.#monitor = new ChannelMonitor(this.id, options.metrics, this.observer, options.log);
     this.#webrtc = options.webrtc;
-    this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset));
+    // Live, a big layer's new rotation is made off the tick; an export draws every pose exactly (it may wait).
+    this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset), { offTickSprites: this.#clockSource.realTime });
     this.#scene = new SceneControl({ preset: this.preset, dataDir: options.dataDir, media: Channel.#sceneMedia(options, this.preset.fps) }, this.#compositor, scene, config);
     this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer, dataDir: options.dataDir }, options.webrtc);
     this.#mixer = new AudioMixer(config.audio.sampleRateHz);
@@ -379,7 +380,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #countFrame(): void {
     if (this.#fps.count(this.#clockSource.nowUs())) {
-      this.observer.emit('fps', { fps: this.#fps.value, lagS: this.#loop.lagS, cacheBytes: this.#compositor.cacheBytes });
+      this.observer.emit('fps', { fps: this.#fps.value, lagS: this.#loop.lagS, cacheBytes: this.#compositor.cacheBytes, spriteWorkerMs: this.#compositor.spriteWorkerMs });
     }
   }
 }

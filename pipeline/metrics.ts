@@ -23,6 +23,7 @@ export class PipelineMetrics {
   readonly destinationUptimeSeconds: Gauge<'channel' | 'destination'>;
   readonly clockLagSeconds: Gauge<'channel'>;
   readonly avatarCacheBytes: Gauge<'channel'>;
+  readonly spriteWorkerSeconds: Counter<'channel'>;
   readonly avOffsetSeconds: Gauge<'channel'>;
   readonly driveLatencySeconds: Histogram<'channel'>;
 
@@ -60,6 +61,7 @@ export class PipelineMetrics {
     this.driveLatencySeconds = new Histogram({ name: 'fenshen_drive_latency_seconds', help: 'Drive frame arrival to the tick that renders its pose', labelNames: ['channel'], buckets: [0.01, 0.02, 0.033, 0.05, 0.066, 0.1, 0.15, 0.25, 0.5], registers });
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Bytes held by the avatar rotation cache and the converted sprites frames are blended from (each bounded by its budget)', labelNames: ['channel'], registers });
+    this.spriteWorkerSeconds = new Counter({ name: 'fenshen_sprite_worker_seconds_total', help: 'Seconds the sprite worker thread spent making big layers at new rotations, off the tick (the tick\'s own conversions are stage="convert")', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
     // Child processes (ffmpeg encoders, muxers, decoders, the eSpeak helper), read from the supervisor's tally when scraped.
     new Gauge({
@@ -107,7 +109,7 @@ export class PipelineMetrics {
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avatarCacheBytes, this.avOffsetSeconds, this.driveLatencySeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avatarCacheBytes, this.spriteWorkerSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
     ];
     await removeSeries(families, (labels) => labels.channel === channel);
   }

@@ -1,6 +1,6 @@
 import { createCanvas, type Canvas } from '@napi-rs/canvas';
 import { boundsOf, decompose, type Affine } from './affine.js';
-import { canvasSource, type SpriteSource } from './spriteSource.js';
+import { canvasSource, type SpriteRecipe, type SpriteSource } from './spriteSource.js';
 
 /** A large sprite at one quantised rotation and scale: its geometry at once, its pixels when first drawn. */
 export interface TransformedSprite extends SpriteSource {
@@ -114,6 +114,7 @@ class LazyTransformed implements TransformedSprite {
   readonly #oy: number;
   readonly #onDrawn: (bytes: number) => void;
   #canvas: Canvas | null = null;
+  #recipe: SpriteRecipe | null = null;
 
   constructor(key: string, source: Canvas, angle: number, kx: number, ky: number, onDrawn: (bytes: number) => void) {
     const cos = Math.cos(angle), sin = Math.sin(angle);
@@ -131,6 +132,14 @@ class LazyTransformed implements TransformedSprite {
     this.#onDrawn = onDrawn;
   }
 
+  get recipe(): SpriteRecipe {
+    if (!this.#recipe) {
+      const [a, b, c, d] = this.linear;
+      this.#recipe = { base: canvasSource(this.#source), transform: [a, b, c, d, -this.#ox, -this.#oy], centreX: this.centreX, centreY: this.centreY };
+    }
+    return this.#recipe;
+  }
+
   /** Bytes of drawn pixels held (0 until drawn). */
   get drawnBytes(): number {
     return this.#canvas ? this.width * this.height * 4 : 0;
@@ -140,8 +149,7 @@ class LazyTransformed implements TransformedSprite {
     if (!this.#canvas) {
       const canvas = createCanvas(this.width, this.height);
       const ctx = canvas.getContext('2d');
-      const [a, b, c, d] = this.linear;
-      ctx.setTransform(a, b, c, d, -this.#ox, -this.#oy);
+      ctx.setTransform(...this.recipe.transform);
       ctx.drawImage(this.#source, 0, 0);
       this.#canvas = canvas;
       this.#onDrawn(this.drawnBytes);

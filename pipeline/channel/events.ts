@@ -42,7 +42,7 @@ export type LogLevel = 'info' | 'warn' | 'error';
 export interface ChannelObserverEvents {
   tick: [TickTimings];
   /** The output frame rate over the last seconds, and the bytes of sprites kept ready; once a second. */
-  fps: [{ readonly fps: number; readonly lagS: number; readonly cacheBytes: number }];
+  fps: [{ readonly fps: number; readonly lagS: number; readonly cacheBytes: number; readonly spriteWorkerMs: number }];
   /** Output video minus audio timestamp, smoothed, seconds. */
   avOffset: [number];
   encoderStats: [EncoderStats];

@@ -36,8 +36,12 @@ export class ChannelMonitor {
       if (t.encoderOverflow) encoderOverflow.inc();
     });
     const fps = metrics.outputFps.labels(id), lag = metrics.clockLagSeconds.labels(id), cache = metrics.avatarCacheBytes.labels(id);
+    const spriteWorker = metrics.spriteWorkerSeconds.labels(id);
+    let spriteWorkerMs = 0;
     observer.on('fps', (s) => {
       fps.set(s.fps);
+      spriteWorker.inc((s.spriteWorkerMs - spriteWorkerMs) / 1000);
+      spriteWorkerMs = s.spriteWorkerMs;
       lag.set(s.lagS);
       cache.set(s.cacheBytes);
     });

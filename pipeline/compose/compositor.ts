@@ -56,14 +56,19 @@ export class FrameCompositor {
   #sceneDamage: Rect | null = null;
   #last: Picture | null = null;
 
-  constructor(width: number, height: number, scene: PreparedScene, avatar: ChannelAvatar, placement: AvatarPlacement) {
+  /**
+   * `offTickSprites`: big layers at new rotations are made in a worker thread while the frame shows their
+   * newest sprite (live channels: a tick must never wait); without it every sprite is made when first drawn
+   * (an export, which must draw exactly the pose it is given).
+   */
+  constructor(width: number, height: number, scene: PreparedScene, avatar: ChannelAvatar, placement: AvatarPlacement, options: { readonly offTickSprites?: boolean } = {}) {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
     this.#plate = scene.plate;
     // Room for the avatar's big layers at the rotations minutes of idle motion visit (~1 MB each at
     // 720x1280, packed), the face's parts and the overlays.
-    this.#bank = new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL);
+    this.#bank = new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL, { offTick: options.offTickSprites ?? false });
     this.#scene = scene;
     this.#avatar = avatar;
     this.#placement = placement;
@@ -86,6 +91,11 @@ export class FrameCompositor {
   /** Bytes held by converted sprites. */
   get spriteBytes(): number {
     return this.#bank.bytes;
+  }
+
+  /** Milliseconds the sprite worker has spent making sprites for this compositor. */
+  get spriteWorkerMs(): number {
+    return this.#bank.stats.offTickMs;
   }
 
   /** Bytes of pixels kept ready to draw: the avatar's and the converted sprites. */
@@ -128,7 +138,7 @@ export class FrameCompositor {
     if (this.#avatar.kind === 'frame') return this.#composeWhole(this.#avatar, pose, mouthAhead, timings);
     const t0 = performance.now();
     const convertBefore = this.#bank.stats.convertMs;
-    const items = this.#avatar.frame(pose, this.#placement);
+    const items = this.#withStandIns(this.#avatar.frame(pose, this.#placement));
     // A background video changes the whole backplate each frame: the whole frame is redrawn. Another
     // scene's plate was converted when the scene was prepared.
     const plateMs = this.#refreshPlate();
@@ -147,6 +157,19 @@ export class FrameCompositor {
       placed.sprite.drawInto(this.#current, this.layout, placed.x, placed.y, damage);
     }
     return this.#finish(damage, timings, t0, convertBefore, plateMs);
+  }
+
+  /** `items` with each big layer whose sprite is still being made replaced by its stand-in (usually none). */
+  #withStandIns(items: DrawItem[]): DrawItem[] {
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as DrawItem;
+      const standIn = this.#bank.standIn(item.source, item.transform);
+      if (!standIn) continue;
+      const { source } = standIn;
+      const x = item.transform[4] + standIn.dx, y = item.transform[5] + standIn.dy;
+      items[i] = { layer: item.layer, source, transform: [1, 0, 0, 1, x, y], bounds: [x - 1, y - 1, x + source.width + 1, y + source.height + 1] };
+    }
+    return items;
   }
 
   /**
@@ -213,8 +236,9 @@ export class FrameCompositor {
     return this.#last?.retain() ?? null;
   }
 
-  /** Releases the picture kept for unchanged frames. */
+  /** Releases the picture kept for unchanged frames and stops the sprite worker. */
   close(): void {
+    this.#bank.close();
     this.#last?.release();
     this.#last = null;
   }

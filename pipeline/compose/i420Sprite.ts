@@ -83,6 +83,37 @@ function pack(width: number, height: number, alpha: Uint8Array, planes: readonly
   return packed.map((values) => ({ width, height, runs, values, alpha: packedAlpha }));
 }
 
+/** A packed plane as one message can carry it: the rows' runs in one array, cut at `rowStarts`. */
+interface PlaneParts {
+  readonly width: number;
+  readonly height: number;
+  readonly runs: Int32Array;
+  readonly rowStarts: Int32Array;
+  readonly values: Uint8Array;
+  readonly alpha: Uint8Array;
+}
+
+/** An I420Sprite as plain typed arrays, for another thread: the luma, then u and v of each chroma parity. */
+export interface I420SpriteParts {
+  readonly width: number;
+  readonly height: number;
+  readonly planes: readonly PlaneParts[];
+}
+
+function planeParts(plane: PackedPlane): PlaneParts {
+  const rowStarts = new Int32Array(plane.height + 1);
+  for (let y = 0; y < plane.height; y++) rowStarts[y + 1] = (rowStarts[y] as number) + (plane.runs[y] as Int32Array).length;
+  const runs = new Int32Array(rowStarts[plane.height] as number);
+  for (let y = 0; y < plane.height; y++) runs.set(plane.runs[y] as Int32Array, rowStarts[y]);
+  return { width: plane.width, height: plane.height, runs, rowStarts, values: plane.values, alpha: plane.alpha };
+}
+
+function planeFromParts(parts: PlaneParts): PackedPlane {
+  const runs: Int32Array[] = [];
+  for (let y = 0; y < parts.height; y++) runs.push(parts.runs.subarray(parts.rowStarts[y], parts.rowStarts[y + 1]));
+  return { width: parts.width, height: parts.height, runs, values: parts.values, alpha: parts.alpha };
+}
+
 /**
  * A sprite converted once to the pictures' colour space (BT.709 limited range, straight alpha), so a
  * frame is composed by blending sprites straight into its I420 picture: opaque runs are copied, clear
@@ -142,6 +173,21 @@ export class I420Sprite {
     const chroma: ChromaPlanes[] = [];
     for (const [px, py] of [[0, 0], [1, 0], [0, 1], [1, 1]] as const) chroma.push(I420Sprite.#chromaAt(width, height, pw, pa, pu, pv, px, py));
     return new I420Sprite(width, height, packedLuma, chroma);
+  }
+
+  /** The sprite as typed arrays another thread can be given (`transferables` moves them instead of copying). */
+  toParts(): { readonly parts: I420SpriteParts; readonly transferables: ArrayBuffer[] } {
+    const planes = [planeParts(this.#luma), ...this.#chroma.flatMap((c) => [planeParts(c.u), planeParts(c.v)])];
+    const buffers = new Set<ArrayBuffer>();
+    for (const p of planes) for (const a of [p.runs, p.rowStarts, p.values, p.alpha]) buffers.add(a.buffer as ArrayBuffer);
+    return { parts: { width: this.width, height: this.height, planes }, transferables: [...buffers] };
+  }
+
+  static fromParts(parts: I420SpriteParts): I420Sprite {
+    const [luma, ...chroma] = parts.planes.map(planeFromParts) as [PackedPlane, ...PackedPlane[]];
+    const pairs: ChromaPlanes[] = [];
+    for (let i = 0; i + 1 < chroma.length; i += 2) pairs.push({ u: chroma[i] as PackedPlane, v: chroma[i + 1] as PackedPlane });
+    return new I420Sprite(parts.width, parts.height, luma, pairs);
   }
 
   /**

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorkerThread } from '../process/workerThread.js';
 import type { DriveWorkerIn, DriveWorkerOut } from './driveMessages.js';
 import type { FaceResult, StageTimes, TrackingOptions } from './faceTracker.js';
 import type { DriveRig } from './retarget.js';
@@ -96,11 +97,7 @@ export class FaceDriver {
 
   /** Starts the worker on `url`; rejects with DriveStartError when the source or the models cannot be used. */
   static async start(input: DriveInput, options: { ffmpegPath: string; tracking: TrackingOptions; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
-    // Sources run under tsx in development (.ts) and from dist/ in production (.js).
-    const fromSources = import.meta.url.endsWith('.ts');
-    const worker = fromSources
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./driveWorker.ts', import.meta.url).href)}); });`, { eval: true })
-      : new Worker(new URL('./driveWorker.js', import.meta.url));
+    const worker = startWorkerThread(import.meta.url, 'driveWorker');
     const driver = new FaceDriver(worker, options.onError, options.onLog);
     const started = await new Promise<DriveWorkerOut>((resolve) => {
       const onMessage = (message: DriveWorkerOut) => {

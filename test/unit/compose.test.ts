@@ -178,3 +178,49 @@ test('frames blended in I420 match drawing the same scene in Skia and converting
   }
   compositor.close();
 });
+
+test('live: a big layer at a new rotation is made off the tick; its newest sprite stands in, then the frame is the exact one', async () => {
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const config = channelSchema.parse({});
+  const scene = await PreparedScene.prepare(config.scene, preset.width, preset.height, '.');
+  const definition = loadAvatar(resolveAvatarDir('xiaomei', '.'));
+  const raster = await rasterizeAvatar(definition, (preset.height * config.scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1]);
+  const placement = Channel.placementFor(config.scene, preset);
+  const live = new FrameCompositor(preset.width, preset.height, scene, new AvatarRenderer(raster), placement, { offTickSprites: true });
+  const exact = new FrameCompositor(preset.width, preset.height, scene, new AvatarRenderer(raster), placement);
+  const differs = (a: Uint8Array, b: Uint8Array) => {
+    let n = 0;
+    for (let i = 0; i < a.length; i++) if (Math.abs((a[i] as number) - (b[i] as number)) > 2) n++;
+    return n;
+  };
+  try {
+    // The first frame of each layer is drawn on the tick: there is nothing to stand in for it yet.
+    const first = { ...restPose(), headRollDeg: 1 };
+    live.compose(first).release();
+    const turned = { ...restPose(), headRollDeg: 4, bodyLeanDeg: 2 };
+    const timings = { render: 0, convert: 0, damagedPixels: 0 };
+    const meanwhile = live.compose(turned, timings);
+    exact.compose(first).release();
+    const exactTimings = { render: 0, convert: 0, damagedPixels: 0 };
+    const reference = exact.compose(turned, exactTimings);
+    // Drawn at once from the stand-ins (the head still at 1°): only the face's small parts converted on the tick.
+    assert.ok(timings.convert < exactTimings.convert / 4, `converted for ${timings.convert.toFixed(1)} ms on the tick (${exactTimings.convert.toFixed(1)} ms making every sprite there)`);
+    const early = differs(meanwhile.data, reference.data);
+    assert.ok(early > 1000, `the stand-in frame already matched the new pose (${early} samples differ)`);
+    meanwhile.release();
+    const made = await waitForWorker(() => live.spriteWorkerMs > 0 && differs(live.compose(turned).data, reference.data) === 0);
+    assert.ok(made, 'the worker-made sprites never arrived');
+    reference.release();
+  } finally {
+    live.close();
+    exact.close();
+  }
+});
+
+async function waitForWorker(done: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (done()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
