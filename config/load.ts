@@ -74,6 +74,10 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (env.FENSHEN_TOKEN) fromEnv.token = env.FENSHEN_TOKEN;
   if (env.FENSHEN_FFMPEG) fromEnv.ffmpegPath = env.FENSHEN_FFMPEG;
   if (env.FENSHEN_LOG_LEVEL) fromEnv.logLevel = env.FENSHEN_LOG_LEVEL;
+  if (env.FENSHEN_REDIS_URL) {
+    const fileVideos: unknown = (fromFile as Record<string, unknown>).videos;
+    fromEnv.videos = { ...(typeof fileVideos === 'object' && fileVideos !== null ? fileVideos : {}), redisUrl: env.FENSHEN_REDIS_URL };
+  }
   const result = configSchema.safeParse({ ...fromFile, ...fromEnv, ...overrides });
   if (!result.success) throw new ConfigError(describeIssue(result.error));
   return deepFreeze(result.data);

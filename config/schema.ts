@@ -202,6 +202,18 @@ export const configSchema = z.strictObject({
     imageMB: z.number().int().min(1).max(200).default(20),
     videoMB: z.number().int().min(1).max(16_384).default(2048),
   }).default({ imageMB: 20, videoMB: 2048 }),
+  /**
+   * Short videos. Without `redisUrl` they render on this server, one at a time, below the live rooms. With it
+   * (env FENSHEN_REDIS_URL) they go through a BullMQ queue on that Redis and `npm run worker` processes render
+   * them, here or on other machines that share FENSHEN_DATA.
+   */
+  videos: z.strictObject({
+    redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL').optional(),
+    /** The BullMQ queue's name (servers and workers that share one Redis must agree). */
+    queue: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _').default('fenshen-videos'),
+    /** How long a worker holds a job without renewing its lock before another worker takes the job over (a worker that died). */
+    lockS: z.number().min(2).max(600).default(30),
+  }).default({ queue: 'fenshen-videos', lockS: 30 }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -25,6 +25,7 @@ const COMMANDS = {
   'getconf': { pkg: 'libc-bin', phase: 'test', why: 'CPU accounting in bench and loadtest' },
   'espeak-ng': { pkg: 'espeak-ng', phase: 'test', why: 'the HTTP-voice stand-in and the VAD test speak with it' },
   'chromium': { pkg: 'chromium', phase: 'test', why: 'browser tests (playwright-core drives /usr/bin/chromium)' },
+  'redis-server': { pkg: 'redis-server', phase: 'test', why: 'the video queue test starts a real Redis for BullMQ (the server itself only connects to FENSHEN_REDIS_URL)' },
 };
 
 /** Files the build or the picture need that no command stands for. Any one of `paths` will do. */

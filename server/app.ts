@@ -43,6 +43,8 @@ export interface AppOptions {
   readonly log: Logger;
   /** Text no log line may hold (the operator token); URLs' keys are scrubbed anyway. */
   readonly secrets: readonly string[];
+  /** Where short videos render (default: on this server). */
+  readonly videoQueue?: { readonly redisUrl?: string | undefined; readonly name: string };
   /** Largest uploads, bytes (default: the config's defaults). */
   readonly uploadLimits?: UploadLimits;
 }
@@ -87,7 +89,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath,
       channelsShowing: (avatarId: string) => channels.list().filter((c) => c.config.avatar.id === avatarId).map((c) => c.id),
     });
-    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath });
+    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, queue: options.videoQueue ?? { name: 'fenshen-videos' } });
     api.register(speechRoutes, { channels });
     api.register(playlistRoutes, { channels });
     api.register(driveRoutes, { channels, dataDir });

@@ -54,6 +54,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const app = buildApp({
     auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token],
     uploadLimits: { image: config.uploads.imageMB * 1024 * 1024, video: config.uploads.videoMB * 1024 * 1024 },
+    videoQueue: { redisUrl: config.videos.redisUrl, name: config.videos.queue },
   });
   const signaling = sfu
     ? new SignalingServer(app.server, {

@@ -1,27 +1,22 @@
 /**
  * Short videos on this server: each is a folder under FENSHEN_DATA/videos/<id>/ holding video.json (the
- * request and the render's state) and, once made, video.mp4 and subtitles.srt. Renders run one at a time
- * (this box has two cores and the live rooms come first) in the renderer process (videoRenderProcess.ts),
- * started with the server before any channel (a fork of a server with a live channel holds its tick) and at
- * the lowest priority, so its channel, encoder and voice run below every live room. A render the server
- * did not see finish (it stopped or was killed) starts again when it comes back.
+ * request and the render's state) and, once made, video.mp4 and subtitles.srt. This keeps the records and
+ * answers the API; renders run in a RenderQueue: the server's own niced renderer process (embedded) or BullMQ
+ * workers on Redis. A render the server did not see finish (it stopped or was killed) is resumed when it
+ * comes back: rendered again, or its end read back from the queue.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../config/presets.js';
 import { avatarChoiceSchema, sceneSchema } from '../config/schema.js';
 import type { VideoSpec } from '../pipeline/export/videoRender.js';
-import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoRenderJob.js';
-import { trackChild } from '../pipeline/process/childRegistry.js';
 import type { VideoAnswer } from './api/contract.js';
 import { ConflictError, NotFoundError } from './domainErrors.js';
 import type { Logger } from './log.js';
-import { childEnv, nodeScriptArgs } from './uploadChecks.js';
+import type { RenderEvent, RenderQueue } from './renderQueue.js';
 
 const playlistLine = z.object({ text: z.string(), pauseMs: z.number().optional(), voice: z.string().optional() });
 const videoRecordSchema = z.object({
@@ -32,6 +27,8 @@ const videoRecordSchema = z.object({
   error: z.string().optional(),
   durationS: z.number().optional(),
   renderS: z.number().optional(),
+  /** Who rendered it: "this server", or a worker's host and process. */
+  worker: z.string().optional(),
   createdAt: z.string(),
   /** When its render started (for the ETA). */
   startedAt: z.string().optional(),
@@ -47,17 +44,15 @@ const SAVE_EVERY_MS = 2000;
 
 export interface VideoJobsOptions {
   readonly dataDir: string;
-  readonly ffmpegPath: string;
   readonly log: Logger;
+  readonly queue: RenderQueue;
 }
 
 export class VideoJobs {
   readonly #options: VideoJobsOptions;
   readonly #dir: string;
   readonly #records = new Map<string, VideoRecord>();
-  readonly #queue: string[] = [];
-  #renderer: ChildProcess | null = null;
-  #running: { readonly id: string; lastSaveMs: number } | null = null;
+  readonly #lastSaveMs = new Map<string, number>();
   #closed = false;
   #saving: Promise<void> = Promise.resolve();
 
@@ -66,9 +61,15 @@ export class VideoJobs {
     this.#dir = join(options.dataDir, 'videos');
   }
 
-  /** Starts the renderer and reads the videos on disk; renders cut short by a stop are queued again. */
-  start(): void {
-    this.#ensureRenderer();
+  get queue(): RenderQueue {
+    return this.#options.queue;
+  }
+
+  /** Starts the queue and reads the videos on disk; renders cut short by a stop are resumed. */
+  async start(): Promise<void> {
+    const { queue, log } = this.#options;
+    await queue.start((event) => this.#onEvent(event));
+    log.info(`short videos render ${queue.description}`);
     if (!existsSync(this.#dir)) return;
     const found: VideoRecord[] = [];
     for (const id of readdirSync(this.#dir)) {
@@ -77,18 +78,20 @@ export class VideoJobs {
       try {
         found.push(videoRecordSchema.parse(JSON.parse(readFileSync(path, 'utf8'))));
       } catch (err) {
-        this.#options.log.error(`video ${id}: ${RECORD_FILE} is damaged (${(err as Error).message.split('\n')[0]}); left out`);
+        log.error(`video ${id}: ${RECORD_FILE} is damaged (${(err as Error).message.split('\n')[0]}); left out`);
       }
     }
+    const unfinished: VideoRecord[] = [];
     for (const record of found.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
       this.#records.set(record.id, record);
-      if (record.state === 'queued' || record.state === 'rendering') {
-        if (record.state === 'rendering') this.#options.log.warn(`video ${record.id}: its render was interrupted (the server stopped); rendering it again`);
-        this.#update(record.id, { state: 'queued', progress: 0, stage: 'queued' });
-        this.#queue.push(record.id);
-      }
+      if (record.state === 'queued' || record.state === 'rendering') unfinished.push(record);
     }
-    this.#next();
+    for (const record of unfinished) {
+      if (record.state === 'rendering') log.warn(`video ${record.id}: the server stopped while it rendered; resuming it`);
+      this.#update(record.id, { state: 'queued', progress: 0, stage: 'queued' });
+      void this.#save(record.id);
+      void queue.resume(record.id, record.spec).catch((err: unknown) => log.error(`video ${record.id}: could not be resumed: ${(err as Error).message}`));
+    }
   }
 
   list(): VideoAnswer[] {
@@ -113,24 +116,23 @@ export class VideoJobs {
     const record: VideoRecord = { id, state: 'queued', progress: 0, stage: 'queued', createdAt: new Date().toISOString(), spec: { ...spec, lines: [...spec.lines] }, sceneId };
     await mkdir(join(this.#dir, id), { recursive: true });
     this.#records.set(id, record);
+    try {
+      await this.#options.queue.submit(id, record.spec);
+    } catch (err) {
+      this.#records.delete(id);
+      await rm(join(this.#dir, id), { recursive: true, force: true });
+      throw err;
+    }
     await this.#save(id);
     this.#options.log.info(`video ${id} queued: ${spec.lines.length} lines, ${spec.preset}, avatar ${spec.avatar.id}`);
-    this.#queue.push(id);
-    this.#next();
     return publicOf(record);
   }
 
-  /** Deletes a video (stopping its render). */
+  /** Deletes a video (stopping its render where the queue can). */
   async remove(id: string): Promise<void> {
     if (!this.#records.has(id)) throw new NotFoundError(`video ${id}`);
     this.#records.delete(id);
-    const queued = this.#queue.indexOf(id);
-    if (queued >= 0) this.#queue.splice(queued, 1);
-    if (this.#running?.id === id) {
-      this.#running = null;
-      // A render cannot be stopped halfway inside the renderer: it goes (started again for the next).
-      this.#renderer?.kill('SIGKILL');
-    }
+    await this.#options.queue.cancel(id);
     await rm(join(this.#dir, id), { recursive: true, force: true });
     this.#options.log.info(`video ${id} deleted`);
   }
@@ -138,79 +140,41 @@ export class VideoJobs {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#saving;
-    const renderer = this.#renderer;
-    if (!renderer || renderer.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => renderer.once('exit', () => resolve()));
-    renderer.kill('SIGKILL');
-    await exited;
+    await this.#options.queue.close();
   }
 
-  #next(): void {
-    if (this.#closed || this.#running) return;
-    const id = this.#queue.shift();
-    const record = id ? this.#records.get(id) : undefined;
-    if (!id || !record) return;
-    const renderer = this.#ensureRenderer();
-    this.#running = { id, lastSaveMs: 0 };
-    this.#update(id, { state: 'rendering', progress: 0, stage: 'starting', startedAt: new Date().toISOString() });
-    void this.#save(id);
-    const job: VideoRenderJob = { id, spec: record.spec, ffmpegPath: this.#options.ffmpegPath, dataDir: this.#options.dataDir, dir: join(this.#dir, id) };
-    renderer.send(job);
-  }
-
-  #ensureRenderer(): ChildProcess {
-    if (this.#renderer && this.#renderer.exitCode === null && this.#renderer.connected) return this.#renderer;
-    const child = spawn(process.execPath, [...nodeScriptArgs('videoRenderProcess')], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    trackChild(child);
-    // At once, from here: its imports would otherwise run at the live channels' priority.
-    try {
-      if (child.pid !== undefined) setPriority(child.pid, RENDER_NICENESS);
-    } catch {
-      // Not allowed: the child lowers itself when it can.
-    }
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr = (stderr + c.toString()).slice(-4000);
-    });
-    child.on('message', (reply: VideoRenderReply) => this.#onReply(reply));
-    child.on('error', (err) => this.#options.log.error(`the video renderer could not start: ${err.message}`));
-    child.on('exit', (code, signal) => {
-      if (this.#renderer === child) this.#renderer = null;
-      const running = this.#running;
-      this.#running = null;
-      if (running && this.#records.has(running.id) && !this.#closed) {
-        const why = signal ? `killed by ${signal}` : `exit ${code}`;
-        this.#update(running.id, { state: 'failed', stage: 'failed', error: `the render stopped unexpectedly (${why})` });
-        this.#options.log.error(`video ${running.id}: the renderer process ended (${why}) ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        void this.#save(running.id).finally(() => this.#next());
-      } else this.#next();
-    });
-    this.#renderer = child;
-    return child;
-  }
-
-  #onReply(reply: VideoRenderReply): void {
-    const running = this.#running;
-    if (!running || running.id !== reply.id || !this.#records.has(reply.id)) return;
-    const { id } = reply;
-    if (reply.kind === 'progress') {
-      const stageChanged = this.#records.get(id)?.stage !== reply.stage;
-      this.#update(id, { progress: reply.progress, stage: reply.stage });
-      if (stageChanged || performance.now() - running.lastSaveMs > SAVE_EVERY_MS) {
-        running.lastSaveMs = performance.now();
-        void this.#save(id);
+  #onEvent(event: RenderEvent): void {
+    const { id } = event;
+    const record = this.#records.get(id);
+    if (!record || this.#closed) return;
+    const { log } = this.#options;
+    switch (event.kind) {
+      case 'started':
+        this.#update(id, { state: 'rendering', progress: 0, stage: 'starting', startedAt: new Date().toISOString(), worker: event.worker });
+        break;
+      case 'progress': {
+        const stageChanged = record.stage !== event.stage;
+        this.#update(id, { state: 'rendering', progress: event.progress, stage: event.stage });
+        const last = this.#lastSaveMs.get(id) ?? 0;
+        if (!stageChanged && performance.now() - last < SAVE_EVERY_MS) return;
+        this.#lastSaveMs.set(id, performance.now());
+        break;
       }
-      return;
+      case 'done':
+        this.#update(id, { state: 'done', progress: 1, stage: 'done', durationS: event.durationS, renderS: event.renderS });
+        log.info(`video ${id}: ${event.durationS.toFixed(1)} s made in ${event.renderS.toFixed(1)} s${record.worker ? ` by ${record.worker}` : ''}`);
+        break;
+      case 'failed':
+        this.#update(id, { state: 'failed', stage: 'failed', error: event.error });
+        log.warn(`video ${id} failed: ${event.error}`);
+        break;
+      case 'requeued':
+        this.#update(id, { state: 'queued', progress: 0, stage: 'queued' });
+        log.warn(`video ${id}: ${event.why}`);
+        break;
     }
-    if (reply.kind === 'done') {
-      this.#update(id, { state: 'done', progress: 1, stage: 'done', durationS: reply.durationS, renderS: reply.renderS });
-      this.#options.log.info(`video ${id}: ${reply.durationS.toFixed(1)} s made in ${reply.renderS.toFixed(1)} s`);
-    } else {
-      this.#update(id, { state: 'failed', stage: 'failed', error: reply.error });
-      this.#options.log.warn(`video ${id} failed: ${reply.error}`);
-    }
-    this.#running = null;
-    void this.#save(id).finally(() => this.#next());
+    if (event.kind !== 'progress') this.#lastSaveMs.delete(id);
+    void this.#save(id);
   }
 
   #update(id: string, change: Partial<VideoRecord>): void {
@@ -245,6 +209,7 @@ function publicOf(record: VideoRecord): VideoAnswer {
     ...(record.error !== undefined ? { error: record.error } : {}),
     ...(record.durationS !== undefined ? { durationS: record.durationS } : {}),
     ...(record.renderS !== undefined ? { renderS: record.renderS } : {}),
+    ...(record.worker !== undefined ? { worker: record.worker } : {}),
     ...(record.state === 'rendering' ? { etaS: etaOf(record) } : {}),
     ...(done ? { file: `/api/videos/${record.id}/file`, subtitles: `/api/videos/${record.id}/subtitles.srt` } : {}),
   };

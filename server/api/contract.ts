@@ -268,6 +268,8 @@ export const videoSchema = z.strictObject({
   durationS: z.number().optional(),
   /** Wall seconds the render took. */
   renderS: z.number().optional(),
+  /** Who rendered it: "this server", or a worker (host:pid) when videos go through Redis. */
+  worker: z.string().optional(),
   createdAt: z.string(),
   preset: z.enum(PRESET_NAMES),
   avatar: z.string(),

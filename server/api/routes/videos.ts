@@ -11,17 +11,28 @@ import type { PlaylistLine } from '../../../pipeline/speech/speaker.js';
 import { InvalidRequestError, NotFoundError } from '../../domainErrors.js';
 import { TtsError } from '../../../pipeline/speech/tts.js';
 import type { Store } from '../../store.js';
-import { VideoJobs, type VideoJobsOptions } from '../../videoJobs.js';
+import { LocalRenderQueue } from '../../localRenderQueue.js';
+import type { Logger } from '../../log.js';
+import { RedisRenderQueue } from '../../redisRenderQueue.js';
+import { VideoJobs } from '../../videoJobs.js';
 import type { CreateVideoBody } from '../contract.js';
 import { addRoute } from '../route.js';
 
-export interface VideoRoutesOptions extends VideoJobsOptions {
+export interface VideoRoutesOptions {
+  readonly dataDir: string;
+  readonly ffmpegPath: string;
+  readonly log: Logger;
   readonly store: Store;
+  /** Where renders run: the BullMQ queue on `redisUrl`, or this server when none. */
+  readonly queue: { readonly redisUrl?: string | undefined; readonly name: string };
 }
 
 export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOptions): Promise<void> {
-  const videos = new VideoJobs(options);
-  videos.start();
+  const queue = options.queue.redisUrl
+    ? new RedisRenderQueue({ url: options.queue.redisUrl, queue: options.queue.name, log: options.log })
+    : new LocalRenderQueue({ dataDir: options.dataDir, ffmpegPath: options.ffmpegPath, log: options.log });
+  const videos = new VideoJobs({ dataDir: options.dataDir, log: options.log, queue });
+  await videos.start();
   // Voices are checked before a render is queued (a render that fails on its third line wastes the first two).
   const voices = makeTts(channelSchema.parse({}));
   api.addHook('onClose', async () => {
