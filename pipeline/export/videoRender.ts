@@ -48,7 +48,7 @@ export interface RenderedVideo {
 
 export const VIDEO_FILE = 'video.mp4';
 export const SUBTITLES_FILE = 'subtitles.srt';
-const ENCODE_FILE = 'encode.flv';
+export const ENCODE_FILE = 'encode.flv';
 
 /**
  * A script made into a finished MP4 by the live pipeline itself: a channel on a virtual clock (every frame
@@ -71,15 +71,27 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
     clock: new VirtualClock(), log: () => {},
   });
-  const file = createWriteStream(flvPath);
-  file.write(flvFileHeader(true, true));
-  channel.on('output', (tag: FlvTag) => file.write(tag.bytes));
   const estimateMs = estimateSpeechS(spec.lines) * 1000;
   const cues: { startMs: number; endMs: number; text: string }[] = [];
   let endMs: number | null = null;
   let failure: string | null = null;
   const lastLine = spec.lines.length - 1;
+  let ended = () => {};
+  /** Ends the render as failed: the first reason is the one said. */
+  const fail = (why: string) => {
+    failure ??= why;
+    ended();
+  };
+  const file = createWriteStream(flvPath);
+  file.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ENOSPC' ? 'the disk is full' : `the encode could not be written (${err.code ?? err.message})`));
+  file.write(flvFileHeader(true, true));
+  channel.on('output', (tag: FlvTag) => {
+    if (failure === null) file.write(tag.bytes);
+  });
+  // Live, a dead encoder is replaced and the stream goes on; a file would lose the frames in its pipe.
+  channel.observer.on('encoderDied', (why) => fail(`the encoder stopped (${why})`));
   const done = new Promise<void>((resolve) => {
+    ended = resolve;
     channel.on('speech', (event: SpeechEvent) => {
       const mediaMs = event.mediaMs ?? channel.clock.ptsUsAtSample(channel.clock.samplesElapsed) / 1000;
       if (event.type === 'sentence') {
@@ -97,8 +109,7 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
           resolve();
         }
       } else if (event.type === 'error') {
-        failure = event.message;
-        resolve();
+        fail(event.message);
       }
     });
   });
@@ -122,6 +133,7 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   channel.start();
   try {
     await Promise.race([done, stalled]);
+    if (failure !== null) throw new ExportError(`the video could not be made: ${failure}`);
     progress(0.9, 'encoding');
     await channel.finish();
     await new Promise<void>((resolve, reject) => file.end((err?: Error | null) => (err ? reject(err) : resolve())));
