@@ -138,7 +138,10 @@ export class Channel extends EventEmitter<ChannelEvents> {
       onStall: (stalledS) => this.#log('warn', `tick stalled ${stalledS | 0} s; re-anchoring the clock`),
       // Off the wall clock: up to a second of ticks inside the encoder (its lookahead) before waiting, and
       // never a tick before its speech is made and its pictures decoded.
-      holdBack: () => this.#encoder.heldTicks > this.preset.fps || !this.#speaker.settled(this.clock.sampleAtFrame(this.clock.frameIndex + 1) - this.clock.samplesElapsed) || !this.#compositor.inputsReady,
+      holdBack: () => {
+        const tickSamples = this.clock.sampleAtFrame(this.clock.frameIndex + 1) - this.clock.samplesElapsed;
+        return this.#encoder.heldTicks > this.preset.fps || !this.#speaker.settled(tickSamples) || !this.#compositor.inputsReady || (this.#music !== null && !this.#music.holds(tickSamples));
+      },
     });
     this.#wireEncoder();
   }

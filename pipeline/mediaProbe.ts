@@ -31,16 +31,13 @@ const PROBE_CHECK_MS = 100;
 /** Shorter than this, ffmpeg's -stream_loop restarts the file faster than it plays. */
 const MIN_LOOP_SECONDS = 0.2;
 
-/**
- * ffprobe's word on a video file: its picture size and length, or a VideoProbeError saying why it cannot
- * be played. An asynchronous, niced child with a time limit, so the tick never waits for it.
- */
-export async function probeVideoFile(ffprobePath: string, file: string, timeoutMs = VIDEO_PROBE_TIMEOUT_MS): Promise<VideoProbe> {
+/** ffprobe's JSON about `file` (the entries asked), or a VideoProbeError when it takes too long. */
+async function runProbe(ffprobePath: string, file: string, entries: readonly string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
   const probe = new SupervisedProcess({
     name: `ffprobe (${ffprobePath})`,
     command: ffprobePath,
     // `file` is a path the caller checked; '-i' keeps a name starting with '-' from being read as an option.
-    launch: () => ({ args: ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation:format=duration', '-of', 'json', '-i', file] }),
+    launch: () => ({ args: ['-v', 'error', ...entries, '-of', 'json', '-i', file] }),
     // Never above the caller's own priority (the upload checker runs at the lowest).
     niceness: PROBE_NICENESS,
     watchdog: { intervalMs: Math.min(PROBE_CHECK_MS, timeoutMs), check: (_silentMs, ranMs) => (ranMs >= timeoutMs ? 'timed out' : null) },
@@ -57,13 +54,44 @@ export async function probeVideoFile(ffprobePath: string, file: string, timeoutM
   // Not the file's fault: a server problem, not an answer about the file.
   if (exit.startError !== null) throw new Error(exit.startError);
   if (exit.killedFor !== null) throw new VideoProbeError(`reading it took longer than ${Math.round(timeoutMs / 1000)} s`);
-  const code = exit.code;
-  let parsed: { streams?: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string; side_data_list?: { rotation?: number }[] }[]; format?: { duration?: string } } = {};
+  return { code: exit.code, out };
+}
+
+function parseJson<T>(text: string): Partial<T> {
   try {
-    parsed = JSON.parse(out) as typeof parsed;
+    return JSON.parse(text) as Partial<T>;
   } catch {
-    // ffprobe printed nothing usable: handled as no picture stream.
+    // ffprobe printed nothing usable: handled as no stream.
+    return {};
   }
+}
+
+/** What ffprobe says a playable sound file is. */
+export interface AudioProbe {
+  readonly durationS: number;
+  readonly sampleRateHz: number;
+  readonly channels: number;
+}
+
+/** ffprobe's word on a sound file (music): its length and format, or a VideoProbeError saying why it cannot be played. */
+export async function probeAudioFile(ffprobePath: string, file: string, timeoutMs = VIDEO_PROBE_TIMEOUT_MS): Promise<AudioProbe> {
+  const { code, out } = await runProbe(ffprobePath, file, ['-select_streams', 'a:0', '-show_entries', 'stream=sample_rate,channels:format=duration'], timeoutMs);
+  const parsed = parseJson<{ streams: { sample_rate?: string; channels?: number }[]; format: { duration?: string } }>(out);
+  const stream = parsed.streams?.[0];
+  const sampleRateHz = Number(stream?.sample_rate);
+  if (code !== 0 || !stream || !(sampleRateHz > 0) || !stream.channels) throw new VideoProbeError('it has no sound ffmpeg can decode');
+  const durationS = Number(parsed.format?.duration);
+  if (!(durationS >= 1)) throw new VideoProbeError('it is too short to loop as music (under 1 s)');
+  return { durationS, sampleRateHz, channels: stream.channels };
+}
+
+/**
+ * ffprobe's word on a video file: its picture size and length, or a VideoProbeError saying why it cannot
+ * be played. An asynchronous, niced child with a time limit, so the tick never waits for it.
+ */
+export async function probeVideoFile(ffprobePath: string, file: string, timeoutMs = VIDEO_PROBE_TIMEOUT_MS): Promise<VideoProbe> {
+  const { code, out } = await runProbe(ffprobePath, file, ['-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:stream_side_data=rotation:format=duration'], timeoutMs);
+  const parsed = parseJson<{ streams: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string; side_data_list?: { rotation?: number }[] }[]; format: { duration?: string } }>(out);
   const stream = parsed.streams?.[0];
   if (code !== 0 || !stream?.width || !stream.height) throw new VideoProbeError('it is not a video (no picture stream ffmpeg can decode)');
   const durationS = Number(parsed.format?.duration);

@@ -4,8 +4,8 @@
  * and run at its priority. Ends when the server's channel closes (the server stopped or was killed).
  */
 import { setPriority } from 'node:os';
-import { probeVideoFile, VideoProbeError } from '../pipeline/mediaProbe.js';
-import { checkImageInChild, CHECK_NICENESS, type CheckJob, type CheckReply, type ImageCheckAnswer, type VideoCheckAnswer } from './uploadChecks.js';
+import { probeAudioFile, probeVideoFile, VideoProbeError } from '../pipeline/mediaProbe.js';
+import { checkImageInChild, CHECK_NICENESS, type AudioCheckAnswer, type CheckJob, type CheckReply, type ImageCheckAnswer, type VideoCheckAnswer } from './uploadChecks.js';
 
 try {
   setPriority(CHECK_NICENESS);
@@ -13,9 +13,10 @@ try {
   // Not allowed: the server set it already.
 }
 
-async function run(job: CheckJob): Promise<ImageCheckAnswer | VideoCheckAnswer | { readonly unavailable: string }> {
+async function run(job: CheckJob): Promise<ImageCheckAnswer | VideoCheckAnswer | AudioCheckAnswer | { readonly unavailable: string }> {
   try {
     if (job.kind === 'image') return await checkImageInChild(job.file, job.mime);
+    if (job.kind === 'audio') return { ok: true, durationS: (await probeAudioFile(job.ffprobePath, job.file)).durationS };
     const { width, height, durationS } = await probeVideoFile(job.ffprobePath, job.file);
     return { ok: true, width, height, durationS };
   } catch (err) {

@@ -94,19 +94,26 @@ export type ImageCheckAnswer = { readonly ok: true; readonly width: number; read
 /** What ffprobe found in an uploaded video, or why it cannot be played (VideoProbeError's words). */
 export type VideoCheckAnswer = { readonly ok: true; readonly width: number; readonly height: number; readonly durationS: number } | { readonly ok: false; readonly reason: string };
 
+/** What ffprobe found in an uploaded sound file (music), or why it cannot be played. */
+export type AudioCheckAnswer = { readonly ok: true; readonly durationS: number } | { readonly ok: false; readonly reason: string };
+
+type CheckAnswer = ImageCheckAnswer | VideoCheckAnswer | AudioCheckAnswer;
+
 /** A check the checker process runs. */
-export type CheckJob = { readonly kind: 'image'; readonly file: string; readonly mime: string } | { readonly kind: 'video'; readonly file: string; readonly ffprobePath: string };
+export type CheckJob =
+  | { readonly kind: 'image'; readonly file: string; readonly mime: string }
+  | { readonly kind: 'video' | 'audio'; readonly file: string; readonly ffprobePath: string };
 
 /** The checker's answer to job `id`: the check's answer, or why it could not check (a server matter). */
-export type CheckReply = { readonly id: number; readonly answer: ImageCheckAnswer | VideoCheckAnswer } | { readonly id: number; readonly unavailable: string };
+export type CheckReply = { readonly id: number; readonly answer: CheckAnswer } | { readonly id: number; readonly unavailable: string };
 
-type AnswerOf<J extends CheckJob> = J extends { kind: 'image' } ? ImageCheckAnswer : VideoCheckAnswer;
+type AnswerOf<J extends CheckJob> = J extends { kind: 'image' } ? ImageCheckAnswer : J extends { kind: 'video' } ? VideoCheckAnswer : AudioCheckAnswer;
 
 /** Longest a check may take, queue wait excluded: its own limits (decode 60 s, probe 10 s) and a margin. */
 const CHECK_REPLY_TIMEOUT_MS = IMAGE_CHECK_TIMEOUT_MS + 15_000;
 
 interface PendingCheck {
-  readonly resolve: (answer: ImageCheckAnswer | VideoCheckAnswer) => void;
+  readonly resolve: (answer: CheckAnswer) => void;
   readonly reject: (err: Error) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -171,7 +178,7 @@ export class UploadChecker {
     this.#failAll('the server is stopping');
   }
 
-  #send(job: CheckJob): Promise<ImageCheckAnswer | VideoCheckAnswer> {
+  #send(job: CheckJob): Promise<CheckAnswer> {
     if (this.#closed) return Promise.reject(new CheckUnavailableError('the server is stopping'));
     this.start();
     const child = this.#child;

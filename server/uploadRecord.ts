@@ -7,7 +7,7 @@ export interface StoredUpload {
   readonly id: string;
   /** The name it was uploaded with (shown, never used as a path). */
   readonly name: string;
-  readonly kind: 'image' | 'video';
+  readonly kind: 'image' | 'video' | 'audio';
   readonly mime: string;
   readonly bytes: number;
   /** Path relative to FENSHEN_DATA, as scenes refer to it. */

@@ -39,6 +39,14 @@ const ACCEPTED: Readonly<Record<string, { readonly kind: StoredUpload['kind']; r
   'video/mp4': { kind: 'video', ext: 'mp4' },
   'video/quicktime': { kind: 'video', ext: 'mov' },
   'video/webm': { kind: 'video', ext: 'webm' },
+  // Music for short videos and channels.
+  'audio/mpeg': { kind: 'audio', ext: 'mp3' },
+  'audio/x-m4a': { kind: 'audio', ext: 'm4a' },
+  'audio/aac': { kind: 'audio', ext: 'aac' },
+  'audio/wav': { kind: 'audio', ext: 'wav' },
+  'audio/flac': { kind: 'audio', ext: 'flac' },
+  'audio/ogg': { kind: 'audio', ext: 'ogg' },
+  'audio/ogg; codecs=opus': { kind: 'audio', ext: 'opus' },
 };
 
 export interface UploadIntakeOptions {
@@ -62,7 +70,7 @@ const writing = <T>(what: string, step: () => Promise<T> | T): Promise<T> =>
     });
 
 const sizeText = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
-const limitsText = (limits: UploadLimits) => `images up to ${limits.image / MB} MB, videos up to ${limits.video / MB} MB`;
+const limitsText = (limits: UploadLimits) => `images up to ${limits.image / MB} MB, videos and sound files up to ${limits.video / MB} MB`;
 
 /** The uploaded name as shown in the console: no path, no control characters, not too long. */
 function displayName(raw: unknown): string {
@@ -156,6 +164,13 @@ async function checkImage(checker: UploadChecker, file: string, mime: string, ex
   return { width: answer.width, height: answer.height };
 }
 
+/** A sound file's length once ffprobe (queued, niced) finds a sound stream ffmpeg can decode. */
+async function checkAudio(checker: UploadChecker, ffprobePath: string, file: string): Promise<{ durationS: number }> {
+  const answer = await checker.check({ kind: 'audio', file, ffprobePath }).catch(unavailable('sound file'));
+  if (!answer.ok) throw new UnprocessableError(`the sound file cannot be used: ${answer.reason}`);
+  return { durationS: answer.durationS };
+}
+
 /** A video's size and length once ffprobe (queued, niced) finds a picture stream long enough to loop. */
 async function checkVideo(checker: UploadChecker, ffprobePath: string, file: string): Promise<{ width: number; height: number; durationS: number }> {
   const answer = await checker.check({ kind: 'video', file, ffprobePath }).catch(unavailable('video'));
@@ -212,10 +227,15 @@ export class UploadIntake {
       const type = await fileTypeFromFile(temp);
       const accepted = type ? ACCEPTED[type.mime] : undefined;
       if (!type || !accepted) {
-        throw new UnsupportedTypeError(`not an image or a video${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, or MP4, MOV or WebM videos`);
+        throw new UnsupportedTypeError(`not a picture, video or sound file${type ? ` (the content is ${type.mime})` : ''}: upload PNG, JPEG, WebP or GIF pictures, MP4, MOV or WebM videos, or MP3, M4A, AAC, WAV, FLAC, Ogg or Opus music`);
       }
-      if (received > limits[accepted.kind]) throw new TooLargeError(`the ${accepted.kind} is ${sizeText(received)}; ${limitsText(limits)}`);
-      const size = accepted.kind === 'image' ? await checkImage(this.#checker, temp, type.mime, type.ext) : await checkVideo(this.#checker, this.#options.ffprobePath, temp);
+      const limit = accepted.kind === 'image' ? limits.image : limits.video;
+      if (received > limit) throw new TooLargeError(`the ${accepted.kind === 'audio' ? 'sound file' : accepted.kind} is ${sizeText(received)}; ${limitsText(limits)}`);
+      const size = accepted.kind === 'image'
+        ? await checkImage(this.#checker, temp, type.mime, type.ext)
+        : accepted.kind === 'video'
+          ? await checkVideo(this.#checker, this.#options.ffprobePath, temp)
+          : await checkAudio(this.#checker, this.#options.ffprobePath, temp);
       const file = `uploads/${id}.${accepted.ext}`;
       await writing('uploads', () => rename(temp, join(this.#options.dataDir, file)));
       const upload: StoredUpload = { id, name: displayName(name), kind: accepted.kind, mime: type.mime, bytes: received, file, createdAt: Date.now() };

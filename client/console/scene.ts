@@ -127,7 +127,7 @@ function cardChange(visible: boolean): Omit<ProductCard, 'y' | 'accentColor'> | 
 }
 
 async function thumbnail(upload: UploadAnswer): Promise<HTMLElement> {
-  if (upload.kind === 'video') return Object.assign(document.createElement('div'), { className: 'thumb', textContent: '🎬' });
+  if (upload.kind !== 'image') return Object.assign(document.createElement('div'), { className: 'thumb', textContent: upload.kind === 'video' ? '🎬' : '🎵' });
   let url = thumbs.get(upload.id);
   if (!url) {
     url = await blobUrl(upload.url).catch(() => '');
@@ -158,9 +158,10 @@ async function loadUploads(): Promise<void> {
 
 /** Refuses in the page what the server would refuse anyway, so a 200 MB mistake costs no upload time. */
 async function upload(file: File): Promise<void> {
-  const kind = file.type.startsWith('video/') ? 'video' : file.type.startsWith('image/') ? 'image' : null;
+  const kind = file.type.startsWith('video/') || file.type.startsWith('audio/') ? 'video' : file.type.startsWith('image/') ? 'image' : null;
   const mb = (n: number) => Math.round(n / 1024 / 1024);
   if (!kind) throw new Error(t('notMedia'));
+  // Sound files have the videos' limit.
   if (file.size > limits[kind]) throw new Error(`${t('tooLarge', { image: mb(limits.image), video: mb(limits.video) })} (${(file.size / 1024 / 1024).toFixed(1)} MB)`);
   flash(uploadMsg, t('uploading'));
   await call(`/api/uploads?name=${encodeURIComponent(file.name)}`, { body: file });

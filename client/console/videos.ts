@@ -6,7 +6,7 @@
 import { blobUrl, call } from './api.js';
 import { onLanguageChange, t } from './i18n.js';
 import { $, flash } from './state.js';
-import type { AvatarListAnswer, PresetListAnswer, SavedSceneListAnswer, VideoAnswer, VideoListAnswer } from '../../server/api/contract.js';
+import type { AvatarListAnswer, PresetListAnswer, SavedSceneListAnswer, UploadListAnswer, VideoAnswer, VideoListAnswer } from '../../server/api/contract.js';
 
 const list = $<HTMLUListElement>('videos');
 const msg = $('video-msg');
@@ -95,9 +95,9 @@ async function refresh(): Promise<void> {
   }
 }
 
-/** The choices: avatars (drawn and ready clones), saved scenes, sizes. */
+/** The choices: avatars (drawn and ready clones), saved scenes, sizes, uploaded music. */
 async function fillChoices(): Promise<void> {
-  const [{ avatars }, { scenes }, { presets }] = await Promise.all([call<AvatarListAnswer>('/api/avatars'), call<SavedSceneListAnswer>('/api/scenes'), call<PresetListAnswer>('/api/presets')]);
+  const [{ avatars }, { scenes }, { presets }, { uploads }] = await Promise.all([call<AvatarListAnswer>('/api/avatars'), call<SavedSceneListAnswer>('/api/scenes'), call<PresetListAnswer>('/api/presets'), call<UploadListAnswer>('/api/uploads')]);
   const option = (value: string, text: string) => Object.assign(document.createElement('option'), { value, textContent: text });
   const avatar = $<HTMLSelectElement>('video-avatar');
   const keep = avatar.value;
@@ -107,6 +107,10 @@ async function fillChoices(): Promise<void> {
   const keptScene = scene.value;
   scene.replaceChildren(option('', t('videoDefaultScene')), ...scenes.map((s) => option(s.id, s.name)));
   scene.value = keptScene;
+  const music = $<HTMLSelectElement>('video-music');
+  const keptMusic = music.value;
+  music.replaceChildren(option('', t('videoNoMusic')), ...uploads.filter((u) => u.kind === 'audio').map((u) => option(u.id, `🎵 ${u.name}`)));
+  music.value = keptMusic;
   const preset = $<HTMLSelectElement>('video-preset');
   if (preset.options.length === 0) {
     preset.replaceChildren(...presets.map((p) => option(p, p)));
@@ -121,12 +125,14 @@ async function create(): Promise<void> {
   const cutout = $<HTMLInputElement>('video-cutout').checked && avatar.startsWith('clone-');
   const scene = $<HTMLSelectElement>('video-scene').value;
   const voice = $<HTMLInputElement>('video-voice').value.trim();
+  const music = $<HTMLSelectElement>('video-music').value;
   const body = {
     script,
     ...(avatar ? { avatar: cutout ? { id: avatar, cutout } : avatar } : {}),
     ...(scene ? { scene } : {}),
     preset: $<HTMLSelectElement>('video-preset').value || 'portrait-720p',
     ...(voice ? { voice } : {}),
+    ...(music ? { music } : {}),
     subtitles: $<HTMLInputElement>('video-subtitles').checked,
   };
   await call<VideoAnswer>('/api/videos', { body });

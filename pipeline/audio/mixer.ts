@@ -67,16 +67,21 @@ export class BlockInput implements MixerInput {
 const DUCK_DB = -12;
 const DUCK_ATTACK_S = 0.06;
 const DUCK_RELEASE_S = 0.5;
+/** Music stays down this long after the voice stops: the gaps between sentences do not pump it. */
+const DUCK_HOLD_S = 0.6;
 
 /**
  * Mixes every input for one tick into interleaved s16 stereo, with a soft limiter so summed inputs
- * never wrap around. While someone speaks, ducked inputs ramp down by 12 dB and come back slowly after.
+ * never wrap around. While someone speaks, ducked inputs ramp down by 12 dB, stay down through short gaps
+ * between sentences, and come back slowly in a pause.
  */
 export class AudioMixer {
   readonly inputs = new Set<MixerInput>();
   readonly sampleRateHz: number;
   #scratch = new Float32Array(0);
   #duck = 1;
+  /** Samples since a voice was last heard (Infinity before any). */
+  #sinceVoice = Infinity;
 
   constructor(sampleRateHz = 48000) {
     this.sampleRateHz = sampleRateHz;
@@ -87,8 +92,10 @@ export class AudioMixer {
     return this.#duck;
   }
 
-  /** Mixes `frames` stereo frames into `out` (s16le); `speaking` ducks the ducked inputs. */
-  mix(frames: number, out: Buffer, speaking = false): Buffer {
+  /** Mixes `frames` stereo frames into `out` (s16le); `voiced` (someone is heard) ducks the ducked inputs. */
+  mix(frames: number, out: Buffer, voiced = false): Buffer {
+    this.#sinceVoice = voiced ? 0 : this.#sinceVoice + frames;
+    const speaking = this.#sinceVoice < DUCK_HOLD_S * this.sampleRateHz;
     if (this.#scratch.length < frames * 2) this.#scratch = new Float32Array(frames * 2);
     const acc = this.#scratch;
     acc.fill(0, 0, frames * 2);

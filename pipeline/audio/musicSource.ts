@@ -56,6 +56,11 @@ export class MusicSource {
     if (this.ring.freeFrames < this.#options.sampleRateHz * 2) this.#process.run?.stdout.pause();
   }
 
+  /** Whether `frames` samples are decoded and waiting (off the wall clock a tick waits for them instead of playing a gap). */
+  holds(frames: number): boolean {
+    return this.ring.bufferedFrames >= frames;
+  }
+
   /** Called after each tick's read: resume the decoder once there is room again. */
   refill(): void {
     const stdout = this.#process.run?.stdout;

@@ -96,7 +96,7 @@ export class AvTickMaker {
       this.framesRendered++;
     }
     const t2 = performance.now();
-    const pcm = mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), speech.speaking || (mic?.voiced ?? false));
+    const pcm = mixer.mix(tick.audioSamples, Buffer.allocUnsafe(tick.audioSamples * 4), speech.voiced || (mic?.voiced ?? false));
     t.mix = performance.now() - t2;
     const { width, height, sampleRateHz } = this.#parts;
     const video: VideoFrame = { kind: 'video', ptsUs: tick.ptsUs, frameIndex: tick.frameIndex, width, height, picture, repeated: !render };

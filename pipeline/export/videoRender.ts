@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../../config/presets.js';
 import { channelSchema, type AvatarChoice, type SceneConfig } from '../../config/schema.js';
@@ -21,6 +21,8 @@ export interface VideoSpec {
   readonly scene: SceneConfig;
   /** Burn the spoken sentences into the picture (in the caption's style); the SRT is written either way. */
   readonly subtitles: boolean;
+  /** Music under the voice, looped, ducked while it speaks: a sound file in the data folder (relative to it). */
+  readonly music?: { readonly file: string; readonly gainDb: number } | undefined;
 }
 
 export interface VideoRenderOptions {
@@ -66,7 +68,8 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   // The idle motion's seed is fixed: the same spec, the same frames.
   // One encoder thread: with two, x264 made different frames from the same input (measured: from the 20th
   // frame on), and the same request must make the same video.
-  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 } });
+  const music = spec.music ? { path: resolve(options.dataDir, spec.music.file), gainDb: spec.music.gainDb } : undefined;
+  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 }, ...(music ? { audio: { music } } : {}) });
   const channel = await Channel.create({
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
     clock: new VirtualClock(), log: () => {},

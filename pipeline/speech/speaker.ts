@@ -72,6 +72,8 @@ export interface SpeechTick {
   /** The sentence being spoken, for captions. */
   readonly sentence: string | null;
   readonly speaking: boolean;
+  /** Whether this tick plays voice (not a pause between lines or sentences): what music ducks under. */
+  readonly voiced: boolean;
 }
 
 interface Utterance extends UtteranceInfo {
@@ -282,6 +284,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       mouthAhead: this.#ahead,
       sentence: head && head.played > 0 ? head.text : null,
       speaking: this.speaking,
+      voiced: mouthFrom !== null,
     };
   }
 

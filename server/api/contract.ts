@@ -239,6 +239,8 @@ export const createCloneBodySchema = z.strictObject({
 });
 
 /** POST /api/videos: a script made into a short video (an MP4 and its subtitles). */
+const uploadId = z.string().regex(/^u-[0-9a-f]{10}$/, 'an upload id (u-…, from POST /api/uploads)');
+
 export const createVideoBodySchema = z.strictObject({
   /** Text (a line a sentence group, a blank line a longer pause) or lines as for a playlist. */
   script: z.union([
@@ -254,6 +256,8 @@ export const createVideoBodySchema = z.strictObject({
   voice: voiceName.optional(),
   /** Burn the spoken sentences into the picture (the SRT is written either way). */
   subtitles: z.boolean().default(true),
+  /** Music under the voice (an uploaded sound file, by its id), looped and ducked while the voice speaks; `gainDb` its level (default −18). */
+  music: z.union([uploadId, z.strictObject({ upload: uploadId, gainDb: z.number().min(-40).max(0).optional() })]).optional(),
 });
 
 /** A short video and its render. */
@@ -270,6 +274,8 @@ export const videoSchema = z.strictObject({
   renderS: z.number().optional(),
   /** Who rendered it: "this server", or a worker (host:pid) when videos go through Redis. */
   worker: z.string().optional(),
+  /** Its music (the sound file's path in the data folder), when it has some. */
+  music: z.string().optional(),
   createdAt: z.string(),
   preset: z.enum(PRESET_NAMES),
   avatar: z.string(),
@@ -295,12 +301,12 @@ export const savedSceneSchema = z.strictObject({ id: z.string(), name: z.string(
 /** GET /api/scenes */
 export const savedSceneListSchema = z.strictObject({ scenes: z.array(savedSceneSchema).readonly() });
 
-/** An uploaded scene file (background, logo, product picture) as listed. */
+/** An uploaded file (background, logo, product picture, background video, music) as listed. */
 export const uploadSchema = z.strictObject({
   id: z.string(),
   /** The name it was uploaded with (shown, never used as a path). */
   name: z.string(),
-  kind: z.enum(['image', 'video']),
+  kind: z.enum(['image', 'video', 'audio']),
   mime: z.string(),
   bytes: z.number(),
   /** Path relative to the data folder, as scenes refer to it. */
@@ -311,7 +317,7 @@ export const uploadSchema = z.strictObject({
 });
 
 /** POST /api/uploads (201): the upload and what its check found. */
-export const uploadCreatedSchema = uploadSchema.extend({ width: z.number(), height: z.number(), durationS: z.number().optional() });
+export const uploadCreatedSchema = uploadSchema.extend({ width: z.number().optional(), height: z.number().optional(), durationS: z.number().optional() });
 
 /** GET /api/uploads */
 export const uploadListSchema = z.strictObject({

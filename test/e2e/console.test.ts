@@ -152,7 +152,7 @@ test('uploads: a picture is accepted and listed; a non-image and a 200 MB file a
   writeFileSync(fake, 'this is not a picture\n'.repeat(20));
   await page.setInputFiles('#upload-file', fake);
   await page.waitForFunction("document.getElementById('upload-msg').classList.contains('err')", undefined, { timeout: 10_000 });
-  assert.match((await page.textContent('#upload-msg')) ?? '', /not an image or a video/);
+  assert.match((await page.textContent('#upload-msg')) ?? '', /not a picture, video or sound file/);
 
   const big = join(fenshen.dataDir, 'big.mp4');
   writeFileSync(big, '');

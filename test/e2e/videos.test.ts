@@ -175,6 +175,59 @@ test('a script becomes a finished MP4 while main stays on air: H.264 High + AAC,
   assert.ok(!existsSync(join(fenshen.dataDir, 'videos', again.id)));
 });
 
+/** The level (dB, relative) of one frequency in 200 ms windows of a file's sound, by Goertzel on 48 kHz mono. */
+function toneLevels(file: string, hz: number): { windowS: number; db: number[] } {
+  const run = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a', '-ac', '1', '-ar', '48000', '-f', 's16le', '-'], { maxBuffer: 64 * 1024 * 1024 });
+  const pcm = new Int16Array(run.stdout.buffer, run.stdout.byteOffset, run.stdout.length >> 1);
+  const n = 9600, coeff = 2 * Math.cos((2 * Math.PI * hz) / 48000), db: number[] = [];
+  for (let at = 0; at + n <= pcm.length; at += n) {
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < n; i++) {
+      const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+      const s0 = w * (pcm[at + i] as number) + coeff * s1 - s2;
+      s2 = s1;
+      s1 = s0;
+    }
+    db.push(10 * Math.log10(s1 * s1 + s2 * s2 - coeff * s1 * s2 + 1e-9));
+  }
+  return { windowS: n / 48000, db };
+}
+
+test('music under the voice: an uploaded sound file loops under the video, ducked while the voice speaks, and the whole still at the loudness target', async () => {
+  // A 60 Hz hum as the "music": below the voice's own pitch, so its level can be read apart from the speech.
+  const tone = join(work, 'hum.mp3');
+  assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=f=60:d=4', '-ac', '2', tone]).status, 0);
+  const uploaded = await fenshen.api('/api/uploads?name=hum.mp3', { method: 'POST', body: readFileSync(tone), headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(uploaded.status, 201, await uploaded.clone().text());
+  const music = (await uploaded.json()) as { id: string; kind: string; durationS: number };
+  assert.equal(music.kind, 'audio');
+  assert.ok(Math.abs(music.durationS - 4) < 0.2);
+
+  const script = [{ text: '啊，欢迎来到我们的直播间，今天的保温杯只要九十九元。', pauseMs: 3000 }, { text: '啊，喜欢的朋友点击下方链接。', pauseMs: 500 }];
+  const res = await post({ script, music: { upload: music.id, gainDb: -12 } });
+  assert.equal(res.status, 202, await res.clone().text());
+  const video = await untilDone(((await res.json()) as { id: string }).id);
+  assert.equal(video.state, 'done', video.error);
+  const file = join(work, 'music.mp4');
+  await download(video.file as string, file);
+  const srt = parseSrt(await (await fenshen.api(video.subtitles as string)).text());
+  const { windowS, db } = toneLevels(file, 60);
+  const at = (fromS: number, toS: number) => db.filter((_, i) => i * windowS >= fromS && (i + 1) * windowS <= toS);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  const first = srt[0] as { startS: number; endS: number }, second = srt[1] as { startS: number };
+  // Under the first line's speech, and in the second half of its 3 s pause (the music back after its 0.5 s release).
+  const speaking = median(at(first.startS + 0.3, first.endS - 0.2));
+  const pause = median(at(first.endS + 1.2, second.startS - 0.2));
+  const level = loudness(file);
+  console.log(`# music at 60 Hz: ${speaking.toFixed(1)} dB under speech, ${pause.toFixed(1)} dB in the pause (ducked by ${(pause - speaking).toFixed(1)} dB); loudness ${level.integrated} LUFS, true peak ${level.truePeak} dBTP; the loop seamless over ${video.durationS?.toFixed(1)} s`);
+  assert.ok(pause - speaking >= 8, `music ducked by only ${(pause - speaking).toFixed(1)} dB under the voice`);
+  // The music plays all through: no window of the whole video without it (a 4 s file looped).
+  const quietest = Math.min(...db.slice(1, -1));
+  assert.ok(quietest > pause - 20, `the music drops out somewhere (${quietest.toFixed(1)} dB against ${pause.toFixed(1)} in the pause)`);
+  assert.ok(Math.abs(level.integrated - LOUDNESS.integratedLufs) <= 1, `loudness ${level.integrated} LUFS`);
+  assert.ok(level.truePeak <= -1, `true peak ${level.truePeak}`);
+});
+
 test('bad video requests are refused with what is wrong, and nothing is queued', async () => {
   const cases: [unknown, RegExp][] = [
     [{ script: '   \n  ' }, /script is empty/],
@@ -185,6 +238,8 @@ test('bad video requests are refused with what is wrong, and nothing is queued',
     [{ script: 'Hello.', voice: 'xx-nope' }, /voice "xx-nope" is not installed/],
     [{ script: 'Hello.', preset: 'imax' }, /preset/],
     [{ script: 42 }, /script/],
+    [{ script: 'Hello.', music: 'u-0000000000' }, /music: upload u-0000000000 is not there/],
+    [{ script: 'Hello.', music: '../../etc/passwd' }, /music/],
   ];
   const before = (await fenshen.read('/api/videos', videoListSchema)).videos.length;
   for (const [body, message] of cases) {
@@ -206,11 +261,18 @@ test('the console\'s short-video panel: a pasted script queued with its choices,
     await page.waitForSelector('#video-preset option[value="landscape-720p"]', { state: 'attached' });
     await page.selectOption('#video-preset', 'landscape-720p');
     await page.uncheck('#video-subtitles');
+    // The music uploaded by the music test is offered (the panel reads the uploads when it is entered).
+    const hum = await page.waitForFunction(() => {
+      const select = (globalThis as unknown as { document: { getElementById(id: string): { options: ArrayLike<{ value: string; textContent: string | null }> } | null } }).document.getElementById('video-music');
+      return Array.from(select?.options ?? []).find((o) => o.textContent?.includes('hum.mp3'))?.value ?? null;
+    }, undefined, { timeout: 10_000 });
+    await page.selectOption('#video-music', String(await hum.jsonValue()));
     const known = new Set((await fenshen.read('/api/videos', videoListSchema)).videos.map((v) => v.id));
     await page.click('#video-create');
     // The new one (earlier tests' videos are listed too), with what was chosen.
     const video0 = await waitFor('the queued video', async () => (await fenshen.read('/api/videos', videoListSchema)).videos.find((v) => !known.has(v.id)), 10_000);
     assert.equal(video0.preset, 'landscape-720p');
+    assert.match(String(video0.music), /^uploads\/u-[0-9a-f]{10}\.mp3$/);
     const id = video0.id;
     const item = `#videos li[data-id="${id}"]`;
     // Listed at once with its progress bar (the list is read again right after the request).

@@ -18,7 +18,7 @@ function levelOf(out: Buffer, at: number): number {
   return out.readInt16LE(at * 4);
 }
 
-test('music ducks under speech quickly and comes back slowly, without steps', () => {
+test('music ducks under speech quickly, holds through short gaps and comes back slowly in a pause, without steps', () => {
   const mixer = new AudioMixer(48000);
   mixer.inputs.add(constantMusic(8000));
   const frames = 1600;
@@ -36,8 +36,11 @@ test('music ducks under speech quickly and comes back slowly, without steps', ()
   for (let tick = 0; tick < 3; tick++) track((out = mixer.mix(frames, Buffer.alloc(frames * 4), true)));
   assert.ok(Math.abs(mixer.duckGain - 10 ** (-12 / 20)) < 1e-6, 'down by 12 dB within 100 ms');
   assert.ok(Math.abs(levelOf(out, frames - 1) - 8000 * 10 ** (-12 / 20)) < 2);
-  for (let tick = 0; tick < 3; tick++) track((out = mixer.mix(frames, Buffer.alloc(frames * 4), false)));
-  assert.ok(mixer.duckGain < 0.7, 'still coming back after 100 ms');
+  // A gap between sentences (half a second) keeps it down: no pumping.
+  for (let tick = 0; tick < 15; tick++) track((out = mixer.mix(frames, Buffer.alloc(frames * 4), false)));
+  assert.ok(Math.abs(mixer.duckGain - 10 ** (-12 / 20)) < 1e-6, 'held down through a short gap');
+  for (let tick = 0; tick < 6; tick++) track((out = mixer.mix(frames, Buffer.alloc(frames * 4), false)));
+  assert.ok(mixer.duckGain > 10 ** (-12 / 20) && mixer.duckGain < 0.7, 'coming back once the pause outlasts the hold');
   for (let tick = 0; tick < 15; tick++) track((out = mixer.mix(frames, Buffer.alloc(frames * 4), false)));
   assert.equal(mixer.duckGain, 1, 'back after half a second');
   assert.ok(worstStep <= 8, `gain moves in ramps, no clicks (largest step ${worstStep})`);

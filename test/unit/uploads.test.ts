@@ -244,3 +244,21 @@ test('what the checker starts inherits its lowest priority (an ffprobe held wait
     server.close();
   }
 });
+
+test('music uploads: a sound file probes to its length; a video without sound and a half-second clip are refused with why', async () => {
+  const { probeAudioFile, VideoProbeError } = await import('../../pipeline/mediaProbe.js');
+  const make = (name: string, args: string[]) => {
+    const file = join(dir, name);
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-y', ...args, file], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    return file;
+  };
+  const song = make('song.mp3', ['-f', 'lavfi', '-i', 'sine=f=330:d=2.5', '-ac', '2']);
+  const probed = await probeAudioFile('ffprobe', song);
+  assert.ok(Math.abs(probed.durationS - 2.5) < 0.1, `${probed.durationS} s`);
+  assert.equal(probed.channels, 2);
+  const silentFilm = make('film.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=64x64:d=2', '-pix_fmt', 'yuv420p']);
+  await assert.rejects(probeAudioFile('ffprobe', silentFilm), (err: Error) => err instanceof VideoProbeError && /no sound/.test(err.message));
+  const blip = make('blip.wav', ['-f', 'lavfi', '-i', 'sine=d=0.5']);
+  await assert.rejects(probeAudioFile('ffprobe', blip), (err: Error) => err instanceof VideoProbeError && /too short/.test(err.message));
+});

@@ -27,6 +27,9 @@ export interface VideoRoutesOptions {
   readonly queue: { readonly redisUrl?: string | undefined; readonly name: string };
 }
 
+/** Music sits this far under full scale before ducking (the live channels' default). */
+const DEFAULT_MUSIC_GAIN_DB = -18;
+
 export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOptions): Promise<void> {
   const queue = options.queue.redisUrl
     ? new RedisRenderQueue({ url: options.queue.redisUrl, queue: options.queue.name, log: options.log })
@@ -70,7 +73,16 @@ export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOpti
     }
     if (body.avatar !== undefined) avatar = avatarChoiceSchema.parse(typeof body.avatar === 'string' ? { id: body.avatar } : body.avatar);
     checkAvatar(avatar, options.dataDir);
-    return { spec: { lines, preset: body.preset, avatar, scene, subtitles: body.subtitles }, sceneId };
+    const music = body.music === undefined ? undefined : musicOf(typeof body.music === 'string' ? { upload: body.music } : body.music);
+    return { spec: { lines, preset: body.preset, avatar, scene, subtitles: body.subtitles, music }, sceneId };
+  }
+
+  /** The music as a render takes it, or a 400 unless the upload is a sound file that is there. */
+  function musicOf(choice: { upload: string; gainDb?: number | undefined }): VideoSpec['music'] {
+    const upload = options.store.upload(choice.upload);
+    if (!upload) throw new InvalidRequestError(`music: upload ${choice.upload} is not there (GET /api/uploads lists them)`);
+    if (upload.kind !== 'audio') throw new InvalidRequestError(`music: upload ${choice.upload} (${upload.name}) is a ${upload.kind}, not a sound file`);
+    return { file: upload.file, gainDb: choice.gainDb ?? DEFAULT_MUSIC_GAIN_DB };
   }
 
   addRoute(api, 'POST /api/videos', async (request) => {
