@@ -98,7 +98,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     // Live, a big layer's new rotation is made off the tick; an export draws every pose exactly (it may wait).
     this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset), { offTickSprites: this.#clockSource.realTime });
     this.#scene = new SceneControl({ preset: this.preset, dataDir: options.dataDir, media: Channel.#sceneMedia(options, this.preset.fps) }, this.#compositor, scene, config);
-    this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer, dataDir: options.dataDir }, options.webrtc);
+    this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer, dataDir: options.dataDir, paced: !this.#clockSource.realTime }, options.webrtc);
     this.#mixer = new AudioMixer(config.audio.sampleRateHz);
     const speechInput = new BlockInput();
     this.#mixer.inputs.add(speechInput);
@@ -140,7 +140,9 @@ export class Channel extends EventEmitter<ChannelEvents> {
       // never a tick before its speech is made and its pictures decoded.
       holdBack: () => {
         const tickSamples = this.clock.sampleAtFrame(this.clock.frameIndex + 1) - this.clock.samplesElapsed;
-        return this.#encoder.heldTicks > this.preset.fps || !this.#speaker.settled(tickSamples) || !this.#compositor.inputsReady || (this.#music !== null && !this.#music.holds(tickSamples));
+        const nextS = this.clock.ptsUsAtSample(this.clock.samplesElapsed) / 1e6;
+        return this.#encoder.heldTicks > this.preset.fps || !this.#speaker.settled(tickSamples) || !this.#compositor.inputsReady
+          || (this.#music !== null && !this.#music.holds(tickSamples)) || !this.#drive.readyFor(nextS);
       },
     });
     this.#wireEncoder();

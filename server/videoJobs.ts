@@ -33,7 +33,7 @@ const videoRecordSchema = z.object({
   /** When its render started (for the ETA). */
   startedAt: z.string().optional(),
   /** What was asked, as the render takes it (lines, preset, avatar, the scene as it was when asked). */
-  spec: z.object({ lines: z.array(playlistLine), preset: z.enum(PRESET_NAMES), avatar: avatarChoiceSchema, scene: sceneSchema, subtitles: z.boolean(), music: z.object({ file: z.string(), gainDb: z.number() }).optional() }),
+  spec: z.object({ lines: z.array(playlistLine), preset: z.enum(PRESET_NAMES), avatar: avatarChoiceSchema, scene: sceneSchema, subtitles: z.boolean(), music: z.object({ file: z.string(), gainDb: z.number() }).optional(), drive: z.object({ file: z.string() }).optional() }),
   /** The saved scene it was asked with, if any. */
   sceneId: z.string().nullable(),
 });
@@ -211,6 +211,7 @@ function publicOf(record: VideoRecord): VideoAnswer {
     ...(record.renderS !== undefined ? { renderS: record.renderS } : {}),
     ...(record.worker !== undefined ? { worker: record.worker } : {}),
     ...(record.spec.music ? { music: record.spec.music.file } : {}),
+    ...(record.spec.drive ? { drive: record.spec.drive.file } : {}),
     ...(record.state === 'rendering' ? { etaS: etaOf(record) } : {}),
     ...(done ? { file: `/api/videos/${record.id}/file`, subtitles: `/api/videos/${record.id}/subtitles.srt` } : {}),
   };

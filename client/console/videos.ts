@@ -111,6 +111,10 @@ async function fillChoices(): Promise<void> {
   const keptMusic = music.value;
   music.replaceChildren(option('', t('videoNoMusic')), ...uploads.filter((u) => u.kind === 'audio').map((u) => option(u.id, `🎵 ${u.name}`)));
   music.value = keptMusic;
+  const drive = $<HTMLSelectElement>('video-drive');
+  const keptDrive = drive.value;
+  drive.replaceChildren(option('', t('videoIdleMotion')), ...uploads.filter((u) => u.kind === 'video').map((u) => option(u.id, `🎬 ${u.name}`)));
+  drive.value = keptDrive;
   const preset = $<HTMLSelectElement>('video-preset');
   if (preset.options.length === 0) {
     preset.replaceChildren(...presets.map((p) => option(p, p)));
@@ -126,6 +130,7 @@ async function create(): Promise<void> {
   const scene = $<HTMLSelectElement>('video-scene').value;
   const voice = $<HTMLInputElement>('video-voice').value.trim();
   const music = $<HTMLSelectElement>('video-music').value;
+  const drive = $<HTMLSelectElement>('video-drive').value;
   const body = {
     script,
     ...(avatar ? { avatar: cutout ? { id: avatar, cutout } : avatar } : {}),
@@ -133,6 +138,7 @@ async function create(): Promise<void> {
     preset: $<HTMLSelectElement>('video-preset').value || 'portrait-720p',
     ...(voice ? { voice } : {}),
     ...(music ? { music } : {}),
+    ...(drive ? { drive } : {}),
     subtitles: $<HTMLInputElement>('video-subtitles').checked,
   };
   await call<VideoAnswer>('/api/videos', { body });

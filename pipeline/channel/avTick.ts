@@ -82,7 +82,7 @@ export class AvTickMaker {
       t.rig = t.render = t.convert = 0;
     } else {
       const pose = idle.poseAt(tick.ptsUs / 1e6, this.#pose);
-      drive.applyTo(pose);
+      drive.applyTo(pose, tick.ptsUs / 1e6);
       // Speech has the last word on the mouth, over idle motion and a tracked face.
       const m = speech.mouth;
       if (speech.mouthWeight > 0) blendPose(pose, { mouthOpen: m.open, mouthForm: m.form, mouthRound: m.round }, speech.mouthWeight);

@@ -37,6 +37,11 @@ export interface DriveControlOptions {
   readonly observer: EventEmitter<ChannelObserverEvents>;
   /** FENSHEN_DATA: a drive video inside it is shown relative to it (uploads/u-….mp4), never as a machine path. */
   readonly dataDir: string;
+  /**
+   * Off the wall clock (an export): a drive file is tracked frame by frame, none dropped, and each tick shows
+   * the face of the file's frame at its own media time, waiting for it (`readyFor`) instead of taking the latest.
+   */
+  readonly paced?: boolean;
 }
 
 /** The operator's voice this tick, as the mix hears it and the mouth shows it. */
@@ -85,7 +90,7 @@ export class DriveControl {
     let next: ActiveDrive | null = null;
     if (source === 'file') {
       if (!url) throw new DriveError('drive source "file" needs a url (a video file path or URL)');
-      next = { source, url, face: await this.#startFaceDriver({ kind: 'file', url }) };
+      next = { source, url, face: await this.#startFaceDriver({ kind: 'file', url, paced: this.#options.paced ?? false }) };
     } else if (source === 'camera') {
       next = await this.#startCamera();
     }
@@ -100,10 +105,17 @@ export class DriveControl {
     return (await this.#active?.face.calibrate()) ?? false;
   }
 
-  /** Lays the tracked face over `pose`, fading in when a face appears and out when it is lost. */
-  applyTo(pose: RigPose): void {
+  /** Paced (an export): whether the drive file's frame for media time `timeS` is tracked yet; true otherwise. */
+  readyFor(timeS: number): boolean {
+    const active = this.#active;
+    if (!this.#options.paced || active?.source !== 'file') return true;
+    return active.face.trackedUntilS >= timeS - 1e-6;
+  }
+
+  /** Lays the tracked face over `pose` (for the tick at media time `timeS`), fading in when a face appears and out when it is lost. */
+  applyTo(pose: RigPose, timeS: number): void {
     const face = this.#active?.face;
-    const rig = face?.latest() ?? null;
+    const rig = (this.#options.paced ? face?.rigAt(timeS) : face?.latest()) ?? null;
     const frame = face?.latestFrame;
     if (rig && frame && frame.seq !== this.#seq) {
       // A new tracking result reaches the picture in this tick: camera frame → rendered frame latency.

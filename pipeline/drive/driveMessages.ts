@@ -11,7 +11,7 @@ export type DriveWorkerIn =
 export type DriveWorkerOut =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'result'; readonly result: FaceResult; readonly frameAt: number; readonly dropped: number }
+  | { readonly type: 'result'; readonly result: FaceResult; readonly frameAt: number; readonly dropped: number; readonly timeS: number }
   | { readonly type: 'error'; readonly message: string }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'calibrated'; readonly ok: boolean }

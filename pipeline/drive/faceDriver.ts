@@ -68,13 +68,18 @@ export class FaceDriver {
   readonly #stages = { face: new StageWindow(), iris: new StageWindow(), pose: new StageWindow() };
   #calibrations: ((ok: boolean) => void)[] = [];
   readonly #stopped: Promise<void>;
+  /** A paced source's results in frame order (its time, the rig or null when no face), from the oldest still needed. */
+  readonly #timeline: { readonly timeS: number; readonly rig: DriveRig | null }[] = [];
+  #trackedUntilS = -1;
 
-  private constructor(worker: Worker, onError: (message: string) => void, onLog: (message: string) => void) {
+  private constructor(worker: Worker, onError: (message: string) => void, onLog: (message: string) => void, paced: boolean) {
     this.#worker = worker;
     this.#stopped = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.on('message', (message: DriveWorkerOut) => {
       switch (message.type) {
         case 'result':
+          if (paced) this.#timeline.push({ timeS: message.timeS, rig: message.result.found ? message.result.rig : null });
+          this.#trackedUntilS = message.timeS;
           this.#latest = { ...message.result, atMs: now(), frameAtMs: message.frameAt, seq: ++this.#seq };
           this.#dropped = message.dropped;
           this.#count(message.result.ms);
@@ -98,7 +103,7 @@ export class FaceDriver {
   /** Starts the worker on `url`; rejects with DriveStartError when the source or the models cannot be used. */
   static async start(input: DriveInput, options: { ffmpegPath: string; tracking: TrackingOptions; onError: (message: string) => void; onLog: (message: string) => void }): Promise<FaceDriver> {
     const worker = startWorkerThread(import.meta.url, 'driveWorker');
-    const driver = new FaceDriver(worker, options.onError, options.onLog);
+    const driver = new FaceDriver(worker, options.onError, options.onLog, input.kind === 'file' && input.paced === true);
     const started = await new Promise<DriveWorkerOut>((resolve) => {
       const onMessage = (message: DriveWorkerOut) => {
         if (message.type === 'ready' || message.type === 'failed') {
@@ -121,6 +126,24 @@ export class FaceDriver {
     this.#stages.face.add(ms.face);
     this.#stages.iris.add(ms.iris);
     this.#stages.pose.add(ms.pose);
+  }
+
+  /** A paced source: the time of the last frame tracked so far (-1 before the first). */
+  get trackedUntilS(): number {
+    return this.#trackedUntilS;
+  }
+
+  /**
+   * A paced source: the rig of the frame shown at `timeS` (the last one at or before it), or null when that
+   * frame has no face. Frames before it are forgotten (the media time only goes forward).
+   */
+  rigAt(timeS: number): DriveRig | null {
+    const line = this.#timeline;
+    let at = -1;
+    for (let i = 0; i < line.length && (line[i] as { timeS: number }).timeS <= timeS + 1e-6; i++) at = i;
+    if (at < 0) return null;
+    if (at > 0) line.splice(0, at);
+    return (line[0] as { rig: DriveRig | null }).rig;
   }
 
   /** When the last tracked frame (face or not) came back from the worker, wall ms; 0 before the first. */

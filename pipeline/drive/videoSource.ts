@@ -5,8 +5,12 @@ import { scrubLine } from '../process/scrubLog.js';
 import { SupervisedProcess, type ProcessRun } from '../process/supervisedProcess.js';
 import type { RgbaFrame } from './faceLandmarks.js';
 
-/** What ffmpeg decodes: a file or URL (looped, real time), or live RTP described by an SDP (the operator's camera). */
-export type DriveInput = { readonly kind: 'file'; readonly url: string } | { readonly kind: 'rtp'; readonly sdp: string };
+/**
+ * What ffmpeg decodes: a file or URL (looped, real time), or live RTP described by an SDP (the operator's
+ * camera). `paced`: a file decoded as fast as its frames are taken (an export: every frame tracked, none
+ * dropped, each on its own time), not in real time.
+ */
+export type DriveInput = { readonly kind: 'file'; readonly url: string; readonly paced?: boolean } | { readonly kind: 'rtp'; readonly sdp: string };
 
 /** A camera's picture is letterboxed into this size: its own size is unknown until it decodes and may change. */
 const CAMERA_SIZE = { width: 640, height: 480 } as const;
@@ -94,7 +98,7 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
   #decoderArgs(): string[] {
     const { width: w, height: h } = this;
     return this.input.kind === 'file'
-      ? ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', this.input.url,
+      ? ['-hide_banner', '-loglevel', 'error', '-nostdin', ...(this.input.paced ? [] : ['-re']), '-stream_loop', '-1', '-i', this.input.url,
           '-an', '-vf', `scale=${w}:${h},fps=${this.fps}`, '-pix_fmt', 'rgba', '-f', 'rawvideo', 'pipe:1']
       : ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'pipe,udp,rtp', '-fflags', 'nobuffer', '-flags', 'low_delay',
           '-reorder_queue_size', '0', '-max_delay', '0', '-f', 'sdp', '-i', 'pipe:0',
@@ -125,6 +129,15 @@ export class FfmpegVideoSource extends EventEmitter implements FrameSource {
         this.emit('frame', { width: w, height: h, data: frame }, timeS);
       }
     });
+  }
+
+  /** Stops reading frames (the decoder then waits on its full pipe) until `resume`: a paced reader's backpressure. */
+  pause(): void {
+    this.#process.run?.stdout.pause();
+  }
+
+  resume(): void {
+    this.#process.run?.stdout.resume();
   }
 
   async close(): Promise<void> {

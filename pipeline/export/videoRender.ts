@@ -23,6 +23,8 @@ export interface VideoSpec {
   readonly subtitles: boolean;
   /** Music under the voice, looped, ducked while it speaks: a sound file in the data folder (relative to it). */
   readonly music?: { readonly file: string; readonly gainDb: number } | undefined;
+  /** The host's own recorded motion: a video in the data folder (relative to it) whose face drives the avatar, every frame tracked. */
+  readonly drive?: { readonly file: string } | undefined;
 }
 
 export interface VideoRenderOptions {
@@ -132,9 +134,14 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
       }
     }, 500);
   });
-  channel.setPlaylist(spec.lines, false);
-  channel.start();
   try {
+    if (spec.drive) {
+      await channel.setDrive('file', resolve(options.dataDir, spec.drive.file)).catch((err: Error) => {
+        throw new ExportError(`the drive video cannot be used: ${err.message}`);
+      });
+    }
+    channel.setPlaylist(spec.lines, false);
+    channel.start();
     await Promise.race([done, stalled]);
     if (failure !== null) throw new ExportError(`the video could not be made: ${failure}`);
     progress(0.9, 'encoding');

