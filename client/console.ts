@@ -36,6 +36,13 @@ function showChannelState(status: ChannelStatusAnswer | null): void {
   badge.dataset.state = state;
   const key = `state_${state}`;
   badge.textContent = key in { state_live: 1, state_starting: 1, state_stopping: 1, state_closed: 1 } ? t(key as MessageKey) : state;
+  // The person in the loop, plainly: a person driving (camera or microphone), or only a script / idle motion.
+  const driver = $('driver-state');
+  const live = status?.liveDriver;
+  const kind = !live ? 'script' : live.away ? 'away' : live.driving ? 'person' : 'script';
+  driver.dataset.driver = kind;
+  driver.textContent = kind === 'person' ? t(live?.via === 'microphone' ? 'driverMic' : 'driverCamera') : kind === 'away' ? t('driverAway') : t(live?.required ? 'driverNeeded' : 'driverScript');
+  driver.title = live ? t('driverSeconds', { person: Math.round(live.seconds.person), script: Math.round(live.seconds.script) }) : '';
 }
 
 async function refreshStatus(): Promise<void> {

@@ -27,6 +27,33 @@ export const logoSchema = z.strictObject({
   corner: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']).default('top-left'),
 });
 
+/**
+ * The explicit AI label (GB 45438-2025: AI-generated video carries a label people can see): text, corner and
+ * size may be restyled; hiding it is refused unless the server's output is not for publication.
+ */
+const aiLabelFields = {
+  text: z.string().trim().min(2).max(12, 'at most 12 characters').regex(/AI|人工智能|数字人|生成|合成/, 'must say the host is AI-made: contain "AI", "人工智能", "数字人", "生成" or "合成"'),
+  corner: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right']),
+  /** At a 720 px short side; scaled with the frame. */
+  fontSizePx: z.number().int().min(18).max(72),
+  shown: z.boolean(),
+};
+export const aiLabelSchema = z.strictObject({
+  text: aiLabelFields.text.default('AI生成'),
+  corner: aiLabelFields.corner.default('top-right'),
+  fontSizePx: aiLabelFields.fontSizePx.default(26),
+  shown: aiLabelFields.shown.default(true),
+});
+/** A change to the label: the fields given replace the current ones. */
+export const aiLabelChangeSchema = z.strictObject({
+  text: aiLabelFields.text.optional(),
+  corner: aiLabelFields.corner.optional(),
+  fontSizePx: aiLabelFields.fontSizePx.optional(),
+  shown: aiLabelFields.shown.optional(),
+});
+
+export const DEFAULT_AI_LABEL = { text: 'AI生成', corner: 'top-right', fontSizePx: 26, shown: true } as const;
+
 /** A product being sold: a card over the scene that the operator shows and hides live. */
 export const productCardSchema = z.strictObject({
   visible: z.boolean().default(true),
@@ -89,6 +116,8 @@ export const sceneSchema = z.strictObject({
   speechCaptions: z.boolean().default(true),
   /** Where the avatar stands and how big it is (see avatarPlacementSchema). */
   avatarPlacement: avatarPlacementSchema.default(DEFAULT_AVATAR_PLACEMENT),
+  /** The AI label on the picture (see aiLabelSchema). */
+  aiLabel: aiLabelSchema.default(DEFAULT_AI_LABEL),
 });
 
 export const avatarChoiceSchema = z.strictObject({
@@ -163,6 +192,21 @@ export const channelSchema = z.strictObject({
   encoder: encoderSchema.default(() => encoderSchema.parse({})),
   speech: speechSchema.default(() => speechSchema.parse({})),
   webrtc: channelWebrtcSchema.default(() => channelWebrtcSchema.parse({})),
+  /**
+   * A real person in the loop (platforms' rules for virtual hosts): the channel tracks whether someone is
+   * driving (a face on the operator's camera, a voice on their microphone, within `windowS`). With `required`,
+   * nobody for longer than `graceS` shows the "host away" card (`away: card`, the playlist held) or pauses the
+   * destinations (`away: pause`) until the person is back.
+   */
+  liveDriver: z
+    .strictObject({
+      required: z.boolean().default(false),
+      windowS: z.number().min(1).max(60).default(3),
+      graceS: z.number().min(1).max(3600).default(30),
+      away: z.enum(['card', 'pause']).default('card'),
+      awayText: z.string().trim().min(1).max(40).default('主播暂时离开，马上回来'),
+    })
+    .default({ required: false, windowS: 3, graceS: 30, away: 'card', awayText: '主播暂时离开，马上回来' }),
   drive: z
     .strictObject({
       provider: z.enum(['cpu', 'cuda']).default('cpu'),
@@ -202,6 +246,21 @@ export const configSchema = z.strictObject({
     imageMB: z.number().int().min(1).max(200).default(20),
     videoMB: z.number().int().min(1).max(16_384).default(2048),
   }).default({ imageMB: 20, videoMB: 2048 }),
+  /** What the rules ask of published AI content (GB 45438-2025, platforms' virtual-host rules). */
+  compliance: z.strictObject({
+    /**
+     * The output is for publication (default): every channel and short video carries the AI label, restyled
+     * at most. false (rehearsals, internal tests) lets a scene hide it; the server logs that at start and
+     * the audit trail each time a label is hidden.
+     */
+    publication: z.boolean().default(true),
+    /** ContentProducer of the implicit label: who makes the content (a company name or its filing number). */
+    producer: z.string().trim().min(1).max(100).regex(/^[^\u0000-\u001f"<>&\\]+$/, 'plain text: no quotes, <, >, & or backslashes').default('fenshen'),
+    /** ProduceID of the implicit label starts with this (then the channel or video id): a registration or filing number. */
+    produceIdPrefix: z.string().regex(/^[A-Za-z0-9._-]{0,40}$/, 'letters, digits, . _ - (at most 40)').default(''),
+    /** Days the audit trail (FENSHEN_DATA/audit) is kept. */
+    auditRetentionDays: z.number().int().min(1).max(3650).default(30),
+  }).default({ publication: true, producer: 'fenshen', produceIdPrefix: '', auditRetentionDays: 30 }),
   /**
    * Short videos. Without `redisUrl` they render on this server, one at a time, below the live rooms. With it
    * (env FENSHEN_REDIS_URL) they go through a BullMQ queue on that Redis and `npm run worker` processes render

@@ -7,6 +7,8 @@ import type { AvatarPlacement, ChannelAvatar } from './avatar/avatarPort.js';
 import { CloneLoadError } from './clone/cloneFiles.js';
 import { IdleAnimator } from './avatar/idle.js';
 import { loadChannelAvatar, makeTts, encoderSettings, placementFor } from './channel/assembly.js';
+import { aigcJson, KeyframeSeiStamper, type AigcFields } from './compliance/aigcLabel.js';
+import { PresenceWatch } from './channel/presence.js';
 import { AvTickMaker } from './channel/avTick.js';
 import { DestinationFanout, type DestinationSpec } from './channel/destinations.js';
 import { DriveControl } from './channel/driveControl.js';
@@ -44,6 +46,11 @@ export interface ChannelOptions {
   /** What paces the ticks: the wall clock (live, the default) or a virtual one (as fast as possible). */
   readonly clock?: ClockSource;
   readonly log: (level: LogLevel, message: string) => void;
+  /**
+   * The implicit AI label (GB 45438-2025) the encode carries: in its onMetaData and as an SEI in every
+   * keyframe. None: unlabelled (an output that is not for publication).
+   */
+  readonly aigc?: AigcFields | null;
 }
 
 /** Seconds without encoded output after which a live channel counts as stalled. */
@@ -67,6 +74,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
   readonly #compositor: FrameCompositor;
   readonly #scene: SceneControl;
   readonly #drive: DriveControl;
+  /** Whether a real person drives the host (the rules' "person in the loop"). */
+  readonly #presence: PresenceWatch;
+  /** Destinations paused while the host is away (`liveDriver.away: pause`), to start again on return. */
+  #pausedForAway: string[] = [];
+  /** Puts the implicit AI label into every keyframe (null: unlabelled). */
+  readonly #seiStamper: KeyframeSeiStamper | null;
   readonly #mixer: AudioMixer;
   readonly #tts: TtsProvider;
   readonly #speaker: Speaker;
@@ -108,8 +121,11 @@ export class Channel extends EventEmitter<ChannelEvents> {
     for (const type of ['started', 'sentence', 'finished', 'error'] as const) {
       this.#speaker.on(type, (event: SpeakerEvents[typeof type][0]) => this.emit('speech', { type, ...event } as SpeechEvent));
     }
-    this.#encoder = new Encoder(encoderSettings(config, this.preset, options.ffmpegPath, options.webrtc?.rtpTargets ?? null));
+    const aigc = options.aigc ?? null;
+    this.#encoder = new Encoder({ ...encoderSettings(config, this.preset, options.ffmpegPath, options.webrtc?.rtpTargets ?? null), ...(aigc ? { metadata: { AIGC: aigcJson(aigc) } } : {}) });
+    this.#seiStamper = aigc ? new KeyframeSeiStamper(aigc) : null;
     this.#destinations = new DestinationFanout(options.ffmpegPath, this.observer);
+    this.#presence = new PresenceWatch(config.liveDriver);
     this.#ticks = new AvTickMaker({
       width: this.preset.width,
       height: this.preset.height,
@@ -124,6 +140,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
       mixer: this.#mixer,
       sink: this.#encoder,
       observer: this.observer,
+      presence: this.#presence,
+      onAwayChanged: (away) => void this.#onAwayChanged(away),
     });
     this.#loop = new TickLoop({
       media: this.clock,
@@ -287,6 +305,41 @@ export class Channel extends EventEmitter<ChannelEvents> {
     return this.#scene.update(next);
   }
 
+  /** Whether a real person must drive, and what the destinations get when nobody does (from the next tick). */
+  setLiveDriver(liveDriver: ChannelConfig['liveDriver']): void {
+    if (this.#presence.configure(liveDriver)) void this.#onAwayChanged(this.#presence.away);
+  }
+
+  get liveDriver(): ChannelConfig['liveDriver'] {
+    return this.#presence.config;
+  }
+
+  /**
+   * Nobody has driven the host for longer than the grace period (`away`), or the person is back: the
+   * playlist waits (a script alone must not play on air), and the destinations get the "host away" card or
+   * are paused; said in the log and the status.
+   */
+  async #onAwayChanged(away: boolean): Promise<void> {
+    const { graceS, away: action, awayText } = this.#presence.config;
+    this.#speaker.playlistHeld = away;
+    if (away) {
+      this.#speaker.interrupt();
+      this.#log('warn', `nobody has driven the host for over ${graceS} s (a live driver is required): ${action === 'card' ? 'showing the host-away card' : 'destinations paused'} until the person is back`);
+      if (action === 'card') this.#compositor.setAwayCard(awayText);
+      else {
+        this.#pausedForAway = this.#destinations.statuses.filter((d) => d.enabled).map((d) => d.id);
+        for (const id of this.#pausedForAway) await this.#destinations.setEnabled(id, false).catch(() => undefined);
+      }
+    } else {
+      this.#log('info', 'the host is driven by a person again: back on air');
+      this.#compositor.setAwayCard(null);
+      const paused = this.#pausedForAway;
+      this.#pausedForAway = [];
+      for (const id of paused) await this.#destinations.setEnabled(id, true).catch(() => undefined);
+    }
+    this.observer.emit('liveDriver', this.#presence.status);
+  }
+
   get status(): ChannelStatus {
     const config = this.config;
     return {
@@ -303,6 +356,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
       avatar: this.#compositor.avatar.id,
       avatarCutout: this.#compositor.avatar.kind === 'frame' && this.#compositor.avatar.cutout,
       drive: this.#drive.status,
+      liveDriver: this.#presence.status,
       encoder: { running: this.#encoder.running, ...this.#encoderStats, restarts: this.#encoderRestarts, heldTicks: this.#encoder.heldTicks },
       destinations: this.#destinations.statuses,
       viewers: this.#webrtc?.viewerCount ?? 0,
@@ -354,7 +408,8 @@ export class Channel extends EventEmitter<ChannelEvents> {
   }
 
   #wireEncoder(): void {
-    this.#encoder.on('tag', (tag: FlvTag) => {
+    this.#encoder.on('tag', (encoded: FlvTag) => {
+      const tag = this.#seiStamper ? this.#seiStamper.stamp(encoded) : encoded;
       this.#lastTagAtUs = this.#clockSource.nowUs();
       if (!tag.isSequenceHeader) this.#trackAvOffset(tag);
       if (this.#state !== 'live') this.#setState('live');
@@ -385,7 +440,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
 
   #countFrame(): void {
     if (this.#fps.count(this.#clockSource.nowUs())) {
-      this.observer.emit('fps', { fps: this.#fps.value, lagS: this.#loop.lagS, cacheBytes: this.#compositor.cacheBytes, spriteWorkerMs: this.#compositor.spriteWorkerMs });
+      this.observer.emit('fps', { fps: this.#fps.value, lagS: this.#loop.lagS, cacheBytes: this.#compositor.cacheBytes, spriteWorkerMs: this.#compositor.spriteWorkerMs, drivenS: this.#presence.status.seconds });
     }
   }
 }

@@ -24,6 +24,8 @@ export class PipelineMetrics {
   readonly clockLagSeconds: Gauge<'channel'>;
   readonly avatarCacheBytes: Gauge<'channel'>;
   readonly spriteWorkerSeconds: Counter<'channel'>;
+  readonly drivenSeconds: Counter<'channel' | 'by'>;
+  readonly hostAway: Gauge<'channel'>;
   readonly avOffsetSeconds: Gauge<'channel'>;
   readonly driveLatencySeconds: Histogram<'channel'>;
 
@@ -62,6 +64,8 @@ export class PipelineMetrics {
     this.avOffsetSeconds = new Gauge({ name: 'fenshen_av_offset_seconds', help: 'Output video minus audio timestamp at each video frame (smoothed): near 0, a trend means drift', labelNames: ['channel'], registers });
     this.avatarCacheBytes = new Gauge({ name: 'fenshen_avatar_cache_bytes', help: 'Bytes held by the avatar rotation cache and the converted sprites frames are blended from (each bounded by its budget)', labelNames: ['channel'], registers });
     this.spriteWorkerSeconds = new Counter({ name: 'fenshen_sprite_worker_seconds_total', help: 'Seconds the sprite worker thread spent making big layers at new rotations, off the tick (the tick\'s own conversions are stage="convert")', labelNames: ['channel'], registers });
+    this.drivenSeconds = new Counter({ name: 'fenshen_driven_seconds_total', help: 'Seconds of output by who drove the host: a person (face on the camera or voice on the microphone), a script, or idle motion alone', labelNames: ['channel', 'by'], registers });
+    this.hostAway = new Gauge({ name: 'fenshen_host_away', help: '1 while a channel that requires a live driver shows the host-away card or has paused its destinations', labelNames: ['channel'], registers });
     this.clockLagSeconds = new Gauge({ name: 'fenshen_clock_lag_seconds', help: 'How far the tick runs behind the media clock', labelNames: ['channel'], registers });
     // Child processes (ffmpeg encoders, muxers, decoders, the eSpeak helper), read from the supervisor's tally when scraped.
     new Gauge({
@@ -109,7 +113,7 @@ export class PipelineMetrics {
   async removeChannel(channel: string): Promise<void> {
     const families = [
       this.framesRendered, this.framesDropped, this.stageSeconds, this.outputFps, this.encoderFps, this.encoderBitrateKbps,
-      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avatarCacheBytes, this.spriteWorkerSeconds, this.avOffsetSeconds, this.driveLatencySeconds,
+      this.encoderSpeed, this.encoderRestarts, this.destinationUp, this.destinationReconnects, this.destinationBytes, this.destinationState, this.destinationUptimeSeconds, this.clockLagSeconds, this.avatarCacheBytes, this.spriteWorkerSeconds, this.drivenSeconds, this.hostAway, this.avOffsetSeconds, this.driveLatencySeconds,
     ];
     await removeSeries(families, (labels) => labels.channel === channel);
   }

@@ -17,12 +17,14 @@ import { eventRoutes } from './api/routes/events.js';
 import { healthRoutes } from './api/routes/health.js';
 import { pageRoutes } from './api/routes/pages.js';
 import { playlistRoutes } from './api/routes/playlist.js';
+import { auditRoutes } from './api/routes/audit.js';
+import type { AuditLog } from './audit.js';
 import { sceneRoutes } from './api/routes/scene.js';
 import { sceneLibraryRoutes } from './api/routes/sceneLibrary.js';
 import { speechRoutes } from './api/routes/speech.js';
 import { uploadRoutes } from './api/routes/uploads.js';
 import type { UploadLimits } from './uploads.js';
-import { configSchema } from '../config/schema.js';
+import { configSchema, type Config } from '../config/schema.js';
 import { bearerToken, type OperatorAuth } from './auth.js';
 import type { ChannelRegistry } from './channelRegistry.js';
 import { ThrottledError, UnauthorizedError } from './domainErrors.js';
@@ -43,6 +45,10 @@ export interface AppOptions {
   readonly log: Logger;
   /** Text no log line may hold (the operator token); URLs' keys are scrubbed anyway. */
   readonly secrets: readonly string[];
+  /** What the rules ask (config compliance; default: for publication, producer "fenshen"). */
+  readonly compliance?: Config['compliance'];
+  /** The audit trail operators' actions are written to. */
+  readonly audit: AuditLog;
   /** Where short videos render (default: on this server). */
   readonly videoQueue?: { readonly redisUrl?: string | undefined; readonly name: string };
   /** Largest uploads, bytes (default: the config's defaults). */
@@ -50,7 +56,11 @@ export interface AppOptions {
 }
 
 const MB = 1024 * 1024;
+/** Methods that change something: each such request is an operator action for the audit trail. */
+const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const isStream = (value: object): boolean => typeof (value as { pipe?: unknown }).pipe === 'function';
 const DEFAULT_UPLOADS = configSchema.shape.uploads.parse(undefined);
+const DEFAULT_COMPLIANCE = configSchema.shape.compliance.parse(undefined);
 
 /** Plugins are registered, not loaded: they load on `ready()` or `listen()`. */
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -81,15 +91,30 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.register(async (api) => {
     api.addHook('onRequest', async (request) => {
       const verdict = options.auth.check(bearerToken(request.headers.authorization), request.ip);
+      options.audit.noteToken(verdict.ok, request.ip);
       if (verdict.ok) return;
       throw verdict.reason === 'throttled' ? new ThrottledError(verdict.retryAfterS) : new UnauthorizedError();
     });
+    // Every change an operator makes, answered or refused, goes into the audit trail.
+    const audit = options.audit;
+    api.addHook('onResponse', async (request, reply) => {
+      if (!CHANGES.has(request.method)) return;
+      const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '';
+      const params = { ...(request.params as Record<string, string> | undefined) };
+      const channel = route.startsWith('/api/channels/:id') ? params.id : undefined;
+      if (channel !== undefined) delete params.id;
+      const body = request.body !== null && typeof request.body === 'object' && !isStream(request.body) ? request.body : undefined;
+      const query = request.query as Record<string, string> | undefined;
+      const details = { ...(Object.keys(params).length ? { params } : {}), ...(body ? { body } : {}), ...(route === '/api/uploads' && query?.name ? { name: query.name } : {}) };
+      audit.append({ action: `${request.method} ${route}`, ...(channel !== undefined ? { channel } : {}), from: request.ip, status: reply.statusCode, ...(Object.keys(details).length ? { details } : {}) });
+    });
+    api.register(auditRoutes, { audit });
     api.register(channelRoutes, { channels, dataDir });
     api.register(avatarRoutes, {
       dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath,
       channelsShowing: (avatarId: string) => channels.list().filter((c) => c.config.avatar.id === avatarId).map((c) => c.id),
     });
-    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, queue: options.videoQueue ?? { name: 'fenshen-videos' } });
+    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, queue: options.videoQueue ?? { name: 'fenshen-videos' }, compliance: options.compliance ?? DEFAULT_COMPLIANCE });
     api.register(speechRoutes, { channels });
     api.register(playlistRoutes, { channels });
     api.register(driveRoutes, { channels, dataDir });

@@ -11,6 +11,8 @@ import { SpeechInputError, speakableSentences, type PlaylistLine } from '../pipe
 import type { PipelineMetrics } from '../pipeline/metrics.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from './domainErrors.js';
 import type { EmbeddedRtmpServer } from './embeddedRtmp.js';
+import type { AuditLog } from './audit.js';
+import { aigcFields } from '../pipeline/compliance/aigcLabel.js';
 import type { Logger } from './log.js';
 import type { Sfu, SfuChannel } from '../signaling/sfu.js';
 
@@ -29,11 +31,12 @@ export interface SceneChange {
   readonly logo?: ChannelConfig['scene']['logo'] | null | undefined;
   readonly productCard?: ChannelConfig['scene']['productCard'] | null | undefined;
   readonly speechCaptions?: boolean | undefined;
+  readonly aiLabel?: Partial<ChannelConfig['scene']['aiLabel']> | undefined;
 }
 
 /** The part of a channel's config the operator chose, as stored for the next start. */
-function settingsOf(config: ChannelConfig): Record<string, unknown> {
-  return { preset: config.preset, avatar: config.avatar, scene: config.scene };
+function settingsOf(config: ChannelConfig, liveDriver: ChannelConfig['liveDriver'] = config.liveDriver): Record<string, unknown> {
+  return { preset: config.preset, avatar: config.avatar, scene: config.scene, liveDriver };
 }
 
 export interface NewDestination {
@@ -58,9 +61,11 @@ export class ChannelRegistry {
   readonly #log: Logger;
   readonly #sfu: Sfu | null;
   readonly #store: Store;
+  readonly #audit: AuditLog | null;
 
-  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, sfu: Sfu | null, store: Store, log: Logger) {
+  constructor(config: Config, metrics: PipelineMetrics, rtmp: EmbeddedRtmpServer | null, sfu: Sfu | null, store: Store, log: Logger, audit: AuditLog | null = null) {
     this.#config = config;
+    this.#audit = audit;
     this.#store = store;
     this.#metrics = metrics;
     this.#rtmp = rtmp;
@@ -107,6 +112,9 @@ export class ChannelRegistry {
     };
     const result = channelSchema.safeParse(merged);
     if (!result.success) throw new InvalidRequestError(describeIssue(result.error, 'channel'));
+    if (!result.data.scene.aiLabel.shown && this.#config.compliance.publication) {
+      throw new InvalidRequestError('aiLabel.shown: the AI label can be restyled, not removed: this server\'s output is for publication (config compliance.publication)');
+    }
     return result.data;
   }
 
@@ -152,6 +160,8 @@ export class ChannelRegistry {
         metrics: this.#metrics,
         webrtc,
         log: (level, message) => this.#log[level](message),
+        // This stream's content id: the channel and when it went on air.
+        aigc: aigcFields(this.#config.compliance.producer, `${this.#config.compliance.produceIdPrefix}${id}-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`),
       });
       const embedded = this.#rtmp?.urlFor(id);
       if (embedded) channel.addDestination({ id: EMBEDDED_DESTINATION, url: embedded, preset: null, enabled: true });
@@ -160,6 +170,11 @@ export class ChannelRegistry {
       if (playlist) await this.#restorePlaylist(channel, playlist);
       this.#store.saveChannel(id, settingsOf(config));
       this.#channels.set(id, channel);
+      // What was said on air, sentence by sentence, at its media time: "what did the host say at 21:14".
+      const audit = this.#audit;
+      if (audit) channel.on('speech', (event) => {
+        if (event.type === 'sentence') audit.append({ action: 'said', channel: id, details: { text: event.sentence, mediaMs: Math.round(event.mediaMs ?? 0), source: event.source } });
+      });
       channel.start();
       this.#log.info(`channel ${id} started (${config.preset}, avatar ${config.avatar.id})`);
       return channel;
@@ -206,15 +221,32 @@ export class ChannelRegistry {
     if (change.logo !== undefined) scene.logo = change.logo ?? undefined;
     if (change.productCard !== undefined) scene.productCard = change.productCard ?? undefined;
     if (change.speechCaptions !== undefined) scene.speechCaptions = change.speechCaptions;
+    if (change.aiLabel) scene.aiLabel = { ...current.scene.aiLabel, ...stripUndefined(change.aiLabel) };
     if (change.avatarPlacement) scene.avatarPlacement = { ...current.scene.avatarPlacement, ...change.avatarPlacement };
     const avatar = typeof change.avatar === 'string' ? { ...current.avatar, id: change.avatar, slots: {}, palette: {} } : { ...current.avatar, ...change.avatar };
     return this.#apply(channel, this.configFor({ ...current, scene, avatar }));
   }
 
+  /** Sets whether a real person must drive the channel's host (the fields given replace the current ones) and keeps it. */
+  setLiveDriver(channelId: string, change: Partial<ChannelConfig['liveDriver']>): Channel {
+    const channel = this.channel(channelId);
+    const merged = channelSchema.shape.liveDriver.safeParse({ ...channel.liveDriver, ...stripUndefined(change) });
+    if (!merged.success) throw new InvalidRequestError(describeIssue(merged.error, 'liveDriver'));
+    channel.setLiveDriver(merged.data);
+    this.#store.saveChannel(channel.id, settingsOf(channel.config, merged.data));
+    return channel;
+  }
+
   async #apply(channel: Channel, next: ChannelConfig): Promise<Channel> {
+    const hiding = channel.config.scene.aiLabel.shown && !next.scene.aiLabel.shown;
     await channel.update(next);
+    if (hiding) {
+      // Allowed only where the output is not for publication (configFor refuses it otherwise): kept on record.
+      this.#log.warn(`channel ${channel.id}: the AI label is hidden (compliance.publication is false)`);
+      this.#audit?.append({ action: 'label hidden', channel: channel.id });
+    }
     // The channel's own config: an update overtaken by a later one did not apply.
-    this.#store.saveChannel(channel.id, settingsOf(channel.config));
+    this.#store.saveChannel(channel.id, settingsOf(channel.config, channel.liveDriver));
     return channel;
   }
 
@@ -322,4 +354,9 @@ export class ChannelRegistry {
     await Promise.all(all.map((c) => c.close()));
     for (const channel of all) this.#sfu?.closeChannel(channel.id);
   }
+}
+
+/** `change` without its undefined fields (they mean "keep the current one"). */
+function stripUndefined<T extends object>(change: T): Partial<T> {
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -9,9 +9,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { setPriority } from 'node:os';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { ffprobeBeside } from '../pipeline/mediaProbe.js';
 import { qualityReportSchema } from '../pipeline/clone/cloneManifest.js';
@@ -31,7 +31,7 @@ export interface CloneBuildRequest {
   readonly recordingName: string;
   readonly dir: string;
   readonly name: string;
-  readonly consent: { readonly person: string; readonly confirmedAt: string };
+  readonly consent: { readonly person: string; readonly confirmedAt: string; readonly agreedAt?: string | undefined; readonly document?: string | undefined };
 }
 
 export interface CloneBuildJob {
@@ -55,7 +55,7 @@ const cloneRecordSchema = z.object({
   stage: z.string(),
   error: z.string().optional(),
   report: qualityReportSchema.optional(),
-  consent: z.object({ person: z.string(), confirmedAt: z.string() }),
+  consent: z.object({ person: z.string(), confirmedAt: z.string(), agreedAt: z.string().optional(), document: z.string().optional() }),
   recording: z.object({ upload: z.string(), name: z.string(), file: z.string() }),
   createdAt: z.string(),
 });
@@ -128,14 +128,19 @@ export class CloneJobs {
     const upload = this.#options.store.upload(body.upload);
     if (!upload) throw new NotFoundError(`upload ${body.upload}`);
     if (upload.kind !== 'video') throw new UnprocessableError(`upload ${body.upload} is a picture: a clone is made from a video recording of the host`);
+    const signed = body.consent.document === undefined ? null : this.#options.store.upload(body.consent.document);
+    if (body.consent.document !== undefined && signed?.kind !== 'image') throw new UnprocessableError(`consent.document: upload ${body.consent.document} ${signed ? 'is not a picture' : 'is not there'}: upload the signed form as a photo or scan`);
     const id = `clone-${randomBytes(4).toString('hex')}`;
     const now = new Date().toISOString();
+    // The signed form is copied in with the clone: it goes where the clone goes, and stays when the upload is deleted.
+    const document = signed ? `consent${extname(signed.file)}` : undefined;
     const record: CloneRecord = {
       id, kind: 'clone', name: body.name.trim(), state: 'building', progress: 0, stage: 'queued',
-      consent: { person: body.consent.person.trim(), confirmedAt: now },
+      consent: { person: body.consent.person.trim(), confirmedAt: now, ...(body.consent.agreedAt ? { agreedAt: body.consent.agreedAt } : {}), ...(document ? { document } : {}) },
       recording: { upload: upload.id, name: upload.name, file: upload.file }, createdAt: now,
     };
     await mkdir(join(this.#dir, id), { recursive: true });
+    if (signed && document) await copyFile(join(this.#options.dataDir, signed.file), join(this.#dir, id, document));
     this.#records.set(id, record);
     await this.#save(id);
     this.#options.log.info(`clone ${id} ("${record.name}") queued from upload ${upload.id}; consent given for ${record.consent.person}`);

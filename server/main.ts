@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log.js';
 import { WebrtcMetrics } from '../signaling/metrics.js';
 import { Sfu } from '../signaling/sfu.js';
 import { SignalingServer } from '../signaling/wsServer.js';
+import { AuditLog } from './audit.js';
 import { Store } from './store.js';
 
 export interface RunningServer {
@@ -48,11 +49,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   await rtmp?.start(config.dataDir);
   const sfu = await startSfu(config, log);
   const webrtcMetrics = sfu ? new WebrtcMetrics(registry, sfu) : null;
-  const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log);
+  const audit = new AuditLog({ dataDir: config.dataDir, retentionDays: config.compliance.auditRetentionDays, secrets: [token], log });
+  const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log, audit);
   const mainChannelId = config.startMain ? 'main' : null;
   const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
   const app = buildApp({
-    auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token],
+    auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token], audit, compliance: config.compliance,
     uploadLimits: { image: config.uploads.imageMB * 1024 * 1024, video: config.uploads.videoMB * 1024 * 1024 },
     videoQueue: { redisUrl: config.videos.redisUrl, name: config.videos.queue },
   });
@@ -84,6 +86,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     await app.close();
     sfu?.close();
     await rtmp?.stop();
+    await audit.close();
     store.close();
     // A main the configuration describes wrongly (an avatar that is not there): the owner's to fix.
     if (refusalOf(err)) throw new ConfigError(`channel main: ${err instanceof Error ? err.message : String(err)}`);
@@ -97,6 +100,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   if (!process.env.GLIBC_TUNABLES?.includes('malloc.mmap_threshold')) {
     log.warn('started without scripts/tuned.sh (npm start uses it): every frame read back will page-fault, costing several ms of CPU a frame');
   }
+  if (!config.compliance.publication) log.warn('compliance.publication is false: this output is not for publication, and scenes may hide the AI label (each time is in the audit trail)');
   if (created) log.info(`operator token (stored under ${config.dataDir}, shown once): ${token}`);
 
   let closed = false;
@@ -116,6 +120,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await app.close();
       await channels.closeAll();
       await rtmp?.stop();
+      await audit.close();
       store.close();
     },
   };

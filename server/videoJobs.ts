@@ -33,7 +33,7 @@ const videoRecordSchema = z.object({
   /** When its render started (for the ETA). */
   startedAt: z.string().optional(),
   /** What was asked, as the render takes it (lines, preset, avatar, the scene as it was when asked). */
-  spec: z.object({ lines: z.array(playlistLine), preset: z.enum(PRESET_NAMES), avatar: avatarChoiceSchema, scene: sceneSchema, subtitles: z.boolean(), music: z.object({ file: z.string(), gainDb: z.number() }).optional(), drive: z.object({ file: z.string() }).optional() }),
+  spec: z.object({ lines: z.array(playlistLine), preset: z.enum(PRESET_NAMES), avatar: avatarChoiceSchema, scene: sceneSchema, subtitles: z.boolean(), music: z.object({ file: z.string(), gainDb: z.number() }).optional(), drive: z.object({ file: z.string() }).optional(), aigc: z.object({ producer: z.string(), produceId: z.string() }).optional() }),
   /** The saved scene it was asked with, if any. */
   sceneId: z.string().nullable(),
 });
@@ -46,6 +46,8 @@ export interface VideoJobsOptions {
   readonly dataDir: string;
   readonly log: Logger;
   readonly queue: RenderQueue;
+  /** The implicit AI label every video carries: its producer, and the prefix of its ProduceID (then the video's id). */
+  readonly aigc: { readonly producer: string; readonly produceIdPrefix: string };
 }
 
 export class VideoJobs {
@@ -113,7 +115,8 @@ export class VideoJobs {
 
   async create(spec: VideoSpec, sceneId: string | null): Promise<VideoAnswer> {
     const id = `v-${randomBytes(5).toString('hex')}`;
-    const record: VideoRecord = { id, state: 'queued', progress: 0, stage: 'queued', createdAt: new Date().toISOString(), spec: { ...spec, lines: [...spec.lines] }, sceneId };
+    const aigc = { producer: this.#options.aigc.producer, produceId: `${this.#options.aigc.produceIdPrefix}${id}` };
+    const record: VideoRecord = { id, state: 'queued', progress: 0, stage: 'queued', createdAt: new Date().toISOString(), spec: { ...spec, lines: [...spec.lines], aigc }, sceneId };
     await mkdir(join(this.#dir, id), { recursive: true });
     this.#records.set(id, record);
     try {

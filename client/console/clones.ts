@@ -56,7 +56,7 @@ function item(clone: CloneAvatarAnswer): HTMLLIElement {
   const notes = document.createElement('ul');
   notes.className = 'notes';
   const note = (text: string, className = '') => notes.append(Object.assign(document.createElement('li'), { textContent: text, className }));
-  note(t('cloneConsentOf', { person: clone.consent.person, at: new Date(clone.consent.confirmedAt).toLocaleString() }));
+  note(t('cloneConsentOf', { person: clone.consent.person, at: new Date(clone.consent.agreedAt ?? clone.consent.confirmedAt).toLocaleString() }) + (clone.consent.document ? ` · ${t('cloneConsentSigned')}` : ''));
   if (clone.error) note(clone.error, 'err');
   for (const warning of clone.report?.warnings ?? []) note(warning.message, 'warn');
   for (const run of (clone.report?.rejectedFrames ?? []).slice(0, 5)) note(t('cloneRejected', { from: run.from, to: run.to, reason: run.reason }));

@@ -10,6 +10,7 @@ import type { MouthState } from '../speech/visemes.js';
 
 const NO_MOUTH_AHEAD: readonly MouthState[] = [];
 import type { DriveControl } from './driveControl.js';
+import type { PresenceWatch } from './presence.js';
 import type { ChannelObserverEvents, TickTimings } from './events.js';
 import type { SceneControl } from './sceneControl.js';
 
@@ -39,6 +40,10 @@ export interface AvTickParts {
   readonly mixer: AudioMixer;
   readonly sink: TickSink;
   readonly observer: EventEmitter<ChannelObserverEvents>;
+  /** Whether a real person is driving; told each tick what showed one. */
+  readonly presence: PresenceWatch;
+  /** The person went away past the grace period (true) or came back (false). */
+  readonly onAwayChanged: (away: boolean) => void;
 }
 
 /**
@@ -72,6 +77,8 @@ export class AvTickMaker {
     // The operator's live voice, when the camera drive brought a microphone: it is heard with the
     // picture and, while no scripted speech plays, moves the mouth.
     const mic = drive.takeMic(tick.audioSamples);
+    const { presence } = this.#parts;
+    if (presence.note(tick.ptsUs / 1e6, tick.audioSamples / this.#parts.sampleRateHz, drive.personSeen(mic?.voiced ?? false), speech.speaking)) this.#parts.onAwayChanged(presence.away);
     const t1 = performance.now();
     t.speech = t1 - t0;
     // Late ticks and a slow encoder repeat the last picture (this tick holds one reference to it).
@@ -79,6 +86,10 @@ export class AvTickMaker {
     t.rendered = picture === null;
     if (picture) {
       this.framesRepeated++;
+      t.rig = t.render = t.convert = 0;
+    } else if (presence.away && (picture = compositor.awayCard()) !== null) {
+      // The host is away: the "host away" card, drawn once (with the pause action there is no card).
+      this.framesRendered++;
       t.rig = t.render = t.convert = 0;
     } else {
       const pose = idle.poseAt(tick.ptsUs / 1e6, this.#pose);

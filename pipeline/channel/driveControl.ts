@@ -130,6 +130,13 @@ export class DriveControl {
     if (rig) this.#lastRig = rig;
   }
 
+  /** What showed a real person this tick: their face tracked on the camera, or (`micVoiced`) their voice. */
+  personSeen(micVoiced: boolean): 'camera' | 'microphone' | null {
+    const active = this.#active;
+    if (active?.source === 'camera' && active.face.latest() !== null) return 'camera';
+    return micVoiced ? 'microphone' : null;
+  }
+
   /**
    * The microphone's `frames` samples for this tick: handed to the mixer, and the mouth they make. Null
    * without a microphone.

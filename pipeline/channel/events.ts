@@ -1,3 +1,4 @@
+import type { DrivenBy, LiveDriverStatus } from './presence.js';
 import type { EncoderStats } from '../output/encoder.js';
 import type { FlvTag } from '../output/flvTags.js';
 import type { DestinationStatus } from '../output/destinationStatus.js';
@@ -42,11 +43,13 @@ export type LogLevel = 'info' | 'warn' | 'error';
 export interface ChannelObserverEvents {
   tick: [TickTimings];
   /** The output frame rate over the last seconds, and the bytes of sprites kept ready; once a second. */
-  fps: [{ readonly fps: number; readonly lagS: number; readonly cacheBytes: number; readonly spriteWorkerMs: number }];
+  fps: [{ readonly fps: number; readonly lagS: number; readonly cacheBytes: number; readonly spriteWorkerMs: number; readonly drivenS: Readonly<Record<DrivenBy, number>> }];
   /** Output video minus audio timestamp, smoothed, seconds. */
   avOffset: [number];
   encoderStats: [EncoderStats];
   encoderDied: [string];
+  /** The host went away past the grace period, or came back (see PresenceWatch). */
+  liveDriver: [LiveDriverStatus];
   destinationState: [{ readonly id: string; readonly status: DestinationStatus }];
   destinationBytes: [{ readonly id: string; readonly bytes: number; readonly uptimeS: number }];
   destinationDisabled: [string];

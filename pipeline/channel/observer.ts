@@ -38,8 +38,14 @@ export class ChannelMonitor {
     const fps = metrics.outputFps.labels(id), lag = metrics.clockLagSeconds.labels(id), cache = metrics.avatarCacheBytes.labels(id);
     const spriteWorker = metrics.spriteWorkerSeconds.labels(id);
     let spriteWorkerMs = 0;
+    const driven = { person: metrics.drivenSeconds.labels(id, 'person'), script: metrics.drivenSeconds.labels(id, 'script'), idle: metrics.drivenSeconds.labels(id, 'idle') };
+    const drivenBefore = { person: 0, script: 0, idle: 0 };
     observer.on('fps', (s) => {
       fps.set(s.fps);
+      for (const by of ['person', 'script', 'idle'] as const) {
+        driven[by].inc(Math.max(0, s.drivenS[by] - drivenBefore[by]));
+        drivenBefore[by] = s.drivenS[by];
+      }
       spriteWorker.inc((s.spriteWorkerMs - spriteWorkerMs) / 1000);
       spriteWorkerMs = s.spriteWorkerMs;
       lag.set(s.lagS);
@@ -75,6 +81,7 @@ export class ChannelMonitor {
       metrics.destinationUptimeSeconds.labels(id, destination).set(uptimeS);
     });
     observer.on('destinationDisabled', (destination) => metrics.destinationUptimeSeconds.labels(id, destination).set(0));
+    observer.on('liveDriver', (status) => metrics.hostAway.labels(id).set(status.away ? 1 : 0));
     observer.on('log', ({ level, message }) => log(level, message));
   }
 

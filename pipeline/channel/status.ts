@@ -1,3 +1,4 @@
+import type { LiveDriverStatus } from './presence.js';
 import type { DriveRig } from '../drive/retarget.js';
 import type { DestinationStatus } from '../output/destinationStatus.js';
 
@@ -27,6 +28,8 @@ export interface ChannelStatus {
   /** Output video minus audio timestamp, smoothed (see fenshen_av_offset_seconds). */
   readonly avOffsetMs: number | null;
   readonly activity: 'idle' | 'speaking';
+  /** Whether a real person drives the host, and whether one is required. */
+  readonly liveDriver: LiveDriverStatus;
   readonly speech: { readonly provider: string; readonly queued: number; readonly playlistLines: number; readonly playlistLoop: boolean; readonly sentence: string | null };
   readonly avatar: string;
   /** A clone shown cut out over the scene. */

@@ -33,7 +33,7 @@ export interface CloneBuildOptions {
   /** The clone's folder (made when missing); its manifest is written last, so a folder without one is unfinished. */
   readonly dir: string;
   readonly name: string;
-  readonly consent: { readonly person: string; readonly confirmedAt: string };
+  readonly consent: { readonly person: string; readonly confirmedAt: string; readonly agreedAt?: string | undefined; readonly document?: string | undefined };
   /** 0..1 and what is happening, a few times a second at most. */
   readonly onProgress?: (progress: number, stage: string) => void;
 }

@@ -18,7 +18,7 @@ export const cloneManifestSchema = z.object({
   kind: z.literal('clone'),
   name: z.string().min(1),
   createdAt: z.string(),
-  consent: z.object({ person: z.string().min(1), confirmedAt: z.string() }),
+  consent: z.object({ person: z.string().min(1), confirmedAt: z.string(), agreedAt: z.string().optional(), document: z.string().optional() }),
   source: z.object({ name: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), width: z.number().int(), height: z.number().int(), fps: z.number(), durationS: z.number(), frames: z.number().int() }),
   loop: z.object({
     /** H.264 in MP4 at the recording's size: ffmpeg decodes it straight to I420. */

@@ -1,4 +1,5 @@
-import type { Canvas } from '@napi-rs/canvas';
+import { createCanvas, type Canvas } from '@napi-rs/canvas';
+import { CAPTION_FONT_FAMILY, ensureCaptionFont } from './fonts.js';
 import type { AvatarPlacement, ChannelAvatar, DrawItem, FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
 import { canvasSource } from '../avatar/spriteSource.js';
@@ -55,6 +56,7 @@ export class FrameCompositor {
   /** Scene area to redraw on the next frame (a caption change), besides what the avatar damaged. */
   #sceneDamage: Rect | null = null;
   #last: Picture | null = null;
+  #away: Picture | null = null;
 
   /**
    * `offTickSprites`: big layers at new rotations are made in a worker thread while the frame shows their
@@ -114,7 +116,7 @@ export class FrameCompositor {
       this.#previous = null;
       return;
     }
-    for (const [before, after] of [[previous.productCard, scene.productCard], [previous.caption, scene.caption]] as const) {
+    for (const [before, after] of [[previous.productCard, scene.productCard], [previous.caption, scene.caption], [previous.aiLabel, scene.aiLabel]] as const) {
       if (before === after) continue;
       for (const o of [before, after]) {
         if (o) this.#sceneDamage = union(this.#sceneDamage, { x: o.x, y: o.y, width: o.canvas.width, height: o.canvas.height });
@@ -231,6 +233,42 @@ export class FrameCompositor {
     return picture;
   }
 
+  /**
+   * Shows `text` on a plain card instead of the avatar and scene from the next frame (the host is away), with
+   * the AI label still in its corner; null goes back to the scene. The card is drawn and converted once.
+   */
+  setAwayCard(text: string | null): void {
+    this.#away?.release();
+    this.#away = null;
+    this.#previous = null;
+    if (text === null) return;
+    const { width, height } = this.layout;
+    const canvas = createCanvas(width, height);
+    const ctx = canvas.getContext('2d');
+    const gradient = ctx.createLinearGradient(0, 0, 0, height);
+    gradient.addColorStop(0, '#1b1f2e');
+    gradient.addColorStop(1, '#0b0d14');
+    ctx.fillStyle = gradient;
+    ctx.fillRect(0, 0, width, height);
+    ensureCaptionFont();
+    const size = Math.round(Math.min(width, height) / 16);
+    ctx.font = `${size}px ${CAPTION_FONT_FAMILY}, sans-serif`;
+    ctx.fillStyle = '#ffffff';
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(text, width / 2, height / 2, width * 0.9);
+    const label = this.#scene.aiLabel;
+    if (label) ctx.drawImage(label.canvas, label.x, label.y);
+    const picture = this.#pool.acquire();
+    rgbaToI420(ctx.getImageData(0, 0, width, height).data, width, 0, 0, picture.data, this.layout, { x: 0, y: 0, width, height });
+    this.#away = picture;
+  }
+
+  /** Another reference to the "host away" card (see setAwayCard), or null when none is set. */
+  awayCard(): Picture | null {
+    return this.#away?.retain() ?? null;
+  }
+
   /** Another reference to the last picture made (for a tick that repeats it), or null before the first. */
   repeatLast(): Picture | null {
     return this.#last?.retain() ?? null;
@@ -239,6 +277,8 @@ export class FrameCompositor {
   /** Releases the picture kept for unchanged frames and stops the sprite worker. */
   close(): void {
     this.#bank.close();
+    this.#away?.release();
+    this.#away = null;
     this.#last?.release();
     this.#last = null;
   }

@@ -225,6 +225,8 @@ export class PreparedScene {
   readonly plate: Uint8Array;
   readonly productCard: OverlaySprite | null;
   readonly caption: OverlaySprite | null;
+  /** The AI label (on top of everything), or null where the output is not for publication and it is hidden. */
+  readonly aiLabel: OverlaySprite | null;
   readonly config: SceneConfig;
   /**
    * The background video to play into the backplate, checked to be playable; it is started and stopped by
@@ -233,8 +235,9 @@ export class PreparedScene {
   readonly videoSource: BackgroundVideoSource | null;
   readonly #logo: PlacedLogo | null;
 
-  private constructor(config: SceneConfig, backplate: Canvas, plate: Uint8Array, productCard: OverlaySprite | null, caption: OverlaySprite | null, videoSource: BackgroundVideoSource | null, logo: PlacedLogo | null) {
+  private constructor(config: SceneConfig, backplate: Canvas, plate: Uint8Array, productCard: OverlaySprite | null, caption: OverlaySprite | null, videoSource: BackgroundVideoSource | null, logo: PlacedLogo | null, aiLabel: OverlaySprite | null) {
     this.config = config;
+    this.aiLabel = aiLabel;
     this.backplate = backplate;
     this.plate = plate;
     this.productCard = productCard;
@@ -255,7 +258,7 @@ export class PreparedScene {
 
   /** The overlays in drawing order (over the avatar). */
   get overlays(): OverlaySprite[] {
-    return [this.productCard, this.caption].filter((o): o is OverlaySprite => o !== null);
+    return [this.productCard, this.caption, this.aiLabel].filter((o): o is OverlaySprite => o !== null);
   }
 
   /**
@@ -274,7 +277,7 @@ export class PreparedScene {
       // The files may have changed on disk: check they still load, as a fresh prepare would.
       if (background.type === 'image') await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height));
       if (config.logo) await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height));
-      return new PreparedScene(config, previous.backplate, previous.plate, productCard, caption, previous.videoSource, previous.#logo);
+      return new PreparedScene(config, previous.backplate, previous.plate, productCard, caption, previous.videoSource, previous.#logo, drawAiLabel(config.aiLabel, width, height));
     }
     const bgImage = background.type === 'image' ? await loadScenePicture(background.path, baseDir, 'background image', backgroundBox(background.fit, width, height)) : null;
     const logoImage = config.logo ? canvasOf(await loadScenePicture(config.logo.path, baseDir, 'logo', logoBox(config.logo, width, height))) : null;
@@ -301,7 +304,7 @@ export class PreparedScene {
       ctx.drawImage(logoImage, x, y);
     }
     const plate = await plateToI420(backplate);
-    return new PreparedScene(config, backplate, plate, productCard, caption, videoSource, logo);
+    return new PreparedScene(config, backplate, plate, productCard, caption, videoSource, logo, drawAiLabel(config.aiLabel, width, height));
   }
 
   /** The same scene with another caption text (the spoken sentence), or the configured one for null. */
@@ -309,7 +312,7 @@ export class PreparedScene {
     const { width, height } = this.backplate;
     const style = this.config.caption ?? { text: '', fontSizePx: 40, color: '#ffffff', boxColor: '#00000099', y: 0.84 };
     const caption = text === null ? this.config.caption : { ...style, text };
-    return new PreparedScene(this.config, this.backplate, this.plate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.videoSource, this.#logo);
+    return new PreparedScene(this.config, this.backplate, this.plate, this.productCard, PreparedScene.#drawCaption({ ...this.config, caption }, width, height), this.videoSource, this.#logo, this.aiLabel);
   }
 
   static #drawCaption(config: SceneConfig, width: number, height: number): OverlaySprite | null {
@@ -341,4 +344,35 @@ export class PreparedScene {
     const y = Math.round(Math.min(height - boxH - 4, Math.max(4, caption.y * height - boxH / 2)));
     return { canvas, x, y };
   }
+}
+
+/**
+ * The AI label: its text on a dark rounded box in its corner, a small sprite drawn once per scene (blended
+ * like the caption: it costs nothing per frame beyond its few thousand pixels), or null when hidden.
+ */
+function drawAiLabel(label: SceneConfig['aiLabel'], width: number, height: number): OverlaySprite | null {
+  if (!label.shown) return null;
+  ensureCaptionFont();
+  const size = Math.round((label.fontSizePx * Math.min(width, height)) / 720);
+  const font = `bold ${size}px ${CAPTION_FONT_FAMILY}, sans-serif`;
+  const measure = createCanvas(1, 1).getContext('2d');
+  measure.font = font;
+  const padX = Math.round(size * 0.5), padY = Math.round(size * 0.3);
+  const boxW = Math.ceil(measure.measureText(label.text).width) + 2 * padX;
+  const boxH = Math.round(size * 1.2) + 2 * padY;
+  const canvas = createCanvas(boxW, boxH);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#000000a6';
+  ctx.beginPath();
+  ctx.roundRect(0, 0, boxW, boxH, Math.round(size * 0.3));
+  ctx.fill();
+  ctx.font = font;
+  ctx.fillStyle = '#ffffff';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  ctx.fillText(label.text, boxW / 2, boxH / 2);
+  const margin = Math.round(Math.min(width, height) * 0.03);
+  const x = label.corner.endsWith('left') ? margin : width - margin - boxW;
+  const y = label.corner.startsWith('top') ? margin : height - margin - boxH;
+  return { canvas, x, y };
 }

@@ -1,3 +1,4 @@
+import { aigcJson, appendXmp, type AigcFields } from '../compliance/aigcLabel.js';
 import { spawn } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
 import { rename, rm } from 'node:fs/promises';
@@ -62,8 +63,10 @@ export interface Mp4Options {
   readonly mp4: string;
   readonly audioKbps: number;
   readonly niceness: number;
-  /** MP4 metadata (title, comment, …). */
+  /** MP4 metadata (title, comment, …; other keys are written as mdta keys). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /** The implicit AI label: an `AIGC` metadata key and TC260's XMP property (GB 45438-2025). */
+  readonly aigc?: AigcFields | null;
 }
 
 /**
@@ -76,16 +79,18 @@ export async function finishMp4(options: Mp4Options): Promise<{ gainDb: number }
   const measured = await measureLoudness(options.ffmpegPath, options.flv, options.niceness);
   const gainDb = Number.isFinite(measured.integratedLufs) ? Math.min(MAX_GAIN_DB, LOUDNESS.integratedLufs - measured.integratedLufs) : 0;
   const partial = `${options.mp4}.part`;
-  const metadata = Object.entries(options.metadata ?? {}).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]);
+  const tags = { ...options.metadata, ...(options.aigc ? { AIGC: aigcJson(options.aigc) } : {}) };
+  const metadata = Object.entries(tags).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]);
   const limit = (10 ** (LIMIT_DBFS / 20)).toFixed(4);
   const run = await runFfmpeg(options.ffmpegPath, ['-loglevel', 'error', '-y', '-i', options.flv, '-map', '0:v', '-map', '0:a', '-c:v', 'copy',
     '-af', `volume=${gainDb.toFixed(2)}dB,alimiter=limit=${limit}:level=false`,
     // The fast coder: half the time of the default at this rate, for speech the same to the ear.
-    '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${options.audioKbps}k`, ...metadata, '-movflags', '+faststart', '-f', 'mp4', partial], 300_000, options.niceness);
+    '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${options.audioKbps}k`, ...metadata, '-movflags', '+faststart+use_metadata_tags', '-f', 'mp4', partial], 300_000, options.niceness);
   if (run.code !== 0) {
     await rm(partial, { force: true });
     throw new ExportError(`writing the MP4 failed: ${run.stderr.trim().split('\n').at(-1) ?? `exit ${run.code}`}`);
   }
+  if (options.aigc) await appendXmp(partial, options.aigc);
   await rename(partial, options.mp4);
   return { gainDb };
 }

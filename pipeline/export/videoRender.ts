@@ -1,3 +1,4 @@
+import { aigcFields } from '../compliance/aigcLabel.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,8 @@ export interface VideoSpec {
   readonly music?: { readonly file: string; readonly gainDb: number } | undefined;
   /** The host's own recorded motion: a video in the data folder (relative to it) whose face drives the avatar, every frame tracked. */
   readonly drive?: { readonly file: string } | undefined;
+  /** The implicit AI label's producer and this video's id there (the MP4's XMP and metadata, and every keyframe's SEI). */
+  readonly aigc?: { readonly producer: string; readonly produceId: string } | undefined;
 }
 
 export interface VideoRenderOptions {
@@ -70,11 +73,12 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   // The idle motion's seed is fixed: the same spec, the same frames.
   // One encoder thread: with two, x264 made different frames from the same input (measured: from the 20th
   // frame on), and the same request must make the same video.
+  const aigc = spec.aigc ? aigcFields(spec.aigc.producer, spec.aigc.produceId) : null;
   const music = spec.music ? { path: resolve(options.dataDir, spec.music.file), gainDb: spec.music.gainDb } : undefined;
   const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 }, ...(music ? { audio: { music } } : {}) });
   const channel = await Channel.create({
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
-    clock: new VirtualClock(), log: () => {},
+    clock: new VirtualClock(), log: () => {}, aigc,
   });
   const estimateMs = estimateSpeechS(spec.lines) * 1000;
   const cues: { startMs: number; endMs: number; text: string }[] = [];
@@ -151,7 +155,7 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
     const frames = channel.clock.frameIndex;
     progress(0.93, 'normalising the sound');
     const mp4 = join(options.dir, VIDEO_FILE);
-    await finishMp4({ ffmpegPath: options.ffmpegPath, flv: flvPath, mp4, audioKbps: preset.audioKbps, niceness: options.niceness ?? 0, metadata: { comment: 'made by fenshen' } });
+    await finishMp4({ ffmpegPath: options.ffmpegPath, flv: flvPath, mp4, audioKbps: preset.audioKbps, niceness: options.niceness ?? 0, metadata: { comment: 'made by fenshen' }, aigc });
     const srt = join(options.dir, SUBTITLES_FILE);
     const finished = cues.map((cue) => ({ ...cue, endMs: cue.endMs < 0 ? (endMs ?? cue.startMs) : cue.endMs }));
     await writeFile(srt, toSrt(finished));

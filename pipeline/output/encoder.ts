@@ -44,6 +44,8 @@ export interface EncoderSettings {
   readonly x264Params: string;
   readonly threads: number;
   readonly rtp: RtpOutput | null;
+  /** Written into the FLV's onMetaData (string properties), e.g. the AIGC implicit label. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 export interface EncoderStats {
@@ -100,6 +102,7 @@ export function encoderOutputArgs(s: EncoderSettings, timestampOffsetS: number, 
     '-threads', String(encoderThreads(s)),
     '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.aacSampleRateHz), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
+    ...Object.entries(s.metadata ?? {}).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]),
     '-f', 'flv', '-flvflags', 'no_duration_filesize', flvTarget,
     ...(s.rtp ? rtpOutputArgs(s.rtp, s.fps) : []),
   ];

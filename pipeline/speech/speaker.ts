@@ -152,6 +152,12 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     return this.#segments.length > 0 || this.#current !== null;
   }
 
+  /**
+   * While true the playlist waits where it is (the host is away: a script alone must not play on air); lines
+   * the operator sends with `say` still play. Set it back to go on from the next line.
+   */
+  playlistHeld = false;
+
   get queued(): number {
     return this.#queue.length;
   }
@@ -387,7 +393,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const said = this.#queue.shift();
     if (said) return said;
     const p = this.#playlist;
-    if (p.halted) return null;
+    if (p.halted || this.playlistHeld) return null;
     // At most one pass over the lines: this runs every tick, so a line that cannot be said must not be
     // retried (and logged) 30 times a second.
     for (let tries = 0; tries < p.lines.length; tries++) {

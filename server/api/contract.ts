@@ -10,7 +10,7 @@
  */
 import { z } from 'zod';
 import { PRESET_NAMES } from '../../config/presets.js';
-import { avatarChoiceSchema, avatarPlacementChangeSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema, sceneSchema } from '../../config/schema.js';
+import { avatarChoiceSchema, avatarPlacementChangeSchema, backgroundSchema, captionSchema, logoSchema, productCardSchema, sceneSchema, aiLabelChangeSchema } from '../../config/schema.js';
 import { qualityReportSchema } from '../../config/cloneReport.js';
 
 // ---- Request bodies ----
@@ -23,12 +23,23 @@ const apiAvatarId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, "an avatar id 
 const apiAvatarChoice = avatarChoiceSchema.partial().extend({ id: apiAvatarId.optional() });
 const voiceName = z.string().regex(/^[A-Za-z0-9_+-]{1,40}$/, 'a voice name (letters, digits, - + _)');
 
+/** PUT /api/channels/:id/live-driver: the fields given replace the current ones. */
+export const liveDriverBodySchema = z.strictObject({
+  required: z.boolean().optional(),
+  windowS: z.number().min(1).max(60).optional(),
+  graceS: z.number().min(1).max(3600).optional(),
+  away: z.enum(['card', 'pause']).optional(),
+  awayText: z.string().trim().min(1).max(40).optional(),
+});
+
 /** POST /api/channels */
 export const createChannelBodySchema = z.strictObject({
   id: z.string(),
   preset: z.enum(PRESET_NAMES).optional(),
   avatar: apiAvatarChoice.optional(),
   scene: z.record(z.string(), z.unknown()).optional(),
+  /** Whether a real person must drive it (see PUT /api/channels/:id/live-driver). */
+  liveDriver: liveDriverBodySchema.optional(),
 });
 
 /** PUT /api/channels/:id/scene: the fields given replace the current ones; null removes an overlay. */
@@ -44,6 +55,8 @@ export const sceneChangeBodySchema = z.strictObject({
       productCard: productCardSchema.nullable().optional(),
       /** The spoken sentence shown as a caption. */
       speechCaptions: z.boolean().optional(),
+      /** The AI label: restyled (text, corner, size); hidden only where the output is not for publication. */
+      aiLabel: aiLabelChangeSchema.optional(),
     })
     .optional(),
 });
@@ -138,6 +151,17 @@ export const driveStatusSchema = z.strictObject({
 });
 
 /** GET /api/channels/:id, and the answer of every change to a channel. */
+/** Whether a real person drives the host (pipeline/channel/presence.ts). */
+export const liveDriverStatusSchema = z.strictObject({
+  driving: z.boolean(),
+  via: z.enum(['camera', 'microphone']).nullable(),
+  lastSeenAgoS: z.number().nullable(),
+  required: z.boolean(),
+  away: z.boolean(),
+  awayAction: z.enum(['card', 'pause']),
+  seconds: z.strictObject({ person: z.number(), script: z.number(), idle: z.number() }),
+});
+
 export const channelStatusSchema = z.strictObject({
   id: z.string(),
   state: channelStateSchema,
@@ -154,6 +178,7 @@ export const channelStatusSchema = z.strictObject({
   /** A clone shown cut out over the scene (false: full frame in its own room, or a drawn avatar). */
   avatarCutout: z.boolean(),
   drive: driveStatusSchema,
+  liveDriver: liveDriverStatusSchema,
   encoder: z.strictObject({
     running: z.boolean(),
     fps: z.number(),
@@ -217,7 +242,15 @@ export const cloneAvatarSchema = z.strictObject({
   error: z.string().optional(),
   /** The recording's quality report: what refused it, what it warns about, the frames left out and why. */
   report: qualityReportSchema.optional(),
-  consent: z.strictObject({ person: z.string(), confirmedAt: z.string() }),
+  consent: z.strictObject({
+    person: z.string(),
+    /** When the operator confirmed it here. */
+    confirmedAt: z.string(),
+    /** When the person agreed, as the operator gave it. */
+    agreedAt: z.string().optional(),
+    /** The signed consent kept with the clone (its file name in the clone's folder). */
+    document: z.string().optional(),
+  }),
   recording: z.strictObject({ upload: z.string(), name: z.string() }),
   createdAt: z.string(),
 });
@@ -233,7 +266,13 @@ export const createCloneBodySchema = z.strictObject({
   name: z.string().trim().min(1).max(60),
   upload: z.string().min(1).max(64),
   consent: z.strictObject(
-    { person: z.string().trim().min(1, 'consent: the name of the person filmed, who agreed to be cloned').max(100) },
+    {
+      person: z.string().trim().min(1, 'consent: the name of the person filmed, who agreed to be cloned').max(100),
+      /** When they agreed (a date or time, ISO 8601). */
+      agreedAt: z.string().regex(/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/, 'consent.agreedAt: a date (2026-11-30) or an ISO 8601 time').optional(),
+      /** The signed consent form, photographed or scanned: an uploaded picture's id, kept with the clone. */
+      document: z.string().regex(/^u-[0-9a-f]{10}$/, 'consent.document: an uploaded picture\'s id (u-…)').optional(),
+    },
     { error: 'consent {person}: the name of the person filmed, who agreed to be cloned, is required' },
   ),
 });
@@ -367,6 +406,20 @@ export interface RouteContract {
   readonly answer?: z.ZodType;
 }
 
+/** One entry of the audit trail (server/audit.ts). */
+export const auditEntrySchema = z.strictObject({
+  at: z.string(),
+  /** A route ("PUT /api/channels/:id/scene"), "said", "token used", "token refused", "label hidden", ... */
+  action: z.string(),
+  channel: z.string().optional(),
+  from: z.string().optional(),
+  status: z.number().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** GET /api/audit?from=&to=&action=&channel=&limit= */
+export const auditListSchema = z.strictObject({ from: z.string(), to: z.string(), entries: z.array(auditEntrySchema).readonly(), truncated: z.boolean() });
+
 /** Every JSON route: `METHOD /path` (fastify's pattern) → what it takes and answers. */
 export const API_ROUTES = {
   'GET /healthz': { status: 200, answer: healthAnswerSchema },
@@ -407,6 +460,9 @@ export const API_ROUTES = {
   'GET /api/uploads': { status: 200, answer: uploadListSchema },
   'GET /api/uploads/:id': { status: 200 },
   'DELETE /api/uploads/:id': { status: 204 },
+  'PUT /api/channels/:id/live-driver': { status: 200, body: liveDriverBodySchema, answer: liveDriverStatusSchema },
+  'GET /api/audit': { status: 200, answer: auditListSchema },
+  'GET /api/audit.jsonl': { status: 200 },
 } as const satisfies Record<string, RouteContract>;
 
 export type ApiRoute = keyof typeof API_ROUTES;
@@ -433,6 +489,9 @@ export type DestinationListAnswer = z.output<typeof destinationListSchema>;
 export type SayAnswer = z.output<typeof sayAnswerSchema>;
 export type InterruptAnswer = z.output<typeof interruptAnswerSchema>;
 export type VideoAnswer = z.output<typeof videoSchema>;
+export type AuditListAnswer = z.output<typeof auditListSchema>;
+export type LiveDriverBody = z.output<typeof liveDriverBodySchema>;
+export type LiveDriverStatusAnswer = z.output<typeof liveDriverStatusSchema>;
 export type VideoListAnswer = z.output<typeof videoListSchema>;
 export type CreateVideoBody = z.output<typeof createVideoBodySchema>;
 export type PlaylistLineAnswer = z.output<typeof playlistLineSchema>;

@@ -74,6 +74,12 @@ test('a clone is refused without the filmed person\'s consent, and from a pictur
   assert.equal(blank.status, 400);
   const missing = await createClone({ kind: 'clone', name: 'Host', upload: 'u-nothere', consent: { person: 'A' } });
   assert.equal(missing.status, 404);
+  // A signed consent form must be a picture that is there (a photo or scan); a date must be a date.
+  const notPicture = await createClone({ kind: 'clone', name: 'Host', upload: recording, consent: { person: 'A', document: recording } });
+  assert.equal(notPicture.status, 422);
+  assert.match((await readAnswer(notPicture, errorAnswerSchema)).error, /consent\.document: .* is not a picture/);
+  const badDate = await createClone({ kind: 'clone', name: 'Host', upload: recording, consent: { person: 'A', agreedAt: 'last week' } });
+  assert.equal(badDate.status, 400);
 });
 
 test('a clone builds from an uploaded webcam recording while the channel stays on air; its report and consent are kept across a restart', async () => {
@@ -87,7 +93,11 @@ test('a clone builds from an uploaded webcam recording while the channel stays o
   }, 90_000);
   const before = await fenshen.read('/api/channels/main', channelStatusSchema);
   const startedMs = performance.now();
-  const created = await createClone({ kind: 'clone', name: 'Audun', upload: recording, consent: { person: 'Audun Mathias Øygard' } });
+  // The signed consent form (here a stand-in picture), kept with the clone.
+  const form = join(fenshen.dataDir, 'consent-form.png');
+  assert.equal(spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=320x420', '-frames:v', '1', form]).status, 0);
+  const signed = await upload(form, 'consent-form.png');
+  const created = await createClone({ kind: 'clone', name: 'Audun', upload: recording, consent: { person: 'Audun Mathias Øygard', agreedAt: '2026-11-28', document: signed } });
   assert.equal(created.status, 202);
   const { id, state } = await readAnswer(created, cloneAvatarSchema);
   assert.equal(state, 'building');
@@ -98,6 +108,9 @@ test('a clone builds from an uploaded webcam recording while the channel stays o
   assert.equal(done.progress, 1);
   assert.ok(seen.some((p) => p > 0 && p < 1), `progress was reported along the way: ${seen.join(' ')}`);
   assert.equal(done.consent.person, 'Audun Mathias Øygard');
+  assert.equal(done.consent.agreedAt, '2026-11-28');
+  assert.equal(done.consent.document, 'consent.png');
+  assert.ok(existsSync(join(fenshen.dataDir, 'avatars', id, 'consent.png')), 'the signed form is in the clone\'s folder');
   assert.ok(done.report?.warnings.some((w) => w.code === 'small_face'));
   // The channel kept its picture going: the encoder advanced about as many frames as the time passed.
   const afterBuild = await fenshen.read('/api/channels/main', channelStatusSchema);

@@ -12,6 +12,7 @@ import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
 import { restPose } from '../../pipeline/avatar/rig.js';
 import { Channel } from '../../pipeline/channel.js';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
+import { AIGC_SEI_UUID } from '../../pipeline/compliance/aigcLabel.js';
 import { EVENT_SCHEMAS } from '../../server/api/contract.js';
 
 export async function freePort(): Promise<number> {
@@ -330,4 +331,22 @@ export async function mouthRegion(): Promise<{ x: number; y: number; width: numb
   if (!mouth) throw new Error('xiaomei has no mouth layer');
   const [x0, y0, x1, y1] = mouth.bounds;
   return { x: x0 - 14, y: y0 - 14, width: x1 - x0 + 28, height: y1 - y0 + 28 };
+}
+
+/** The AIGC implicit label of a file's H.264: each SEI carrying it (user data unregistered, our UUID) with its fields, in stream order. */
+export function aigcSeis(file: string): Record<string, string>[] {
+  const out = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', file, '-map', '0:v', '-c', 'copy', '-bsf:v', 'h264_mp4toannexb', '-f', 'h264', '-'], { maxBuffer: 256 * 1024 * 1024 });
+  const stream = out.stdout as Buffer;
+  const found: Record<string, string>[] = [];
+  for (let at = stream.indexOf(AIGC_SEI_UUID); at >= 0; at = stream.indexOf(AIGC_SEI_UUID, at + 16)) {
+    const end = stream.indexOf(0x80, at + 16);
+    found.push(JSON.parse(stream.toString('utf8', at + 16, end)) as Record<string, string>);
+  }
+  return found;
+}
+
+/** A file's container-level metadata tag (FLV onMetaData, MP4 keys), or undefined. */
+export function formatTag(file: string, tag: string): string | undefined {
+  const out = spawnSync('ffprobe', ['-v', 'error', '-show_entries', `format_tags=${tag}`, '-of', 'json', file], { encoding: 'utf8' });
+  return (JSON.parse(out.stdout || '{}') as { format?: { tags?: Record<string, string> } }).format?.tags?.[tag];
 }

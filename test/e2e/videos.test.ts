@@ -15,7 +15,8 @@ import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { LOUDNESS } from '../../pipeline/export/finishMp4.js';
 import { channelStatusSchema, errorAnswerSchema, videoListSchema, videoSchema, type VideoAnswer } from '../../server/api/contract.js';
 import { launchChromium, signIn } from './consoleHelpers.js';
-import { audioEnvelope, darkPixels, frameHashes, mouthRegion, onsets, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { aigcFromXmp, readXmp } from '../../pipeline/compliance/aigcLabel.js';
+import { aigcSeis, audioEnvelope, darkPixels, formatTag, frameHashes, mouthRegion, onsets, readAnswer, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
 let work: string;
@@ -123,6 +124,14 @@ test('a script becomes a finished MP4 while main stays on air: H.264 High + AAC,
   const videoEnd = Number(v?.start_time) + Number(v?.duration), audioEnd = Number(a?.start_time) + Number(a?.duration);
   assert.ok(Math.abs(videoEnd - audioEnd) <= 0.04, `ends: video ${videoEnd.toFixed(3)}, audio ${audioEnd.toFixed(3)}`);
   assert.ok(Math.abs(Number(format.duration) - (done.durationS ?? 0)) < 0.1, `file ${format.duration} s, render ${done.durationS} s`);
+  // The implicit AI label (GB 45438-2025): TC260's AIGC in the file's XMP, an AIGC metadata key, an SEI on every keyframe.
+  const xmp = aigcFromXmp((await readXmp(mp4)) ?? '');
+  assert.deepEqual(xmp, { Label: '1', ContentProducer: 'fenshen', ProduceID: video.id, ReservedCode1: '', ContentPropagator: '', PropagateID: '', ReservedCode2: '' });
+  assert.deepEqual(JSON.parse(String(formatTag(mp4, 'AIGC'))), xmp);
+  const keyframes = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'packet=flags', '-of', 'csv=p=0', mp4], { encoding: 'utf8' }).stdout.split('\n').filter((f) => f.startsWith('K')).length;
+  const seis = aigcSeis(mp4);
+  assert.equal(seis.length, keyframes, `${seis.length} AIGC SEIs for ${keyframes} keyframes`);
+  assert.deepEqual(seis[0], xmp);
   // The moov atom comes first (+faststart): the file plays while it downloads.
   const bytes = readFileSync(mp4).toString('latin1');
   assert.ok(bytes.indexOf('moov') > 0 && bytes.indexOf('moov') < bytes.indexOf('mdat'), 'the index (moov) before the media (mdat)');

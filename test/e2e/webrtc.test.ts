@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import WebSocket from 'ws';
 import { PROJECT_ROOT } from '../../config/paths.js';
+import { channelStatusSchema } from '../../server/api/contract.js';
 import { audioEnvelope, commandOf, descendants, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 
 let fenshen: FenshenProcess;
@@ -282,6 +283,57 @@ test('the operator\'s browser camera and microphone drive the avatar: console �
   await waitFor('drive back to idle', async () => (((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive.source === 'idle' ? true : undefined), 10_000);
   await waitFor('the camera decoder is gone', () => (descendants(fenshen.child.pid ?? 0).some((pid) => commandOf(pid).includes('-f sdp')) ? undefined : true), 5000);
   await page.close();
+});
+
+test('a channel that requires a live driver: nobody for longer than the grace period shows the host-away card and holds the playlist; the operator\'s camera face brings the host back', async () => {
+  const channel = () => fenshen.read('/api/channels/main', channelStatusSchema);
+  /** Mean luma of the newest frame on RTMP, read after a whole GOP so no frame from before is cached. */
+  const meanLuma = async (name: string) => {
+    await new Promise((r) => setTimeout(r, 2500));
+    const file = join(fenshen.dataDir, `${name}.flv`);
+    await recordAsync(`${fenshen.rtmpBase}/main`, 1, file);
+    const y = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-frames:v', '1', '-vf', 'format=gray,scale=90:160', '-f', 'rawvideo', '-'], { maxBuffer: 1 << 20 }).stdout as Buffer;
+    return y.reduce((a, v) => a + v, 0) / y.length;
+  };
+  const onAir = await meanLuma('before');
+  const set = await fenshen.api('/api/channels/main/live-driver', { method: 'PUT', body: JSON.stringify({ required: true, graceS: 2, windowS: 1 }) });
+  assert.equal(set.status, 200, await set.clone().text());
+  const playlist = await fenshen.api('/api/channels/main/playlist', { method: 'PUT', body: JSON.stringify({ lines: [{ text: '啊，欢迎来到直播间。' }], loop: true }) });
+  assert.equal(playlist.status, 200);
+  const away = await waitFor('host away', async () => ((await channel()).liveDriver.away ? (await channel()).liveDriver : undefined), 10_000);
+  assert.equal(away.driving, false);
+  assert.ok(fenshen.stderr().includes('nobody has driven the host for over 2 s'), 'said in the log');
+  const card = await meanLuma('away');
+  console.log(`# mean luma on air ${onAir.toFixed(0)}, host-away card ${card.toFixed(0)}`);
+  assert.ok(card < onAir - 15, 'the host-away card replaced the scene');
+  assert.equal((await channel()).activity, 'idle', 'the playlist waits while nobody drives');
+
+  // The operator's camera: a face tracked is a person in the loop again.
+  const page = await browser.newPage();
+  await page.goto(`${fenshen.url}/`);
+  await page.fill('#token', fenshen.token);
+  await page.click('#signin-go');
+  await page.waitForSelector('#driver-state[data-driver="away"]', { timeout: 10_000 });
+  await page.click('#camera-start');
+  const back = await waitFor('a person driving', async () => {
+    const status = await channel();
+    return !status.liveDriver.away && status.liveDriver.driving ? status.liveDriver : undefined;
+  }, 20_000);
+  assert.ok(back.via === 'camera' || back.via === 'microphone');
+  await page.waitForSelector('#driver-state[data-driver="person"]', { timeout: 10_000 });
+  const returned = await meanLuma('back');
+  assert.ok(returned > card + 15, `the scene is back (mean luma ${returned.toFixed(0)})`);
+  const seconds = (await channel()).liveDriver.seconds;
+  assert.ok(seconds.person > 0 && seconds.idle + seconds.script > 0, JSON.stringify(seconds));
+  const metrics = await (await fetch(`${fenshen.url}/metrics`)).text();
+  assert.match(metrics, /fenshen_driven_seconds_total\{channel="main",by="person"\} [1-9]/);
+
+  await page.click('#camera-stop');
+  await waitFor('host away again', async () => ((await channel()).liveDriver.away ? true : undefined), 15_000);
+  await page.close();
+  await fenshen.api('/api/channels/main/playlist', { method: 'PUT', body: JSON.stringify({ lines: [], loop: false }) });
+  const off = await fenshen.api('/api/channels/main/live-driver', { method: 'PUT', body: JSON.stringify({ required: false }) });
+  assert.equal(((await off.json()) as { away: boolean }).away, false);
 });
 
 test('signaling: the camera needs the operator token; a viewer cannot send', async () => {

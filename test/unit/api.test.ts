@@ -20,19 +20,21 @@ import { PipelineMetrics } from '../../pipeline/metrics.js';
 import { RtmpUrlError } from '../../pipeline/output/rtmpUrl.js';
 import { PROJECT_ROOT } from '../../pipeline/paths.js';
 import { SpeechInputError } from '../../pipeline/speech/speaker.js';
-import { API_ROUTES, avatarListSchema, channelListSchema, errorAnswerSchema, healthAnswerSchema, presetListSchema, savedSceneListSchema, uploadListSchema, type ApiRoute } from '../../server/api/contract.js';
+import { API_ROUTES, auditListSchema, avatarListSchema, channelListSchema, errorAnswerSchema, healthAnswerSchema, presetListSchema, savedSceneListSchema, uploadListSchema, type ApiRoute } from '../../server/api/contract.js';
 import { answerFor } from '../../server/api/errorAnswers.js';
 import { buildApp } from '../../server/app.js';
 import { AuthThrottle, OperatorAuth } from '../../server/auth.js';
 import { ChannelRegistry } from '../../server/channelRegistry.js';
 import { BusyError, ConflictError, InvalidRequestError, NotFoundError, UnprocessableError } from '../../server/domainErrors.js';
 import { createLogger } from '../../server/log.js';
+import { AuditLog } from '../../server/audit.js';
 import { Store } from '../../server/store.js';
 
 const TOKEN = 'unit-token-0123456789';
 const dataDir = mkdtempSync(join(tmpdir(), 'fenshen-api-'));
 let app: FastifyInstance;
 let store: Store;
+let audit: AuditLog;
 /** Every route the app registered, as `METHOD /path`, with the body schema it validates. */
 const registered = new Map<string, unknown>();
 const logged: string[] = [];
@@ -42,7 +44,8 @@ before(async () => {
   const log = createLogger('error', { write: (line) => void logged.push(line) });
   store = Store.open(dataDir, log);
   const channels = new ChannelRegistry(config, new PipelineMetrics(new Registry()), null, null, store, log);
-  app = buildApp({ auth: new OperatorAuth(TOKEN, new AuthThrottle(), () => {}), channels, registry: new Registry(), mainChannelId: null, store, dataDir, ffmpegPath: 'ffmpeg', log, secrets: [TOKEN] });
+  audit = new AuditLog({ dataDir, retentionDays: 30, secrets: [TOKEN], log });
+  app = buildApp({ auth: new OperatorAuth(TOKEN, new AuthThrottle(), () => {}), channels, registry: new Registry(), mainChannelId: null, store, dataDir, ffmpegPath: 'ffmpeg', log, secrets: [TOKEN], audit });
   // The plugins load on ready(): this sees every route they add.
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') registered.set(`${method} ${route.url}`, route.schema?.body);
@@ -52,6 +55,7 @@ before(async () => {
 
 after(async () => {
   await app?.close();
+  await audit?.close();
   store?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -200,4 +204,41 @@ test('the console reaches no server or pipeline code: only the contract (types) 
   assert.ok(usesContract, 'the console reads its answer types from the contract');
   // The contract itself: zod and config/ only, so the console's type check reaches nothing else.
   for (const { target } of importsOf(contract)) assert.ok(target.startsWith(join(PROJECT_ROOT, 'config') + '/'), relative(PROJECT_ROOT, target));
+});
+
+test('the audit trail: each change through the API with its address and answer, token use and refusals, read back by time range; no token or stream key in it', async () => {
+  const started = Date.now();
+  await api('POST', '/api/channels/nochannel/say', { text: '今天的保温杯只要九十九元' });
+  await api('POST', '/api/channels/nochannel/destinations', { url: 'rtmp://push.example.com/live/SECRET-KEY-123' });
+  await api('GET', '/api/channels', undefined, 'wrong-token-0000000000');
+  const res = await api('GET', `/api/audit?from=${new Date(started - 1000).toISOString()}`);
+  assert.equal(res.statusCode, 200, res.body);
+  const { entries, truncated } = auditListSchema.parse(res.json());
+  assert.equal(truncated, false);
+  const said = entries.find((e) => e.action === 'POST /api/channels/:id/say' && e.channel === 'nochannel');
+  assert.ok(said, JSON.stringify(entries));
+  assert.equal(said.channel, 'nochannel');
+  assert.equal(said.status, 404);
+  assert.equal(said.from, '127.0.0.1');
+  assert.deepEqual(said.details, { body: { text: '今天的保温杯只要九十九元' } });
+  assert.ok(entries.some((e) => e.action === 'token used' && e.from === '127.0.0.1'));
+  assert.ok(entries.some((e) => e.action === 'token refused'));
+  const pushed = entries.find((e) => e.action === 'POST /api/channels/:id/destinations' && e.channel === 'nochannel');
+  assert.match(JSON.stringify(pushed?.details), /rtmp:\/\/push\.example\.com\/live\/\*\*\*/);
+  // Reads (GET) are not actions; the range leaves out what came before it.
+  assert.ok(!entries.some((e) => e.action.startsWith('GET ')));
+  const later = auditListSchema.parse((await api('GET', `/api/audit?from=${Date.now() + 60_000}&to=${Date.now() + 120_000}`)).json());
+  assert.equal(later.entries.length, 0);
+  // As a download: the same entries, one JSON object a line.
+  const download = await api('GET', `/api/audit.jsonl?from=${started - 1000}`);
+  assert.equal(download.statusCode, 200);
+  assert.match(String(download.headers['content-type']), /ndjson/);
+  const lines = download.body.trim().split('\n').map((l) => JSON.parse(l) as { action: string });
+  assert.ok(lines.length >= entries.length);
+  assert.equal((await api('GET', '/api/audit?from=yesterday')).statusCode, 400);
+  assert.equal((await api('GET', '/api/audit?limit=0')).statusCode, 400);
+  // Nothing secret on disk.
+  const files = readdirSync(join(dataDir, 'audit'));
+  const text = files.map((f) => readFileSync(join(dataDir, 'audit', f), 'utf8')).join('');
+  assert.ok(!text.includes(TOKEN) && !text.includes('wrong-token') && !text.includes('SECRET-KEY-123'), text);
 });

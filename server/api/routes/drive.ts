@@ -22,6 +22,9 @@ export async function driveRoutes(api: FastifyInstance, options: DriveRoutesOpti
     return channel.status.drive;
   });
 
+  // Whether a real person must drive the host, and what the destinations get when nobody does.
+  addRoute(api, 'PUT /api/channels/:id/live-driver', async (request) => channels.setLiveDriver(request.params.id, request.body).status.liveDriver);
+
   addRoute(api, 'POST /api/channels/:id/drive/calibrate', async (request) => {
     const calibrated = await channels.channel(request.params.id).calibrateDrive();
     if (!calibrated) throw new UnprocessableError('no face is being tracked to calibrate from');

@@ -1,7 +1,7 @@
 /** Short videos: a script queued as a render, its progress, the MP4 and its subtitles, delete. */
 import { createReadStream, existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { avatarChoiceSchema, channelSchema, sceneSchema, type AvatarChoice, type SceneConfig } from '../../../config/schema.js';
+import { avatarChoiceSchema, channelSchema, sceneSchema, type AvatarChoice, type Config, type SceneConfig } from '../../../config/schema.js';
 import { describeAvatars } from '../../../pipeline/avatar/loader.js';
 import { makeTts } from '../../../pipeline/channel/assembly.js';
 import { CloneFiles, CloneLoadError, isCloneId } from '../../../pipeline/clone/cloneFiles.js';
@@ -25,6 +25,8 @@ export interface VideoRoutesOptions {
   readonly store: Store;
   /** Where renders run: the BullMQ queue on `redisUrl`, or this server when none. */
   readonly queue: { readonly redisUrl?: string | undefined; readonly name: string };
+  /** The AI labels: whether the output is for publication (the explicit label cannot be hidden), and the implicit label's producer. */
+  readonly compliance: Pick<Config['compliance'], 'publication' | 'producer' | 'produceIdPrefix'>;
 }
 
 /** Music sits this far under full scale before ducking (the live channels' default). */
@@ -34,7 +36,7 @@ export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOpti
   const queue = options.queue.redisUrl
     ? new RedisRenderQueue({ url: options.queue.redisUrl, queue: options.queue.name, log: options.log })
     : new LocalRenderQueue({ dataDir: options.dataDir, ffmpegPath: options.ffmpegPath, log: options.log });
-  const videos = new VideoJobs({ dataDir: options.dataDir, log: options.log, queue });
+  const videos = new VideoJobs({ dataDir: options.dataDir, log: options.log, queue, aigc: options.compliance });
   await videos.start();
   // Voices are checked before a render is queued (a render that fails on its third line wastes the first two).
   const voices = makeTts(channelSchema.parse({}));
@@ -73,6 +75,8 @@ export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOpti
     }
     if (body.avatar !== undefined) avatar = avatarChoiceSchema.parse(typeof body.avatar === 'string' ? { id: body.avatar } : body.avatar);
     checkAvatar(avatar, options.dataDir);
+    // A video for publication carries its AI label whatever its saved scene says.
+    if (!scene.aiLabel.shown && options.compliance.publication) scene = { ...scene, aiLabel: { ...scene.aiLabel, shown: true } };
     const music = body.music === undefined ? undefined : musicOf(typeof body.music === 'string' ? { upload: body.music } : body.music);
     const drive = body.drive === undefined ? undefined : { file: uploadOf('drive', typeof body.drive === 'string' ? body.drive : body.drive.upload, 'video').file };
     return { spec: { lines, preset: body.preset, avatar, scene, subtitles: body.subtitles, music, drive }, sceneId };
