@@ -44,3 +44,19 @@ test('unreadable or malformed files give a clear message', () => {
   writeFileSync(file, '{ not json');
   assert.throws(() => loadConfig({ FENSHEN_CONFIG: file }), /not valid JSON/);
 });
+
+test('compliance settings: a malformed producer or ProduceID prefix, or a label that does not say it is AI, is named; the Redis URL comes from the environment', () => {
+  const write = (name: string, value: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify(value));
+    return file;
+  };
+  assert.throws(() => loadConfig({ FENSHEN_CONFIG: write('producer.json', { compliance: { producer: 'Acme "Live" <b>' } }) }), (err: Error) => err instanceof ConfigError && /compliance\.producer: plain text/.test(err.message));
+  assert.throws(() => loadConfig({ FENSHEN_CONFIG: write('prefix.json', { compliance: { produceIdPrefix: 'a b/c' } }) }), /compliance\.produceIdPrefix/);
+  assert.throws(() => loadConfig({ FENSHEN_CONFIG: write('label.json', { channel: { scene: { aiLabel: { text: 'Hello' } } } }) }), /channel\.scene\.aiLabel\.text: must say the host is AI-made/);
+  const config = loadConfig({ FENSHEN_CONFIG: write('ok.json', { compliance: { producer: '某某科技有限公司', produceIdPrefix: 'BJ-2026-' } }), FENSHEN_REDIS_URL: 'redis://10.0.0.5:6379' });
+  assert.equal(config.compliance.producer, '某某科技有限公司');
+  assert.equal(config.compliance.publication, true);
+  assert.equal(config.videos.redisUrl, 'redis://10.0.0.5:6379');
+  assert.throws(() => loadConfig({ FENSHEN_REDIS_URL: 'localhost:6379' }), /videos\.redisUrl: a redis:\/\/ or rediss:\/\/ URL/);
+});
