@@ -9,6 +9,7 @@ import { IdleAnimator } from './avatar/idle.js';
 import { loadChannelAvatar, makeTts, encoderSettings, placementFor } from './channel/assembly.js';
 import { aigcJson, KeyframeSeiStamper, type AigcFields } from './compliance/aigcLabel.js';
 import { PresenceWatch } from './channel/presence.js';
+import type { DrawingCache } from './compose/drawingCache.js';
 import { AvTickMaker } from './channel/avTick.js';
 import { DestinationFanout, type DestinationSpec } from './channel/destinations.js';
 import { DriveControl } from './channel/driveControl.js';
@@ -51,6 +52,8 @@ export interface ChannelOptions {
    * keyframe. None: unlabelled (an output that is not for publication).
    */
   readonly aigc?: AigcFields | null;
+  /** Drawn avatars and sprites shared with earlier channels of this process (exports: each render reuses the last one's). */
+  readonly drawings?: DrawingCache;
 }
 
 /** Seconds without encoded output after which a live channel counts as stalled. */
@@ -109,7 +112,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     this.#monitor = new ChannelMonitor(this.id, options.metrics, this.observer, options.log);
     this.#webrtc = options.webrtc;
     // Live, a big layer's new rotation is made off the tick; an export draws every pose exactly (it may wait).
-    this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset), { offTickSprites: this.#clockSource.realTime });
+    this.#compositor = new FrameCompositor(this.preset.width, this.preset.height, scene, avatar, placementFor(scene.config, this.preset), { offTickSprites: this.#clockSource.realTime, ...(options.drawings ? { drawings: options.drawings } : {}) });
     this.#scene = new SceneControl({ preset: this.preset, dataDir: options.dataDir, media: Channel.#sceneMedia(options, this.preset.fps) }, this.#compositor, scene, config);
     this.#drive = new DriveControl({ channelId: this.id, ffmpegPath: options.ffmpegPath, tracking: config.drive, sampleRateHz: config.audio.sampleRateHz, fps: this.preset.fps, observer: this.observer, dataDir: options.dataDir, paced: !this.#clockSource.realTime }, options.webrtc);
     this.#mixer = new AudioMixer(config.audio.sampleRateHz);
@@ -173,7 +176,7 @@ export class Channel extends EventEmitter<ChannelEvents> {
     const media = Channel.#sceneMedia(options, preset.fps);
     let avatar: ChannelAvatar;
     try {
-      avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir, media);
+      avatar = await loadChannelAvatar(options.config, scene.config, preset, options.dataDir, media, options.drawings);
     } catch (err) {
       // A clone damaged or deleted by hand while the server was down: the channel goes on air with the default
       // avatar rather than not at all, and says why.

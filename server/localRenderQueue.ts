@@ -12,7 +12,7 @@ import { trackChild } from '../pipeline/process/childRegistry.js';
 import type { Logger } from './log.js';
 import type { RenderEvent, RenderQueue } from './renderQueue.js';
 import { childEnv, nodeScriptArgs } from './uploadChecks.js';
-import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoRenderJob.js';
+import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply, type VideoRenderWarm } from './videoRenderJob.js';
 
 export interface LocalRenderQueueOptions {
   readonly dataDir: string;
@@ -35,7 +35,8 @@ export class LocalRenderQueue implements RenderQueue {
 
   async start(onEvent: (event: RenderEvent) => void): Promise<void> {
     this.#onEvent = onEvent;
-    this.#ensureRenderer();
+    const warm: VideoRenderWarm = { kind: 'warm', dataDir: this.#options.dataDir, ffmpegPath: this.#options.ffmpegPath };
+    this.#ensureRenderer().send(warm);
   }
 
   async submit(id: string, spec: VideoSpec): Promise<void> {

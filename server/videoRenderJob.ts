@@ -7,6 +7,13 @@ import type { VideoSpec } from '../pipeline/export/videoRender.js';
 /** Renders run at the lowest priority: a live channel's tick always comes first. */
 export const RENDER_NICENESS = 19;
 
+/** Sent once when the renderer starts: where it may warm the default avatar's sprites while it waits for a first job. */
+export interface VideoRenderWarm {
+  readonly kind: 'warm';
+  readonly dataDir: string;
+  readonly ffmpegPath: string;
+}
+
 /** What the renderer process is asked to do. */
 export interface VideoRenderJob {
   readonly id: string;

@@ -5,7 +5,7 @@
  * the server's channel closes.
  */
 import { setPriority } from 'node:os';
-import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply } from './videoRenderJob.js';
+import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply, type VideoRenderWarm } from './videoRenderJob.js';
 
 try {
   setPriority(RENDER_NICENESS);
@@ -17,8 +17,23 @@ const send = (reply: VideoRenderReply): void => {
   if (process.connected) process.send?.(reply);
 };
 
+/** Seconds after start before the renderer warms the default avatar (the server and its live rooms start first). */
+const WARM_AFTER_MS = 20_000;
+
 let queue = Promise.resolve();
-process.on('message', (job: VideoRenderJob) => {
+let jobsSeen = 0;
+process.on('message', (message: VideoRenderJob | VideoRenderWarm) => {
+  if ('kind' in message) {
+    // The first video of the default avatar then renders as fast as later ones; a job that comes stops it.
+    const timer = setTimeout(() => {
+      if (jobsSeen > 0) return;
+      queue = queue.then(() => import('../pipeline/export/videoRender.js').then(({ warmDrawings }) => warmDrawings({ dataDir: message.dataDir, ffmpegPath: message.ffmpegPath, stopped: () => jobsSeen > 0 })).then(() => undefined, () => undefined));
+    }, WARM_AFTER_MS);
+    timer.unref();
+    return;
+  }
+  const job = message;
+  jobsSeen++;
   // The pipeline is loaded with the first job, not at start: the renderer starts with the server, and a
   // second whole pipeline loading then (even niced) lengthened the live channel's start-up.
   queue = queue.then(() =>

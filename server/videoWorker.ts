@@ -11,7 +11,7 @@ import { hostname, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { renderVideo } from '../pipeline/export/videoRender.js';
+import { renderVideo, warmDrawings } from '../pipeline/export/videoRender.js';
 import { createLogger } from './log.js';
 import { RENDER_NICENESS } from './videoRenderJob.js';
 import { maskRedisUrl, type VideoQueueData, type VideoQueueProgress, type VideoQueueResult } from './videoQueueJob.js';
@@ -73,6 +73,10 @@ const worker = new Worker<VideoQueueData, VideoQueueResult>(config.videos.queue,
 worker.on('failed', (job, err) => log.warn(`video ${job?.data.id ?? '?'} failed: ${err.message}`));
 worker.on('error', (err) => log.error(`worker: ${err.message}`, 'worker-error'));
 await worker.waitUntilReady();
+// The default avatar's sprites drawn before the first job (a job that comes stops it): its first video is as fast as later ones.
+let jobsSeen = 0;
+worker.on('active', () => void jobsSeen++);
+void warmDrawings({ dataDir, ffmpegPath, stopped: () => jobsSeen > 0 }).catch(() => undefined);
 log.info(`worker ${name} renders videos from "${config.videos.queue}" on ${maskRedisUrl(redisUrl)} into ${dataDir}`);
 
 let stopping = false;

@@ -1,3 +1,4 @@
+import type { DrawingCache } from '../compose/drawingCache.js';
 import type { OutputPreset } from '../../config/presets.js';
 import { DEFAULT_AVATAR_PLACEMENT, type ChannelConfig, type SceneConfig } from '../../config/schema.js';
 import type { AvatarPlacement, ChannelAvatar } from '../avatar/avatarPort.js';
@@ -27,14 +28,19 @@ export function makeTts(config: ChannelConfig): TtsProvider {
  * The channel's avatar: a clone (clone-…, a folder the build made under the data folder's avatars/) plays
  * its recording; any other id is a drawn avatar, rasterised at the scene's size.
  */
-export async function loadChannelAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string, media: SceneMedia): Promise<ChannelAvatar> {
+export async function loadChannelAvatar(config: ChannelConfig, scene: SceneConfig, preset: OutputPreset, dataDir: string, media: SceneMedia, drawings?: DrawingCache): Promise<ChannelAvatar> {
   if (isCloneId(config.avatar.id)) {
     const cutout = config.avatar.cutout ? { scale: scene.avatarPlacement.heightFraction / DEFAULT_AVATAR_PLACEMENT.heightFraction } : undefined;
     return CloneAvatar.open({ dataDir, id: config.avatar.id, width: preset.width, height: preset.height, fps: media.fps, ffmpegPath: media.ffmpegPath, onError: media.onError, ...(cutout ? { cutout } : {}) });
   }
-  const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
-  const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];
-  return new AvatarRenderer(await rasterizeAvatar(definition, scale));
+  const draw = async () => {
+    const definition = loadAvatar(resolveAvatarDir(config.avatar.id, dataDir), { palette: config.avatar.palette, slots: config.avatar.slots });
+    const scale = (preset.height * scene.avatarPlacement.heightFraction) / definition.manifest.viewBox[1];
+    return new AvatarRenderer(await rasterizeAvatar(definition, scale));
+  };
+  if (!drawings) return draw();
+  const key = JSON.stringify([config.avatar.id, config.avatar.palette, config.avatar.slots, preset.height, scene.avatarPlacement.heightFraction]);
+  return drawings.avatar(key, draw);
 }
 
 /** Where the avatar stands in the frame, in pixels, from the scene's placement. */

@@ -131,25 +131,34 @@ export class MouthRenderer {
    * from the patch plane at `patchOffset` (pw × ph), `scale` patch-plane pixels per luma pixel of the map.
    */
   #blendPlane(frame: Uint8Array, frameOffset: number, frameStride: number, patch: Uint8Array, patchOffset: number, pw: number, ph: number, inv: Similarity, scale: number, bx0: number, by0: number, bx1: number, by1: number, offset: number): void {
-    const maskWidth = this.#width;
+    const mask = this.#mask, maskWidth = this.#width, maskHeight = this.#height;
+    const unit = 1 / scale;
+    // The patch position moves by a constant step along a row: added, not recomputed, per pixel (the hot loop of a clone's frame).
+    const du = inv.a * scale, dv = inv.b * scale;
     for (let y = by0; y < by1; y++) {
       // Centre of this plane pixel in luma pixels, then into patch luma pixels, then into this plane's.
-      const ly = (y + 0.5) * scale;
-      for (let x = bx0; x < bx1; x++) {
-        const lx = (x + 0.5) * scale;
-        const u = inv.a * lx - inv.b * ly + inv.tx, v = inv.b * lx + inv.a * ly + inv.ty;
-        if (u < 0 || v < 0 || u >= this.#width || v >= this.#height) continue;
-        const m = this.#mask[Math.floor(v) * maskWidth + Math.floor(u)] as number;
+      const ly = (y + 0.5) * scale, lx0 = (bx0 + 0.5) * scale;
+      let u = inv.a * lx0 - inv.b * ly + inv.tx, v = inv.b * lx0 + inv.a * ly + inv.ty;
+      let at = frameOffset + y * frameStride + bx0;
+      for (let x = bx0; x < bx1; x++, u += du, v += dv, at++) {
+        if (u < 0 || v < 0 || u >= maskWidth || v >= maskHeight) continue;
+        const m = mask[(v | 0) * maskWidth + (u | 0)] as number;
         if (m <= 0) continue;
-        const su = u / scale - 0.5, sv = v / scale - 0.5;
-        const iu = Math.max(0, Math.min(pw - 2, Math.floor(su))), iv = Math.max(0, Math.min(ph - 2, Math.floor(sv)));
-        const fu = Math.max(0, Math.min(1, su - iu)), fv = Math.max(0, Math.min(1, sv - iv));
+        const su = u * unit - 0.5, sv = v * unit - 0.5;
+        // Truncation is the floor here (su, sv > -1), kept inside the patch.
+        let iu = su | 0, iv = sv | 0;
+        if (iu > pw - 2) iu = pw - 2;
+        if (iv > ph - 2) iv = ph - 2;
+        let fu = su - iu, fv = sv - iv;
+        fu = fu < 0 ? 0 : fu > 1 ? 1 : fu;
+        fv = fv < 0 ? 0 : fv > 1 ? 1 : fv;
         const p = patchOffset + iv * pw + iu;
-        const top = (patch[p] as number) * (1 - fu) + (patch[p + 1] as number) * fu;
-        const bottom = (patch[p + pw] as number) * (1 - fu) + (patch[p + pw + 1] as number) * fu;
-        const value = top * (1 - fv) + bottom * fv + offset;
-        const at = frameOffset + y * frameStride + x;
-        frame[at] = Math.round((frame[at] as number) * (1 - m) + value * m);
+        const top = (patch[p] as number) + ((patch[p + 1] as number) - (patch[p] as number)) * fu;
+        const bottom = (patch[p + pw] as number) + ((patch[p + pw + 1] as number) - (patch[p + pw] as number)) * fu;
+        const value = top + (bottom - top) * fv + offset;
+        const out = (frame[at] as number) + (value - (frame[at] as number)) * m + 0.5;
+        // The colour offset can push past the range: clamped, never wrapped.
+        frame[at] = out <= 0 ? 0 : out >= 255 ? 255 : out;
       }
     }
   }

@@ -6,6 +6,7 @@ import { canvasSource } from '../avatar/spriteSource.js';
 import { alignRect, copyI420Rect, I420Layout, rgbaToI420, type Rect } from './i420.js';
 import { PicturePool, type Picture } from './picturePool.js';
 import type { PreparedScene } from './scene.js';
+import type { DrawingCache } from './drawingCache.js';
 import { SpriteBank } from './spriteBank.js';
 
 /** Timings of one composed frame, in milliseconds. */
@@ -63,14 +64,16 @@ export class FrameCompositor {
    * newest sprite (live channels: a tick must never wait); without it every sprite is made when first drawn
    * (an export, which must draw exactly the pose it is given).
    */
-  constructor(width: number, height: number, scene: PreparedScene, avatar: ChannelAvatar, placement: AvatarPlacement, options: { readonly offTickSprites?: boolean } = {}) {
+  constructor(width: number, height: number, scene: PreparedScene, avatar: ChannelAvatar, placement: AvatarPlacement, options: { readonly offTickSprites?: boolean; readonly drawings?: DrawingCache } = {}) {
     this.layout = new I420Layout(width, height);
     this.#pool = new PicturePool(this.layout);
     this.#current = Buffer.alloc(this.layout.byteLength);
     this.#plate = scene.plate;
     // Room for the avatar's big layers at the rotations minutes of idle motion visit (~1 MB each at
     // 720x1280, packed), the face's parts and the overlays.
-    this.#bank = new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL, { offTick: options.offTickSprites ?? false });
+    const bank = () => new SpriteBank(width * height * SPRITE_BYTES_PER_FRAME_PIXEL, { offTick: options.offTickSprites ?? false });
+    // Shared sprites (exports) are made on the tick: a render draws exactly the pose it is given.
+    this.#bank = options.drawings && !options.offTickSprites ? options.drawings.bank(width, height, bank) : bank();
     this.#scene = scene;
     this.#avatar = avatar;
     this.#placement = placement;

@@ -1,12 +1,18 @@
-import { aigcFields } from '../compliance/aigcLabel.js';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../../config/presets.js';
 import { channelSchema, type AvatarChoice, type SceneConfig } from '../../config/schema.js';
+import { IdleAnimator } from '../avatar/idle.js';
+import { clampPose, restPose } from '../avatar/rig.js';
 import { Channel, type SpeechEvent } from '../channel.js';
+import { loadChannelAvatar, placementFor } from '../channel/assembly.js';
 import { VirtualClock } from '../clock.js';
+import { aigcFields } from '../compliance/aigcLabel.js';
+import { FrameCompositor } from '../compose/compositor.js';
+import { DrawingCache } from '../compose/drawingCache.js';
+import { PreparedScene } from '../compose/scene.js';
 import { PipelineMetrics } from '../metrics.js';
 import { flvFileHeader, type FlvTag } from '../output/flvTags.js';
 import type { PlaylistLine } from '../speech/speaker.js';
@@ -53,6 +59,9 @@ export interface RenderedVideo {
   readonly renderS: number;
 }
 
+/** Avatars and sprites this process's renders share (a renderer or worker makes many videos of the same avatars). */
+const drawings = new DrawingCache();
+
 export const VIDEO_FILE = 'video.mp4';
 export const SUBTITLES_FILE = 'subtitles.srt';
 export const ENCODE_FILE = 'encode.flv';
@@ -78,7 +87,7 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 }, ...(music ? { audio: { music } } : {}) });
   const channel = await Channel.create({
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
-    clock: new VirtualClock(), log: () => {}, aigc,
+    clock: new VirtualClock(), log: () => {}, aigc, drawings,
   });
   const estimateMs = estimateSpeechS(spec.lines) * 1000;
   const cues: { startMs: number; endMs: number; text: string }[] = [];
@@ -168,4 +177,32 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
     file.destroy();
     await rm(flvPath, { force: true });
   }
+}
+
+/**
+ * Draws `seconds` of the idle motion of a video's avatar (the default one unless `spec` says) into the
+ * sprites this process's renders share, without encoding anything, so the first video of it renders as fast
+ * as later ones. A renderer runs it once at start, at its own low priority; `stop()` ends it early (a job came).
+ */
+export async function warmDrawings(options: { readonly dataDir: string; readonly ffmpegPath: string; readonly seconds?: number; readonly stopped?: () => boolean }): Promise<number> {
+  const config = channelSchema.parse({ avatar: { seed: 1 } });
+  const preset = OUTPUT_PRESETS[config.preset];
+  const media = { ffmpegPath: options.ffmpegPath, fps: preset.fps, onError: () => {} };
+  const scene = await PreparedScene.prepare(config.scene, preset.width, preset.height, options.dataDir, undefined, media);
+  const avatar = await loadChannelAvatar(config, scene.config, preset, options.dataDir, media, drawings);
+  const compositor = new FrameCompositor(preset.width, preset.height, scene, avatar, placementFor(scene.config, preset), { drawings });
+  const idle = new IdleAnimator(config.avatar.seed ?? 1);
+  const pose = restPose();
+  const frames = Math.round((options.seconds ?? 60) * preset.fps);
+  let frame = 0;
+  try {
+    for (; frame < frames && !options.stopped?.(); frame++) {
+      compositor.compose(clampPose(idle.poseAt(frame / preset.fps, pose))).release();
+      // A job or a message may come: the event loop turns every few frames.
+      if (frame % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    compositor.close();
+  }
+  return frame;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { createCanvas } from '@napi-rs/canvas';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
@@ -11,7 +12,9 @@ import { AvatarRenderer } from '../../pipeline/avatar/renderer.js';
 import { restPose, type RigPose } from '../../pipeline/avatar/rig.js';
 import { TransformCache } from '../../pipeline/avatar/transformCache.js';
 import { Channel } from '../../pipeline/channel.js';
+import { loadChannelAvatar } from '../../pipeline/channel/assembly.js';
 import { FrameCompositor } from '../../pipeline/compose/compositor.js';
+import { DrawingCache } from '../../pipeline/compose/drawingCache.js';
 import { alignRect, I420Layout, rgbaToI420, rgbToYuv } from '../../pipeline/compose/i420.js';
 import { PicturePool } from '../../pipeline/compose/picturePool.js';
 import { PreparedScene } from '../../pipeline/compose/scene.js';
@@ -224,3 +227,34 @@ async function waitForWorker(done: () => boolean): Promise<boolean> {
   }
   return false;
 }
+
+test('renders share drawn avatars and sprites: a second compositor with the same cache converts nothing for poses seen before and draws the same pictures', async () => {
+  const preset = OUTPUT_PRESETS['portrait-720p'];
+  const config = channelSchema.parse({ avatar: { seed: 1 } });
+  const scene = await PreparedScene.prepare(config.scene, preset.width, preset.height, '.');
+  const drawings = new DrawingCache();
+  const media = { ffmpegPath: 'ffmpeg', fps: preset.fps, onError: () => {} };
+  const placement = Channel.placementFor(config.scene, preset);
+  const idle = new IdleAnimator(1);
+  const poses = Array.from({ length: 90 }, (_, i) => ({ ...idle.poseAt(i / 10, restPose()) }));
+  const run = async () => {
+    const avatar = await loadChannelAvatar(config, scene.config, preset, '.', media, drawings);
+    const compositor = new FrameCompositor(preset.width, preset.height, scene, avatar, placement, { drawings });
+    let convert = 0;
+    const hashes: string[] = [];
+    for (const pose of poses) {
+      const timings = { render: 0, convert: 0, damagedPixels: 0 };
+      const picture = compositor.compose(pose, timings);
+      convert += timings.convert;
+      hashes.push(createHash('md5').update(picture.data).digest('hex'));
+      picture.release();
+    }
+    compositor.close();
+    return { avatar, convert, hashes };
+  };
+  const first = await run();
+  const second = await run();
+  assert.equal(second.avatar, first.avatar, 'the avatar is drawn once');
+  assert.ok(first.convert > 50 && second.convert < first.convert / 10, `converted ${first.convert.toFixed(0)} ms, then ${second.convert.toFixed(0)} ms`);
+  assert.deepEqual(second.hashes, first.hashes);
+});
