@@ -6,22 +6,21 @@
  * over a build when forked mid-air, 0 when the builder already ran). A build the server did not see finish
  * (it stopped or was killed) starts again from the recording when it comes back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { setPriority } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
 import { ffprobeBeside } from '../pipeline/mediaProbe.js';
 import { qualityReportSchema } from '../pipeline/clone/cloneManifest.js';
 import type { QualityReport } from '../pipeline/clone/recordingQuality.js';
-import { trackChild } from '../pipeline/process/childRegistry.js';
 import type { CloneAvatarAnswer, CreateCloneBody } from './api/contract.js';
 import { ConflictError, NotFoundError, UnprocessableError } from './domainErrors.js';
+import { spawnJobProcess } from './jobProcess.js';
+import { JobRecords } from './jobRecords.js';
 import type { Logger } from './log.js';
 import type { Store } from './store.js';
-import { childEnv, nodeScriptArgs } from './uploadChecks.js';
 
 /** What the build process is asked to do (cloneBuildProcess.ts). */
 export interface CloneBuildRequest {
@@ -79,37 +78,27 @@ export interface CloneJobsOptions {
 export class CloneJobs {
   readonly #options: CloneJobsOptions;
   readonly #dir: string;
-  readonly #records = new Map<string, CloneRecord>();
+  readonly #records: JobRecords<typeof cloneRecordSchema>;
   readonly #queue: string[] = [];
   #builder: ChildProcess | null = null;
   #running: { readonly id: string; readonly startedMs: number; lastSaveMs: number } | null = null;
   #closed = false;
   /** The last state write queued (they run one at a time). */
-  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: CloneJobsOptions) {
     this.#options = options;
     this.#dir = join(options.dataDir, 'avatars');
+    this.#records = new JobRecords({ dir: this.#dir, file: RECORD_FILE, schema: cloneRecordSchema, what: 'clone', log: options.log });
   }
 
   /** Starts the builder and reads the clones on disk; builds that were cut short by a stop start again. */
   start(): void {
     this.#ensureBuilder();
-    if (!existsSync(this.#dir)) return;
-    for (const id of readdirSync(this.#dir)) {
-      const path = join(this.#dir, id, RECORD_FILE);
-      if (!existsSync(path)) continue;
-      try {
-        const record = cloneRecordSchema.parse(JSON.parse(readFileSync(path, 'utf8')));
-        this.#records.set(id, record);
-        if (record.state === 'building') {
-          this.#options.log.warn(`clone ${id}: its build was interrupted (the server stopped); building again from the recording`);
-          this.#update(id, { progress: 0, stage: 'queued again: the server stopped during the build' });
-          this.#queue.push(id);
-        }
-      } catch (err) {
-        this.#options.log.error(`clone ${id}: ${RECORD_FILE} is damaged (${(err as Error).message.split('\n')[0]}); left out`);
-      }
+    for (const record of this.#records.load()) {
+      if (record.state !== 'building') continue;
+      this.#options.log.warn(`clone ${record.id}: its build was interrupted (the server stopped); building again from the recording`);
+      this.#records.update(record.id, { progress: 0, stage: 'queued again: the server stopped during the build' });
+      this.#queue.push(record.id);
     }
     this.#next();
   }
@@ -141,8 +130,8 @@ export class CloneJobs {
     };
     await mkdir(join(this.#dir, id), { recursive: true });
     if (signed && document) await copyFile(join(this.#options.dataDir, signed.file), join(this.#dir, id, document));
-    this.#records.set(id, record);
-    await this.#save(id);
+    this.#records.set(record);
+    await this.#records.save(id);
     this.#options.log.info(`clone ${id} ("${record.name}") queued from upload ${upload.id}; consent given for ${record.consent.person}`);
     this.#queue.push(id);
     this.#next();
@@ -170,7 +159,7 @@ export class CloneJobs {
   async close(): Promise<void> {
     this.#closed = true;
     // A state the API has already answered (ready, failed) is on disk before the server goes.
-    await this.#saving;
+    await this.#records.flush();
     const builder = this.#builder;
     if (!builder || builder.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => builder.once('exit', () => resolve()));
@@ -199,31 +188,19 @@ export class CloneJobs {
   /** The builder process, started when missing (at start(), and again after it died or a build was cancelled). */
   #ensureBuilder(): ChildProcess {
     if (this.#builder && this.#builder.exitCode === null && this.#builder.connected) return this.#builder;
-    const child = spawn(process.execPath, [...nodeScriptArgs('cloneBuildProcess')], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    trackChild(child);
-    // At once, from here: the child's own imports (the models, the TypeScript loader when run from sources)
-    // would otherwise run at the live channels' priority before its first line could lower it.
-    try {
-      if (child.pid !== undefined) setPriority(child.pid, BUILD_NICENESS);
-    } catch {
-      // Not allowed: the child lowers itself when it can.
-    }
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr = (stderr + c.toString()).slice(-4000);
-    });
-    child.on('message', (reply: CloneBuildReply) => this.#onReply(reply));
-    child.on('error', (err) => this.#options.log.error(`the clone builder could not start: ${err.message}`));
-    child.on('exit', (code, signal) => {
-      if (this.#builder === child) this.#builder = null;
-      const running = this.#running;
-      this.#running = null;
-      if (running && this.#records.has(running.id) && !this.#closed) {
-        const why = signal ? `killed by ${signal}` : `exit ${code}`;
-        this.#update(running.id, { state: 'failed', stage: 'failed', error: `the build stopped unexpectedly (${why}): delete the clone and try again` });
-        this.#options.log.error(`clone ${running.id}: the builder process ended (${why}) ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        void this.#save(running.id).finally(() => this.#next());
-      } else this.#next();
+    const child = spawnJobProcess<CloneBuildReply>('cloneBuildProcess', BUILD_NICENESS, {
+      message: (reply) => this.#onReply(reply),
+      error: (err) => this.#options.log.error(`the clone builder could not start: ${err.message}`),
+      exit: (why, stderrTail) => {
+        if (this.#builder === child) this.#builder = null;
+        const running = this.#running;
+        this.#running = null;
+        if (running && this.#records.has(running.id) && !this.#closed) {
+          this.#records.update(running.id, { state: 'failed', stage: 'failed', error: `the build stopped unexpectedly (${why}): delete the clone and try again` });
+          this.#options.log.error(`clone ${running.id}: the builder process ended (${why}) ${stderrTail}`);
+          void this.#records.save(running.id).finally(() => this.#next());
+        } else this.#next();
+      },
     });
     this.#builder = child;
     return child;
@@ -235,22 +212,22 @@ export class CloneJobs {
     const { id } = reply;
     if (reply.kind === 'progress') {
       const stageChanged = this.#records.get(id)?.stage !== reply.stage;
-      this.#update(id, { progress: reply.progress, stage: reply.stage });
+      this.#records.update(id, { progress: reply.progress, stage: reply.stage });
       if (stageChanged || performance.now() - running.lastSaveMs > SAVE_EVERY_MS) {
         running.lastSaveMs = performance.now();
-        void this.#save(id);
+        void this.#records.save(id);
       }
       return;
     }
     if (reply.kind === 'done') {
-      this.#update(id, { state: 'ready', progress: 1, stage: 'ready', report: this.#readReport(id) });
+      this.#records.update(id, { state: 'ready', progress: 1, stage: 'ready', report: this.#readReport(id) });
       this.#options.log.info(`clone ${id} built in ${((performance.now() - running.startedMs) / 1000).toFixed(1)} s`);
     } else {
-      this.#update(id, { state: 'failed', stage: 'failed', error: reply.error, ...(reply.report ? { report: reply.report } : {}) });
+      this.#records.update(id, { state: 'failed', stage: 'failed', error: reply.error, ...(reply.report ? { report: reply.report } : {}) });
       this.#options.log.warn(`clone ${id} failed: ${reply.error}`);
     }
     this.#running = null;
-    void this.#save(id).finally(() => this.#next());
+    void this.#records.save(id).finally(() => this.#next());
   }
 
   #readReport(id: string): QualityReport | undefined {
@@ -259,34 +236,6 @@ export class CloneJobs {
       return qualityReportSchema.parse(manifest.report) as QualityReport;
     } catch {
       return undefined;
-    }
-  }
-
-  #update(id: string, change: Partial<CloneRecord>): void {
-    const record = this.#records.get(id);
-    if (record) this.#records.set(id, { ...record, ...change });
-  }
-
-  /**
-   * Writes the clone's state as it is now. Saves run one after another (progress and the final state
-   * could overlap: two writes into one temporary file made a damaged record that a restart left out);
-   * each writes the latest state, so the file never goes back to an older one.
-   */
-  #save(id: string): Promise<void> {
-    this.#saving = this.#saving.then(() => this.#write(id));
-    return this.#saving;
-  }
-
-  async #write(id: string): Promise<void> {
-    const record = this.#records.get(id);
-    if (!record) return;
-    const path = join(this.#dir, id, RECORD_FILE);
-    try {
-      await writeFile(`${path}.tmp`, JSON.stringify(record, null, 1));
-      await rename(`${path}.tmp`, path);
-    } catch (err) {
-      // Deleted meanwhile, or the data folder refused: the state in memory still answers.
-      if (this.#records.has(id)) this.#options.log.error(`clone ${id}: could not save its state: ${(err as Error).message}`);
     }
   }
 }

@@ -4,14 +4,12 @@
  * with a live channel holds its tick) and at the lowest priority, so its channel, encoder and voice run below
  * every live room.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { VideoSpec } from '../pipeline/export/videoRender.js';
-import { trackChild } from '../pipeline/process/childRegistry.js';
+import { spawnJobProcess } from './jobProcess.js';
 import type { Logger } from './log.js';
 import type { RenderEvent, RenderQueue } from './renderQueue.js';
-import { childEnv, nodeScriptArgs } from './uploadChecks.js';
 import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply, type VideoRenderWarm } from './videoRenderJob.js';
 
 export interface LocalRenderQueueOptions {
@@ -80,37 +78,26 @@ export class LocalRenderQueue implements RenderQueue {
 
   #ensureRenderer(): ChildProcess {
     if (this.#renderer && this.#renderer.exitCode === null && this.#renderer.connected) return this.#renderer;
-    const child = spawn(process.execPath, [...nodeScriptArgs('videoRenderProcess')], { env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    trackChild(child);
-    // At once, from here: its imports would otherwise run at the live channels' priority.
-    try {
-      if (child.pid !== undefined) setPriority(child.pid, RENDER_NICENESS);
-    } catch {
-      // Not allowed: the child lowers itself when it can.
-    }
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr = (stderr + c.toString()).slice(-4000);
-    });
-    child.on('message', (reply: VideoRenderReply) => {
-      if (reply.id !== this.#running) return;
-      this.#onEvent(reply);
-      if (reply.kind !== 'progress') {
+    const child = spawnJobProcess<VideoRenderReply>('videoRenderProcess', RENDER_NICENESS, {
+      message: (reply) => {
+        if (reply.id !== this.#running) return;
+        this.#onEvent(reply);
+        if (reply.kind !== 'progress') {
+          this.#running = null;
+          this.#next();
+        }
+      },
+      error: (err) => this.#options.log.error(`the video renderer could not start: ${err.message}`),
+      exit: (why, stderrTail) => {
+        if (this.#renderer === child) this.#renderer = null;
+        const running = this.#running;
         this.#running = null;
+        if (running && !this.#closed) {
+          this.#options.log.error(`video ${running}: the renderer process ended (${why}) ${stderrTail}`);
+          this.#onEvent({ id: running, kind: 'failed', error: `the render stopped unexpectedly (${why})` });
+        }
         this.#next();
-      }
-    });
-    child.on('error', (err) => this.#options.log.error(`the video renderer could not start: ${err.message}`));
-    child.on('exit', (code, signal) => {
-      if (this.#renderer === child) this.#renderer = null;
-      const running = this.#running;
-      this.#running = null;
-      if (running && !this.#closed) {
-        const why = signal ? `killed by ${signal}` : `exit ${code}`;
-        this.#options.log.error(`video ${running}: the renderer process ended (${why}) ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-        this.#onEvent({ id: running, kind: 'failed', error: `the render stopped unexpectedly (${why})` });
-      }
-      this.#next();
+      },
     });
     this.#renderer = child;
     return child;

@@ -6,8 +6,7 @@
  * comes back: rendered again, or its end read back from the queue.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PRESET_NAMES } from '../config/presets.js';
@@ -15,6 +14,7 @@ import { avatarChoiceSchema, sceneSchema } from '../config/schema.js';
 import type { VideoSpec } from '../pipeline/export/videoRender.js';
 import type { VideoAnswer } from './api/contract.js';
 import { ConflictError, NotFoundError } from './domainErrors.js';
+import { JobRecords } from './jobRecords.js';
 import type { Logger } from './log.js';
 import type { RenderEvent, RenderQueue } from './renderQueue.js';
 
@@ -53,14 +53,14 @@ export interface VideoJobsOptions {
 export class VideoJobs {
   readonly #options: VideoJobsOptions;
   readonly #dir: string;
-  readonly #records = new Map<string, VideoRecord>();
+  readonly #records: JobRecords<typeof videoRecordSchema>;
   readonly #lastSaveMs = new Map<string, number>();
   #closed = false;
-  #saving: Promise<void> = Promise.resolve();
 
   constructor(options: VideoJobsOptions) {
     this.#options = options;
     this.#dir = join(options.dataDir, 'videos');
+    this.#records = new JobRecords({ dir: this.#dir, file: RECORD_FILE, schema: videoRecordSchema, what: 'video', log: options.log });
   }
 
   get queue(): RenderQueue {
@@ -72,26 +72,11 @@ export class VideoJobs {
     const { queue, log } = this.#options;
     await queue.start((event) => this.#onEvent(event));
     log.info(`short videos render ${queue.description}`);
-    if (!existsSync(this.#dir)) return;
-    const found: VideoRecord[] = [];
-    for (const id of readdirSync(this.#dir)) {
-      const path = join(this.#dir, id, RECORD_FILE);
-      if (!existsSync(path)) continue;
-      try {
-        found.push(videoRecordSchema.parse(JSON.parse(readFileSync(path, 'utf8'))));
-      } catch (err) {
-        log.error(`video ${id}: ${RECORD_FILE} is damaged (${(err as Error).message.split('\n')[0]}); left out`);
-      }
-    }
-    const unfinished: VideoRecord[] = [];
-    for (const record of found.sort((a, b) => a.createdAt.localeCompare(b.createdAt))) {
-      this.#records.set(record.id, record);
-      if (record.state === 'queued' || record.state === 'rendering') unfinished.push(record);
-    }
-    for (const record of unfinished) {
+    for (const record of this.#records.load()) {
+      if (record.state !== 'queued' && record.state !== 'rendering') continue;
       if (record.state === 'rendering') log.warn(`video ${record.id}: the server stopped while it rendered; resuming it`);
-      this.#update(record.id, { state: 'queued', progress: 0, stage: 'queued' });
-      void this.#save(record.id);
+      this.#records.update(record.id, { state: 'queued', progress: 0, stage: 'queued' });
+      void this.#records.save(record.id);
       void queue.resume(record.id, record.spec).catch((err: unknown) => log.error(`video ${record.id}: could not be resumed: ${(err as Error).message}`));
     }
   }
@@ -118,7 +103,7 @@ export class VideoJobs {
     const aigc = { producer: this.#options.aigc.producer, produceId: `${this.#options.aigc.produceIdPrefix}${id}` };
     const record: VideoRecord = { id, state: 'queued', progress: 0, stage: 'queued', createdAt: new Date().toISOString(), spec: { ...spec, lines: [...spec.lines], aigc }, sceneId };
     await mkdir(join(this.#dir, id), { recursive: true });
-    this.#records.set(id, record);
+    this.#records.set(record);
     try {
       await this.#options.queue.submit(id, record.spec);
     } catch (err) {
@@ -126,7 +111,7 @@ export class VideoJobs {
       await rm(join(this.#dir, id), { recursive: true, force: true });
       throw err;
     }
-    await this.#save(id);
+    await this.#records.save(id);
     this.#options.log.info(`video ${id} queued: ${spec.lines.length} lines, ${spec.preset}, avatar ${spec.avatar.id}`);
     return publicOf(record);
   }
@@ -142,7 +127,7 @@ export class VideoJobs {
 
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#saving;
+    await this.#records.flush();
     await this.#options.queue.close();
   }
 
@@ -153,54 +138,31 @@ export class VideoJobs {
     const { log } = this.#options;
     switch (event.kind) {
       case 'started':
-        this.#update(id, { state: 'rendering', progress: 0, stage: 'starting', startedAt: new Date().toISOString(), worker: event.worker });
+        this.#records.update(id, { state: 'rendering', progress: 0, stage: 'starting', startedAt: new Date().toISOString(), worker: event.worker });
         break;
       case 'progress': {
         const stageChanged = record.stage !== event.stage;
-        this.#update(id, { state: 'rendering', progress: event.progress, stage: event.stage });
+        this.#records.update(id, { state: 'rendering', progress: event.progress, stage: event.stage });
         const last = this.#lastSaveMs.get(id) ?? 0;
         if (!stageChanged && performance.now() - last < SAVE_EVERY_MS) return;
         this.#lastSaveMs.set(id, performance.now());
         break;
       }
       case 'done':
-        this.#update(id, { state: 'done', progress: 1, stage: 'done', durationS: event.durationS, renderS: event.renderS });
+        this.#records.update(id, { state: 'done', progress: 1, stage: 'done', durationS: event.durationS, renderS: event.renderS });
         log.info(`video ${id}: ${event.durationS.toFixed(1)} s made in ${event.renderS.toFixed(1)} s${record.worker ? ` by ${record.worker}` : ''}`);
         break;
       case 'failed':
-        this.#update(id, { state: 'failed', stage: 'failed', error: event.error });
+        this.#records.update(id, { state: 'failed', stage: 'failed', error: event.error });
         log.warn(`video ${id} failed: ${event.error}`);
         break;
       case 'requeued':
-        this.#update(id, { state: 'queued', progress: 0, stage: 'queued' });
+        this.#records.update(id, { state: 'queued', progress: 0, stage: 'queued' });
         log.warn(`video ${id}: ${event.why}`);
         break;
     }
     if (event.kind !== 'progress') this.#lastSaveMs.delete(id);
-    void this.#save(id);
-  }
-
-  #update(id: string, change: Partial<VideoRecord>): void {
-    const record = this.#records.get(id);
-    if (record) this.#records.set(id, { ...record, ...change });
-  }
-
-  /** Writes the video's state as it is now, one write after another (see CloneJobs). */
-  #save(id: string): Promise<void> {
-    this.#saving = this.#saving.then(() => this.#write(id));
-    return this.#saving;
-  }
-
-  async #write(id: string): Promise<void> {
-    const record = this.#records.get(id);
-    if (!record) return;
-    const path = join(this.#dir, id, RECORD_FILE);
-    try {
-      await writeFile(`${path}.tmp`, JSON.stringify(record, null, 1));
-      await rename(`${path}.tmp`, path);
-    } catch (err) {
-      if (this.#records.has(id)) this.#options.log.error(`video ${id}: could not save its state: ${(err as Error).message}`);
-    }
+    void this.#records.save(id);
   }
 }
 
