@@ -17,7 +17,7 @@ import { qualityReportSchema } from '../pipeline/clone/cloneManifest.js';
 import type { QualityReport } from '../pipeline/clone/recordingQuality.js';
 import type { CloneAvatarAnswer, CreateCloneBody } from './api/contract.js';
 import { ConflictError, NotFoundError, UnprocessableError } from './domainErrors.js';
-import { spawnJobProcess } from './jobProcess.js';
+import { killJobProcess, spawnJobProcess } from './jobProcess.js';
 import { JobRecords } from './jobRecords.js';
 import type { Logger } from './log.js';
 import type { Store } from './store.js';
@@ -160,11 +160,7 @@ export class CloneJobs {
     this.#closed = true;
     // A state the API has already answered (ready, failed) is on disk before the server goes.
     await this.#records.flush();
-    const builder = this.#builder;
-    if (!builder || builder.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => builder.once('exit', () => resolve()));
-    builder.kill('SIGKILL');
-    await exited;
+    await killJobProcess(this.#builder);
   }
 
   #next(): void {

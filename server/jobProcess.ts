@@ -33,3 +33,11 @@ export function spawnJobProcess<Reply>(script: string, niceness: number, handler
   child.on('exit', (code, signal) => handlers.exit(signal ? `killed by ${signal}` : `exit ${code}`, stderr.trim().split('\n').slice(-3).join(' | ')));
   return child;
 }
+
+/** Kills a job process (SIGKILL: a job cannot be stopped halfway) and resolves once it is gone. */
+export async function killJobProcess(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
+}

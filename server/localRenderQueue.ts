@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { VideoSpec } from '../pipeline/export/videoRender.js';
-import { spawnJobProcess } from './jobProcess.js';
+import { killJobProcess, spawnJobProcess } from './jobProcess.js';
 import type { Logger } from './log.js';
 import type { RenderEvent, RenderQueue } from './renderQueue.js';
 import { RENDER_NICENESS, type VideoRenderJob, type VideoRenderReply, type VideoRenderWarm } from './videoRenderJob.js';
@@ -58,11 +58,7 @@ export class LocalRenderQueue implements RenderQueue {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const renderer = this.#renderer;
-    if (!renderer || renderer.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => renderer.once('exit', () => resolve()));
-    renderer.kill('SIGKILL');
-    await exited;
+    await killJobProcess(this.#renderer);
   }
 
   #next(): void {
