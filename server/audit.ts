@@ -5,7 +5,8 @@
  * `retentionDays`. Nothing secret is written: no token, no stream key (URLs' last path segment and query
  * are masked, fields named like keys are left out).
  */
-import { createReadStream, createWriteStream, mkdirSync, readdirSync, rmSync, type WriteStream } from 'node:fs';
+import { createReadStream, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { scrubLine } from '../pipeline/process/scrubLog.js';
@@ -79,8 +80,10 @@ function redact(value: unknown, secrets: readonly string[], depth = 0): unknown 
 export class AuditLog {
   readonly #options: AuditLogOptions;
   readonly #dir: string;
-  #day = '';
-  #out: WriteStream | null = null;
+  /** Lines not yet written, in order, and the one writer that writes them (one file append after another, so
+   *  entries keep their order even when the day changes between them). */
+  #pending: { day: string; text: string }[] = [];
+  #writing: Promise<void> | null = null;
   readonly #pruneTimer: NodeJS.Timeout;
   #failed = false;
   /** Per address: when its token use (or refusal) was last written, and refusals not written since. */
@@ -105,7 +108,8 @@ export class AuditLog {
     // The secrets once more over the whole line (an address or action never holds one; a slip must not keep it).
     let line = JSON.stringify(full);
     for (const secret of this.#options.secrets) if (secret.length >= 4) line = line.split(secret).join('***');
-    this.#stream(dayOf(atMs)).write(`${line}\n`);
+    this.#pending.push({ day: dayOf(atMs), text: `${line}\n` });
+    this.#writing ??= this.#drain();
   }
 
   /** The operator token was used (`ok`) or refused from `from`: written the first time in a while per address. */
@@ -172,27 +176,31 @@ export class AuditLog {
   async close(): Promise<void> {
     clearInterval(this.#pruneTimer);
     await this.#flush();
-    this.#out = null;
   }
 
-  #stream(day: string): WriteStream {
-    if (this.#out && this.#day === day) return this.#out;
-    this.#out?.end();
-    this.#day = day;
-    const out = createWriteStream(join(this.#dir, `audit-${day}.jsonl`), { flags: 'a', mode: 0o600 });
-    out.on('error', (err) => {
-      if (this.#failed) return;
-      this.#failed = true;
-      this.#options.log.error(`audit log: cannot write ${join('audit', `audit-${day}.jsonl`)} (${err.message}); entries are being lost`);
-    });
-    this.#out = out;
-    return out;
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      // One append per run of entries of the same day.
+      for (let i = 0; i < batch.length; ) {
+        const day = batch[i]!.day;
+        let text = '';
+        for (; i < batch.length && batch[i]!.day === day; i++) text += batch[i]!.text;
+        const file = join(this.#dir, `audit-${day}.jsonl`);
+        try {
+          await appendFile(file, text, { mode: 0o600 });
+          this.#failed = false;
+        } catch (err) {
+          if (!this.#failed) this.#options.log.error(`audit log: cannot write ${join('audit', `audit-${day}.jsonl`)} (${(err as Error).message}); entries are being lost`);
+          this.#failed = true;
+        }
+      }
+    }
+    this.#writing = null;
   }
 
   /** Waits until what was appended so far is written. */
   #flush(): Promise<void> {
-    const out = this.#out;
-    if (!out || out.writableLength === 0 || out.destroyed) return Promise.resolve();
-    return new Promise((resolve) => out.write('', () => resolve()));
+    return this.#writing ?? Promise.resolve();
   }
 }
