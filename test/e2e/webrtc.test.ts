@@ -246,43 +246,54 @@ test('the operator\'s browser camera and microphone drive the avatar: console �
   assert.match(((await camera.json()) as { error: string }).error, /no camera is being sent/);
 
   const page = await browser.newPage();
-  await page.goto(`${fenshen.url}/`);
-  await page.fill('#token', fenshen.token);
-  await page.click('#signin-go');
-  await page.waitForSelector('#console:not([hidden])');
-  await page.click('#camera-start');
-  await page.waitForSelector('#camera-msg[data-state="driving"]', { timeout: 20_000 }).catch(async (err: Error) => {
-    throw new Error(`${err.message}; the panel says: ${await page.textContent('#camera-msg')}`);
-  });
-  // The voice reaches the stream (main is otherwise silent: no music, no speech).
-  const recording = join(fenshen.dataDir, 'with-mic.flv');
-  const recorded = recordAsync(`${fenshen.rtmpBase}/main`, 5, recording);
-  const rolls: number[] = [];
-  let found = 0;
-  const until = performance.now() + 8000;
-  while (performance.now() < until) {
-    await new Promise((r) => setTimeout(r, 200));
-    const { drive } = (await (await fenshen.api('/api/channels/main')).json()) as DriveState;
-    assert.equal(drive.source, 'camera');
-    if (drive.face.found && drive.face.rig) {
-      found++;
-      rolls.push(drive.face.rig.headRollDeg);
+  // Closed however the test ends: a camera left sending would keep a person "driving" for the next test.
+  try {
+    await page.goto(`${fenshen.url}/`);
+    await page.fill('#token', fenshen.token);
+    await page.click('#signin-go');
+    await page.waitForSelector('#console:not([hidden])');
+    await page.click('#camera-start');
+    await page.waitForSelector('#camera-msg[data-state="driving"]', { timeout: 20_000 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}; the panel says: ${await page.textContent('#camera-msg')}`);
+    });
+    // The voice reaches the stream (main is otherwise silent: no music, no speech).
+    const recording = join(fenshen.dataDir, 'with-mic.flv');
+    const recorded = recordAsync(`${fenshen.rtmpBase}/main`, 5, recording);
+    // The tracker's models load in its worker once the camera is on: sampled from the first face found.
+    const driveState = async () => ((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive;
+    await waitFor('the first face tracked in the camera', async () => ((await driveState()).face.found ? true : undefined), 15_000);
+    const rolls: number[] = [];
+    const fps: number[] = [];
+    let found = 0;
+    const until = performance.now() + 8000;
+    while (performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+      const drive = await driveState();
+      assert.equal(drive.source, 'camera');
+      fps.push(drive.face.fps);
+      if (drive.face.found && drive.face.rig) {
+        found++;
+        rolls.push(drive.face.rig.headRollDeg);
+      }
     }
-  }
-  assert.ok(found > 15, `the face in the camera is tracked (${found} of 40 samples)`);
-  assert.ok(Math.max(...rolls) - Math.min(...rolls) > 10, `head roll follows the camera (${Math.min(...rolls).toFixed(1)}…${Math.max(...rolls).toFixed(1)}°)`);
-  await recorded;
-  const envelope = audioEnvelope(recording, 50);
-  const loud = envelope.rms.filter((v) => v > 1000).length;
-  const quiet = envelope.rms.filter((v) => v < 100).length;
-  assert.ok(loud > 12 && quiet > 20, `the microphone's pulses are heard in the stream (${loud} loud and ${quiet} quiet 50 ms windows of ${envelope.rms.length})`);
-  await page.click('#camera-calibrate');
-  await page.waitForSelector('#camera-msg[data-state="calibrated"]', { timeout: 5000 });
+    const tracking = `${found} of ${fps.length} samples; tracker ${Math.min(...fps).toFixed(1)}…${Math.max(...fps).toFixed(1)} fps`;
+    console.log(`# camera face found in ${tracking}`);
+    assert.ok(found > fps.length * 0.6, `the face in the camera is tracked (${tracking})`);
+    assert.ok(Math.max(...rolls) - Math.min(...rolls) > 10, `head roll follows the camera (${Math.min(...rolls).toFixed(1)}…${Math.max(...rolls).toFixed(1)}°)`);
+    await recorded;
+    const envelope = audioEnvelope(recording, 50);
+    const loud = envelope.rms.filter((v) => v > 1000).length;
+    const quiet = envelope.rms.filter((v) => v < 100).length;
+    assert.ok(loud > 12 && quiet > 20, `the microphone's pulses are heard in the stream (${loud} loud and ${quiet} quiet 50 ms windows of ${envelope.rms.length})`);
+    await page.click('#camera-calibrate');
+    await page.waitForSelector('#camera-msg[data-state="calibrated"]', { timeout: 5000 });
 
-  await page.click('#camera-stop');
-  await waitFor('drive back to idle', async () => (((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive.source === 'idle' ? true : undefined), 10_000);
-  await waitFor('the camera decoder is gone', () => (descendants(fenshen.child.pid ?? 0).some((pid) => commandOf(pid).includes('-f sdp')) ? undefined : true), 5000);
-  await page.close();
+    await page.click('#camera-stop');
+    await waitFor('drive back to idle', async () => (((await (await fenshen.api('/api/channels/main')).json()) as DriveState).drive.source === 'idle' ? true : undefined), 10_000);
+    await waitFor('the camera decoder is gone', () => (descendants(fenshen.child.pid ?? 0).some((pid) => commandOf(pid).includes('-f sdp')) ? undefined : true), 5000);
+  } finally {
+    await page.close();
+  }
 });
 
 test('a channel that requires a live driver: nobody for longer than the grace period shows the host-away card and holds the playlist; the operator\'s camera face brings the host back', async () => {
