@@ -1,9 +1,9 @@
 import { DEFAULT_AVATAR_PLACEMENT } from '../../config/schema.js';
 import type { AvatarPlacement, FrameAvatarPort, MouthAhead } from '../avatar/avatarPort.js';
 import type { RigPose } from '../avatar/rig.js';
-import { BackgroundVideo } from '../compose/backgroundVideo.js';
 import { blendYuvaOver, type I420Layout } from '../compose/i420.js';
 import { CloneFiles, CloneLoadError } from './cloneFiles.js';
+import { LoopPlayer } from './loopPlayer.js';
 import type { Similarity } from './faceGeometry.js';
 import { MouthChooser } from './mouthChooser.js';
 import { lowerFaceMask, MouthRenderer, patchPlacements } from './mouthRenderer.js';
@@ -88,16 +88,15 @@ export class CloneAvatar implements FrameAvatarPort {
   readonly cutout: boolean;
   readonly id: string;
   readonly files: CloneFiles;
-  readonly #player: BackgroundVideo;
+  readonly #player: LoopPlayer;
   readonly #chooser: MouthChooser;
   readonly #renderer: MouthRenderer;
   /** The feathered lower-face mask, patch pixels (0..1). */
   readonly mask: Float32Array;
   readonly #placements: Similarity[];
   readonly #patch: Uint8Array;
-  /** The loop frame shown: the player's last decoded one (valid until it hands out another), black before. */
+  /** The loop frame shown: the player's last one (valid until it hands out another), black before. */
   #base: Uint8Array;
-  readonly #loopFps: number;
   readonly #outFps: number;
   /** The decoded picture's size: the frame's, or the cut-out's. */
   readonly #pictureWidth: number;
@@ -133,10 +132,10 @@ export class CloneAvatar implements FrameAvatarPort {
     this.#base.fill(16, 0, pixels);
     this.#base.fill(128, pixels, (pixels * 3) / 2);
     this.#base.fill(0, (pixels * 3) / 2);
-    this.#loopFps = manifest.source.fps;
     this.#outFps = options.fps;
     const alpha = this.cutout && manifest.cutout ? `${files.dir}/${manifest.cutout.file}` : undefined;
-    this.#player = new BackgroundVideo({
+    this.#player = new LoopPlayer({
+      loopFrames: frames, loopFps: manifest.source.fps, frameBytes: this.#base.byteLength,
       ffmpegPath: options.ffmpegPath, path: `${files.dir}/${manifest.loop.file}`, width: picture.width, height: picture.height, fps: options.fps, fit: 'cover',
       sizeFilter: `scale=${framing.scaledWidth}:${framing.scaledHeight},crop=${picture.width}:${picture.height}:${framing.cropX}:${framing.cropY}`,
       pixelFormat: alpha ? 'yuva420p' : 'yuv420p', ...(alpha ? { alphaPath: alpha } : {}),
@@ -206,8 +205,7 @@ export class CloneAvatar implements FrameAvatarPort {
       // Kept by reference, not copied (2-4 MB a frame): the player reuses it only after handing out the next.
       this.#base = decoded;
       this.#hasBase = true;
-      // The decoder resamples the loop to the channel's rate: output frame n shows loop frame n·loopFps/fps.
-      this.#loopFrame = Math.round((this.#player.frameNumber * this.#loopFps) / this.#outFps) % this.#placements.length;
+      this.#loopFrame = this.#player.loopFrameOf(this.#player.frameNumber);
     }
     let at = { x: 0, y: 0 };
     if (this.cutout) {

@@ -45,23 +45,15 @@ const LIMIT_DBFS = -2;
 /** The most a quiet video is raised (silence stays silence). */
 const MAX_GAIN_DB = 30;
 
-/** Integrated loudness (LUFS) and true peak (dBTP) of a file's sound, by ffmpeg's EBU R128 meter. */
-export async function measureLoudness(ffmpegPath: string, file: string, niceness: number): Promise<{ integratedLufs: number; truePeakDb: number }> {
-  const run = await runFfmpeg(ffmpegPath, ['-nostats', '-loglevel', 'info', '-i', file, '-map', '0:a', '-af', 'ebur128=peak=true', '-f', 'null', '-'], 120_000, niceness);
-  const summary = run.stderr.slice(run.stderr.lastIndexOf('Summary:'));
-  const integrated = /I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1];
-  const peak = /Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1];
-  if (run.code !== 0 || integrated === undefined || peak === undefined) throw new ExportError(`measuring the loudness failed (${run.stderr.trim().split('\n').at(-1) ?? `exit ${run.code}`})`);
-  const value = (text: string) => (text === '-inf' ? Number.NEGATIVE_INFINITY : Number(text));
-  return { integratedLufs: value(integrated), truePeakDb: value(peak) };
-}
-
 export interface Mp4Options {
   readonly ffmpegPath: string;
-  /** The channel's encode: H.264 + AAC in FLV. */
+  /** The channel's encode: H.264 + 16-bit PCM in FLV. */
   readonly flv: string;
+  /** The sound's integrated loudness (measured as it was written: LoudnessMeter). */
+  readonly integratedLufs: number;
   readonly mp4: string;
   readonly audioKbps: number;
+  readonly audioSampleRateHz: number;
   readonly niceness: number;
   /** MP4 metadata (title, comment, …; other keys are written as mdta keys). */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -70,14 +62,13 @@ export interface Mp4Options {
 }
 
 /**
- * The finished file: the picture copied as encoded, the sound brought to LOUDNESS (measured by the EBU R128
- * meter, then one gain, a limiter under the true-peak target for the rare peak the gain lifts too far) and
- * encoded once more as AAC, in an MP4 with its index at the front (+faststart, so it plays while it
+ * The finished file: the picture copied as encoded, the sound brought to LOUDNESS (one gain from its
+ * measured loudness, a limiter under the true-peak target for the rare peak the gain lifts too far) and
+ * encoded as AAC, in an MP4 with its index at the front (+faststart, so it plays while it
  * downloads). Written beside and renamed, so a failed run never leaves a half-written file under the final name.
  */
 export async function finishMp4(options: Mp4Options): Promise<{ gainDb: number }> {
-  const measured = await measureLoudness(options.ffmpegPath, options.flv, options.niceness);
-  const gainDb = Number.isFinite(measured.integratedLufs) ? Math.min(MAX_GAIN_DB, LOUDNESS.integratedLufs - measured.integratedLufs) : 0;
+  const gainDb = Number.isFinite(options.integratedLufs) ? Math.min(MAX_GAIN_DB, LOUDNESS.integratedLufs - options.integratedLufs) : 0;
   const partial = `${options.mp4}.part`;
   const tags = { ...options.metadata, ...(options.aigc ? { AIGC: aigcJson(options.aigc) } : {}) };
   const metadata = Object.entries(tags).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]);
@@ -85,7 +76,7 @@ export async function finishMp4(options: Mp4Options): Promise<{ gainDb: number }
   const run = await runFfmpeg(options.ffmpegPath, ['-loglevel', 'error', '-y', '-i', options.flv, '-map', '0:v', '-map', '0:a', '-c:v', 'copy',
     '-af', `volume=${gainDb.toFixed(2)}dB,alimiter=limit=${limit}:level=false`,
     // The fast coder: half the time of the default at this rate, for speech the same to the ear.
-    '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${options.audioKbps}k`, ...metadata, '-movflags', '+faststart+use_metadata_tags', '-f', 'mp4', partial], 300_000, options.niceness);
+    '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', `${options.audioKbps}k`, '-ar', String(options.audioSampleRateHz), ...metadata, '-movflags', '+faststart+use_metadata_tags', '-f', 'mp4', partial], 300_000, options.niceness);
   if (run.code !== 0) {
     await rm(partial, { force: true });
     throw new ExportError(`writing the MP4 failed: ${run.stderr.trim().split('\n').at(-1) ?? `exit ${run.code}`}`);

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { OUTPUT_PRESETS, type PresetName } from '../../config/presets.js';
 import { channelSchema, type AvatarChoice, type SceneConfig } from '../../config/schema.js';
+import { LoudnessMeter } from '../audio/loudnessMeter.js';
 import { IdleAnimator } from '../avatar/idle.js';
 import { clampPose, restPose } from '../avatar/rig.js';
 import { Channel, type SpeechEvent } from '../channel.js';
@@ -14,7 +15,8 @@ import { FrameCompositor } from '../compose/compositor.js';
 import { DrawingCache } from '../compose/drawingCache.js';
 import { PreparedScene } from '../compose/scene.js';
 import { PipelineMetrics } from '../metrics.js';
-import { flvFileHeader, type FlvTag } from '../output/flvTags.js';
+import { FILE_PCM_RATE_HZ } from '../output/encoder.js';
+import { flvFileHeader, flvPcmSamples, type FlvTag } from '../output/flvTags.js';
 import type { PlaylistLine } from '../speech/speaker.js';
 import { ExportError, finishMp4 } from './finishMp4.js';
 import { toSrt, type Cue } from './subtitles.js';
@@ -80,11 +82,11 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   const flvPath = join(options.dir, ENCODE_FILE);
   const preset = OUTPUT_PRESETS[spec.preset];
   // The idle motion's seed is fixed: the same spec, the same frames.
-  // One encoder thread: with two, x264 made different frames from the same input (measured: from the 20th
-  // frame on), and the same request must make the same video.
+  // Two encoder threads, whatever the box: the channel encodes a file at constant quality, where x264's
+  // frame threads make the same frames from the same input, and the thread count is part of what it makes.
   const aigc = spec.aigc ? aigcFields(spec.aigc.producer, spec.aigc.produceId) : null;
   const music = spec.music ? { path: resolve(options.dataDir, spec.music.file), gainDb: spec.music.gainDb } : undefined;
-  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 1 }, ...(music ? { audio: { music } } : {}) });
+  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 2 }, ...(music ? { audio: { music } } : {}) });
   const channel = await Channel.create({
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
     clock: new VirtualClock(), log: () => {}, aigc, drawings,
@@ -103,8 +105,13 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   const file = createWriteStream(flvPath);
   file.on('error', (err: NodeJS.ErrnoException) => fail(err.code === 'ENOSPC' ? 'the disk is full' : `the encode could not be written (${err.code ?? err.message})`));
   file.write(flvFileHeader(true, true));
+  // The sound's loudness, measured as it is written (the file's sound is PCM until finished).
+  const loudness = new LoudnessMeter(FILE_PCM_RATE_HZ, 2);
   channel.on('output', (tag: FlvTag) => {
-    if (failure === null) file.write(tag.bytes);
+    if (failure !== null) return;
+    file.write(tag.bytes);
+    const pcm = flvPcmSamples(tag);
+    if (pcm) loudness.push(pcm);
   });
   // Live, a dead encoder is replaced and the stream goes on; a file would lose the frames in its pipe.
   channel.observer.on('encoderDied', (why) => fail(`the encoder stopped (${why})`));
@@ -164,7 +171,7 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
     const frames = channel.clock.frameIndex;
     progress(0.93, 'normalising the sound');
     const mp4 = join(options.dir, VIDEO_FILE);
-    await finishMp4({ ffmpegPath: options.ffmpegPath, flv: flvPath, mp4, audioKbps: preset.audioKbps, niceness: options.niceness ?? 0, metadata: { comment: 'made by fenshen' }, aigc });
+    await finishMp4({ ffmpegPath: options.ffmpegPath, flv: flvPath, mp4, integratedLufs: loudness.integratedLufs, audioKbps: preset.audioKbps, audioSampleRateHz: preset.audioSampleRateHz, niceness: options.niceness ?? 0, metadata: { comment: 'made by fenshen' }, aigc });
     const srt = join(options.dir, SUBTITLES_FILE);
     const finished = cues.map((cue) => ({ ...cue, endMs: cue.endMs < 0 ? (endMs ?? cue.startMs) : cue.endMs }));
     await writeFile(srt, toSrt(finished));

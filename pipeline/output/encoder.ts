@@ -46,7 +46,19 @@ export interface EncoderSettings {
   readonly rtp: RtpOutput | null;
   /** Written into the FLV's onMetaData (string properties), e.g. the AIGC implicit label. */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Encoding a file (a short video), not a stream: constant quality (x264's CRF) instead of the stream's
+   * bitrate and buffer, and x264's frame threads instead of zero-latency slices (with bitrate control, two
+   * threads made different frames from the same input, measured; at constant quality they make the same);
+   * the sound as 16-bit PCM, encoded once when the file is finished.
+   */
+  readonly file?: { readonly crf: number };
 }
+
+/** A short video's quality: x264's CRF (lower is better and bigger; 23 is x264's default). */
+export const FILE_CRF = 22;
+/** A file's PCM rate until it is finished (FLV's PCM goes up to 44.1 kHz; the AAC may be 48). */
+export const FILE_PCM_RATE_HZ = 44100;
 
 export interface EncoderStats {
   fps: number;
@@ -94,13 +106,14 @@ export function encoderOutputArgs(s: EncoderSettings, timestampOffsetS: number, 
   const gop = Math.max(1, Math.round(s.gopSeconds * s.fps));
   return [
     '-map', '0:v', '-map', '1:a',
-    '-c:v', 'libx264', '-preset', s.x264Preset, '-tune', 'zerolatency', '-profile:v', s.profile, '-pix_fmt', 'yuv420p',
+    '-c:v', 'libx264', '-preset', s.x264Preset, ...(s.file ? [] : ['-tune', 'zerolatency']), '-profile:v', s.profile, '-pix_fmt', 'yuv420p',
     '-color_range', 'tv', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-bf', '0', '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${s.gopSeconds})`,
-    '-b:v', `${s.videoKbps}k`, '-maxrate', `${s.videoKbps}k`, '-bufsize', `${s.videoKbps}k`,
+    ...(s.file ? ['-crf', String(s.file.crf)] : ['-b:v', `${s.videoKbps}k`, '-maxrate', `${s.videoKbps}k`, '-bufsize', `${s.videoKbps}k`]),
     ...(s.x264Params ? ['-x264-params', s.x264Params] : []),
     '-threads', String(encoderThreads(s)),
-    '-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.aacSampleRateHz), '-ac', '2',
+    // A file's sound stays PCM until it is finished (its loudness set, then encoded once).
+    ...(s.file ? ['-c:a', 'pcm_s16le', '-ar', String(FILE_PCM_RATE_HZ)] : ['-c:a', 'aac', '-b:a', `${s.audioKbps}k`, '-ar', String(s.aacSampleRateHz)]), '-ac', '2',
     '-output_ts_offset', timestampOffsetS.toFixed(6),
     ...Object.entries(s.metadata ?? {}).flatMap(([key, value]) => ['-metadata', `${key}=${value}`]),
     '-f', 'flv', '-flvflags', 'no_duration_filesize', flvTarget,

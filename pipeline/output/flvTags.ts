@@ -15,6 +15,19 @@ export function flvFileHeader(hasAudio: boolean, hasVideo: boolean): Buffer {
   return Buffer.from([0x46, 0x4c, 0x56, 0x01, (hasAudio ? 4 : 0) | (hasVideo ? 1 : 0), 0, 0, 0, 9, 0, 0, 0, 0]);
 }
 
+/** FLV's sound format 3: linear PCM, little-endian. */
+const FLV_PCM_LE = 3;
+
+/** The samples of an audio tag holding 16-bit little-endian PCM (a file's sound before it is finished), or null for any other. */
+export function flvPcmSamples(tag: FlvTag): Int16Array | null {
+  const flags = tag.bytes[11] ?? 0;
+  if (tag.type !== 'audio' || flags >> 4 !== FLV_PCM_LE || (flags & 0x02) === 0) return null;
+  const data = tag.bytes.subarray(12, tag.bytes.length - 4);
+  // Copied when not on a 2-byte boundary (a typed view needs one).
+  const aligned = data.byteOffset % 2 === 0 ? data : Buffer.from(data);
+  return new Int16Array(aligned.buffer, aligned.byteOffset, Math.floor(aligned.length / 2));
+}
+
 /**
  * Splits a byte stream of FLV (as ffmpeg writes it to a pipe) into tags. It skips file headers wherever
  * they appear, so a restarted encoder's output continues the same tag stream.
