@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { PROJECT_ROOT } from '../../config/paths.js';
-import { avatarListSchema, avatarSchema, channelSceneSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
-import { audioEnvelope, commandOf, darkPixels, descendants, listenEvents, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
+import { avatarListSchema, avatarSchema, channelSceneSchema, channelStatusSchema, cloneAvatarSchema, errorAnswerSchema, uploadCreatedSchema, videoSchema, type CloneAvatarAnswer } from '../../server/api/contract.js';
+import { audioEnvelope, commandOf, darkPixels, descendants, frameHashes, listenEvents, onsets, readAnswer, recordAsync, startFenshen, waitFor, type FenshenProcess } from './helpers.js';
 import { OUTPUT_PRESETS } from '../../config/presets.js';
 import { launchChromium, signIn } from './consoleHelpers.js';
 import { cloneFaceInFrame } from '../../pipeline/clone/cloneAvatar.js';
@@ -290,6 +290,68 @@ test('a clone cut out over the scene, live: the scene\'s colour beside and above
   const back = await fenshen.api('/api/channels/main/scene', { method: 'PUT', body: JSON.stringify({ background: { type: 'gradient', from: '#1d2b53', to: '#7e2553', angleDeg: 180 }, avatar: { id: 'xiaomei' } }) });
   assert.equal(back.status, 200);
   assert.equal((await readAnswer(back, channelStatusSchema)).avatarCutout, false);
+});
+
+test('a short video with the clone: the host\'s face where the loop puts it in nearly every frame, the mouth open while the voice speaks and closed in the pauses, the same request twice to the same frames', async () => {
+  const { avatars } = await fenshen.read('/api/avatars', avatarListSchema);
+  const clone = avatars.find((a) => a.kind === 'clone' && a.state === 'ready');
+  assert.ok(clone, 'the clone built by an earlier test');
+  const request = { script: '啊，大家好，欢迎来到直播间。\n\n啊，今天的保温杯只要九十九元。', avatar: { id: clone.id } };
+  const ids: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const res = await fenshen.api('/api/videos', { method: 'POST', body: JSON.stringify(request) });
+    assert.equal(res.status, 202, await res.clone().text());
+    ids.push((await readAnswer(res, videoSchema)).id);
+  }
+  const files: string[] = [];
+  for (const id of ids) {
+    const video = await waitFor(`video ${id} made`, async () => {
+      const state = await fenshen.read(`/api/videos/${id}`, videoSchema);
+      return state.state === 'done' || state.state === 'failed' ? state : undefined;
+    }, 180_000);
+    assert.equal(video.state, 'done', video.error);
+    const file = join(work, `clone-video-${id}.mp4`);
+    const res = await fenshen.api(`/api/videos/${id}/file`);
+    assert.equal(res.status, 200);
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    files.push(file);
+    console.log(`# clone video: ${video.durationS?.toFixed(1)} s made in ${video.renderS?.toFixed(1)} s`);
+  }
+  const [first, second] = files as [string, string];
+  const hashes = frameHashes(first);
+  assert.ok(hashes.length > 100);
+  assert.deepEqual(frameHashes(second), hashes, 'the same request, the same frames');
+
+  const { face, rect } = mouthInOutput(clone.id);
+  const scanner = await RecordingScanner.create();
+  const info = await probeRecording('ffprobe', first);
+  let frames = 0;
+  const faceOffsets: number[] = [];
+  for await (const frame of recordingFrames('ffmpeg', first, info)) {
+    const { scan } = await scanner.scan(frame, info.fps);
+    frames++;
+    if (scan.shape) faceOffsets.push(Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / face.eyeDistance);
+  }
+  faceOffsets.sort((a, b) => a - b);
+  const p95 = faceOffsets[Math.floor(faceOffsets.length * 0.95)] ?? Number.POSITIVE_INFINITY;
+  console.log(`# clone video: face found in ${faceOffsets.length} of ${frames} frames, 95% within ${p95.toFixed(2)} eye distances of where the loop puts it`);
+  assert.ok(faceOffsets.length / frames > 0.9 && p95 < 0.6);
+
+  // The open mouth's dark pixels, in frames where the voice is loud against frames in the pause between the lines.
+  const dark = darkPixels(first, rect, 50);
+  const env = audioEnvelope(first, 1000 / 30);
+  const voiced: number[] = [], silent: number[] = [];
+  dark.counts.forEach((count, i) => {
+    const rms = env.rms[Math.round((dark.startS + i / 30 - env.startS) / env.windowS)];
+    if (rms === undefined) return;
+    if (rms > 1000) voiced.push(count);
+    else if (rms < 50) silent.push(count);
+  });
+  const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  console.log(`# clone video: ${mean(voiced).toFixed(0)} dark mouth pixels a frame while the voice speaks (${voiced.length} frames), ${mean(silent).toFixed(0)} in silence (${silent.length})`);
+  assert.ok(voiced.length > 30 && silent.length > 10);
+  // Between the lines a library mouth may rest a little parted until the silence releases it: half again, not twice.
+  assert.ok(mean(voiced) > 1.5 * mean(silent), 'the mouth opens with the voice');
 });
 
 test('a clone damaged by hand while the server was down: the channel comes back with the default avatar and says why', async () => {
