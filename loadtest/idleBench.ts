@@ -136,23 +136,19 @@ async function sink(): Promise<Socket> {
   return socket;
 }
 
-/**
- * The bare encode: the channel's own encoder arguments (FLV + the WebRTC rendition) run by one ffmpeg on
- * recorded pictures and silence, paced in real time. Returns its cores over `seconds` after `warmupS`.
- */
-export async function bareEncodeCost(preset: PresetName, framesFile: string, warmupS: number, seconds: number): Promise<number> {
+/** What the bare encode reads: the channel's recorded pictures, or ffmpeg's test pattern (how the issue first measured it). */
+export type BareInput = { readonly framesFile: string } | { readonly pattern: 'testsrc' };
+
+/** ffmpeg's input arguments for `input` at the preset's size and rate, paced in real time. */
+function bareInputArgs(preset: PresetName, input: BareInput): string[] {
   const p = OUTPUT_PRESETS[preset];
-  const config = channelSchema.parse({ preset });
-  const sockets = await Promise.all([sink(), sink(), sink(), sink()]);
-  const port = (i: number) => (sockets[i] as Socket).address().port;
-  const target = (rtp: number, rtcp: number, payloadType: number): RtpTarget => ({ host: '127.0.0.1', port: port(rtp), rtcpPort: port(rtcp), ssrc: 1000 + rtp, payloadType });
-  const settings = Channel.encoderSettings(config, p, 'ffmpeg', { video: target(0, 1, 101), audio: target(2, 3, 100) });
-  const child = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-nostdin', '-y',
-    '-re', '-stream_loop', '-1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', framesFile,
-    '-re', '-f', 'lavfi', '-i', `anullsrc=r=${settings.sampleRateHz}:cl=stereo`,
-    ...encoderOutputArgs(settings, 0, '/dev/null'),
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if ('pattern' in input) return ['-re', '-f', 'lavfi', '-i', `${input.pattern}=s=${p.width}x${p.height}:r=${p.fps}`];
+  return ['-re', '-stream_loop', '-1', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-video_size', `${p.width}x${p.height}`, '-framerate', String(p.fps), '-i', input.framesFile];
+}
+
+/** Cores an ffmpeg with `args` uses over `seconds` after `warmupS`. */
+async function ffmpegCores(args: readonly string[], warmupS: number, seconds: number): Promise<number> {
+  const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => {
     stderr += c.toString();
@@ -168,22 +164,43 @@ export async function bareEncodeCost(preset: PresetName, framesFile: string, war
     return (c1 - c0) / ((performance.now() - t0) / 1000);
   } finally {
     child.kill('SIGKILL');
+  }
+}
+
+/**
+ * The bare encode: the channel's own encoder arguments (FLV + the WebRTC rendition) run by one ffmpeg on
+ * `input` and silence, paced in real time. Returns its cores over `seconds` after `warmupS`; for the test
+ * pattern, less what drawing the pattern alone costs (the encode is what is compared).
+ */
+export async function bareEncodeCost(preset: PresetName, input: BareInput, warmupS: number, seconds: number): Promise<number> {
+  const config = channelSchema.parse({ preset });
+  const sockets = await Promise.all([sink(), sink(), sink(), sink()]);
+  const port = (i: number) => (sockets[i] as Socket).address().port;
+  const target = (rtp: number, rtcp: number, payloadType: number): RtpTarget => ({ host: '127.0.0.1', port: port(rtp), rtcpPort: port(rtcp), ssrc: 1000 + rtp, payloadType });
+  const settings = Channel.encoderSettings(config, OUTPUT_PRESETS[preset], 'ffmpeg', { video: target(0, 1, 101), audio: target(2, 3, 100) });
+  try {
+    const encode = await ffmpegCores([...bareInputArgs(preset, input), '-re', '-f', 'lavfi', '-i', `anullsrc=r=${settings.sampleRateHz}:cl=stereo`, ...encoderOutputArgs(settings, 0, '/dev/null')], warmupS, seconds);
+    if (!('pattern' in input)) return encode;
+    return encode - (await ffmpegCores([...bareInputArgs(preset, input), '-f', 'null', '-'], 2, seconds / 2));
+  } finally {
     for (const s of sockets) s.close();
   }
 }
 
 /** Both measures for each preset, one after the other (never side by side: they share the cores). */
-export async function idleVersusBare(presets: readonly PresetName[], log: (line: string) => void): Promise<{ preset: PresetName; channel: IdleCost; bare: number }[]> {
+export async function idleVersusBare(presets: readonly PresetName[], log: (line: string) => void): Promise<{ preset: PresetName; channel: IdleCost; bare: number; barePattern: number }[]> {
   const workDir = mkdtempSync(join(tmpdir(), 'fenshen-bench-idle-'));
   try {
-    const rows: { preset: PresetName; channel: IdleCost; bare: number }[] = [];
+    const rows: { preset: PresetName; channel: IdleCost; bare: number; barePattern: number }[] = [];
     for (const preset of presets) {
       log(`${preset}: the server as npm start runs it, idling (warm-up until steady, ${IDLE_MIN_WARMUP_S}-${IDLE_MAX_WARMUP_S} s; ${IDLE_MEASURE_S} s measured)`);
       const channel = await serverIdleCost(preset, IDLE_MEASURE_S, workDir);
-      log(`${preset}: the bare encode of the same outputs (5 s warm-up, 20 s measured)`);
-      const bare = await bareEncodeCost(preset, channel.framesFile, 5, 20);
+      log(`${preset}: the bare encode of the same outputs from the channel's pictures (5 s warm-up, 20 s measured)`);
+      const bare = await bareEncodeCost(preset, { framesFile: channel.framesFile }, 5, 20);
       rmSync(channel.framesFile, { force: true });
-      rows.push({ preset, channel, bare });
+      log(`${preset}: the bare encode of the same outputs from ffmpeg's test pattern, less the pattern itself (5 s warm-up, 20 s measured)`);
+      const barePattern = await bareEncodeCost(preset, { pattern: 'testsrc' }, 5, 20);
+      rows.push({ preset, channel, bare, barePattern });
     }
     return rows;
   } finally {
