@@ -54,6 +54,23 @@ function mouthInOutput(cloneId: string): { face: ReturnType<typeof cloneFaceInFr
   return { face, rect: { x: face.mouth.x - 0.3 * e, y: face.mouth.y - 0.15 * e, width: 0.6 * e, height: 0.3 * e } };
 }
 
+/**
+ * Where the face is in each frame of `file` against where the clone's loop puts it (eye distances, sorted), and
+ * the frames read: the same face scanner a build uses.
+ */
+async function faceOffsetsIn(file: string, face: ReturnType<typeof cloneFaceInFrame>): Promise<{ frames: number; offsets: number[] }> {
+  const scanner = await RecordingScanner.create();
+  const info = await probeRecording('ffprobe', file);
+  let frames = 0;
+  const offsets: number[] = [];
+  for await (const frame of recordingFrames('ffmpeg', file, info)) {
+    const { scan } = await scanner.scan(frame, info.fps);
+    frames++;
+    if (scan.shape) offsets.push(Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / face.eyeDistance);
+  }
+  return { frames, offsets: offsets.sort((a, b) => a - b) };
+}
+
 const createClone = (body: unknown) => fenshen.api('/api/avatars', { method: 'POST', body: JSON.stringify(body) });
 const cloneState = (id: string) => fenshen.read(`/api/avatars/${id}`, cloneAvatarSchema);
 
@@ -143,7 +160,6 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
 
   const preset = OUTPUT_PRESETS['portrait-720p'];
   const { face, rect } = mouthInOutput(clone.id);
-  const eye = face.eyeDistance;
 
   const file = join(work, 'clone-sync.flv');
   const playlist = await fenshen.api('/api/channels/main/playlist', {
@@ -171,16 +187,7 @@ test('a channel switched to the clone: the host\'s face where the loop puts it, 
   for (const offset of offsets) assert.ok(Math.abs(offset) <= 40, `mouth-to-voice offsets (ms): ${offsets.map((o) => o.toFixed(0)).join(', ')}`);
 
   // A face is found in the output where the loop puts the host's, in nearly every frame.
-  const scanner = await RecordingScanner.create();
-  const info = await probeRecording('ffprobe', file);
-  let frames = 0;
-  const faceOffsets: number[] = [];
-  for await (const frame of recordingFrames('ffmpeg', file, info)) {
-    const { scan } = await scanner.scan(frame, info.fps);
-    frames++;
-    if (scan.shape) faceOffsets.push(Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / eye);
-  }
-  faceOffsets.sort((a, b) => a - b);
+  const { frames, offsets: faceOffsets } = await faceOffsetsIn(file, face);
   // Judged on 95% of the frames: the detector (run on a fresh crop about once a second) misplaces a rare
   // frame by most of an eye distance (seen once in a CI run: 0.80, against 0.20 at most otherwise).
   const p95 = faceOffsets[Math.floor(faceOffsets.length * 0.95)] ?? Number.POSITIVE_INFINITY, worst = faceOffsets.at(-1) ?? Number.POSITIVE_INFINITY;
@@ -323,16 +330,7 @@ test('a short video with the clone: the host\'s face where the loop puts it in n
   assert.deepEqual(frameHashes(second), hashes, 'the same request, the same frames');
 
   const { face, rect } = mouthInOutput(clone.id);
-  const scanner = await RecordingScanner.create();
-  const info = await probeRecording('ffprobe', first);
-  let frames = 0;
-  const faceOffsets: number[] = [];
-  for await (const frame of recordingFrames('ffmpeg', first, info)) {
-    const { scan } = await scanner.scan(frame, info.fps);
-    frames++;
-    if (scan.shape) faceOffsets.push(Math.hypot(scan.shape.cx - face.nose.x, scan.shape.cy - face.nose.y) / face.eyeDistance);
-  }
-  faceOffsets.sort((a, b) => a - b);
+  const { frames, offsets: faceOffsets } = await faceOffsetsIn(first, face);
   const p95 = faceOffsets[Math.floor(faceOffsets.length * 0.95)] ?? Number.POSITIVE_INFINITY;
   console.log(`# clone video: face found in ${faceOffsets.length} of ${frames} frames, 95% within ${p95.toFixed(2)} eye distances of where the loop puts it`);
   assert.ok(faceOffsets.length / frames > 0.9 && p95 < 0.6);
