@@ -187,11 +187,19 @@ export async function bareEncodeCost(preset: PresetName, input: BareInput, warmu
   }
 }
 
+/** The channel's cost beside its two references: the bare encode of its own pictures and of the test pattern. */
+export interface IdleComparison {
+  readonly preset: PresetName;
+  readonly channel: IdleCost;
+  readonly bare: number;
+  readonly barePattern: number;
+}
+
 /** Both measures for each preset, one after the other (never side by side: they share the cores). */
-export async function idleVersusBare(presets: readonly PresetName[], log: (line: string) => void): Promise<{ preset: PresetName; channel: IdleCost; bare: number; barePattern: number }[]> {
+export async function idleVersusBare(presets: readonly PresetName[], log: (line: string) => void): Promise<IdleComparison[]> {
   const workDir = mkdtempSync(join(tmpdir(), 'fenshen-bench-idle-'));
   try {
-    const rows: { preset: PresetName; channel: IdleCost; bare: number; barePattern: number }[] = [];
+    const rows: IdleComparison[] = [];
     for (const preset of presets) {
       log(`${preset}: the server as npm start runs it, idling (warm-up until steady, ${IDLE_MIN_WARMUP_S}-${IDLE_MAX_WARMUP_S} s; ${IDLE_MEASURE_S} s measured)`);
       const channel = await serverIdleCost(preset, IDLE_MEASURE_S, workDir);

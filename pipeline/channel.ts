@@ -24,7 +24,7 @@ import { FrameCompositor } from './compose/compositor.js';
 import { PreparedScene, type SceneMedia } from './compose/scene.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { DestinationStatus } from './output/destinationStatus.js';
-import { Encoder, FILE_CRF, type EncoderSettings, type EncoderStats } from './output/encoder.js';
+import { Encoder, FILE_CRF, FILE_THREADS, type EncoderSettings, type EncoderStats } from './output/encoder.js';
 import type { FlvTag } from './output/flvTags.js';
 import { Speaker, type PlaylistLine, type SpeakerEvents } from './speech/speaker.js';
 import type { TtsProvider } from './speech/tts.js';
@@ -125,11 +125,12 @@ export class Channel extends EventEmitter<ChannelEvents> {
       this.#speaker.on(type, (event: SpeakerEvents[typeof type][0]) => this.emit('speech', { type, ...event } as SpeechEvent));
     }
     const aigc = options.aigc ?? null;
-    // A channel on a virtual clock writes a file (a short video): encoded at constant quality.
+    // A channel on a virtual clock writes a file (a short video): constant quality on a fixed number of
+    // frame threads, so the same request makes the same frames on any machine.
     this.#encoder = new Encoder({
       ...encoderSettings(config, this.preset, options.ffmpegPath, options.webrtc?.rtpTargets ?? null),
       ...(aigc ? { metadata: { AIGC: aigcJson(aigc) } } : {}),
-      ...(this.#clockSource.realTime ? {} : { file: { crf: FILE_CRF } }),
+      ...(this.#clockSource.realTime ? {} : { file: { crf: FILE_CRF }, threads: FILE_THREADS }),
     });
     this.#seiStamper = aigc ? new KeyframeSeiStamper(aigc) : null;
     this.#destinations = new DestinationFanout(options.ffmpegPath, this.observer);

@@ -26,7 +26,7 @@ export class LoopPlayer {
   readonly #options: LoopPlayerOptions;
   /** Loop frames kept so far, by index (null: not seen yet); empty when the loop does not fit the budget. */
   readonly #kept: (Uint8Array | null)[];
-  /** Once every frame is kept: the output frame number next() hands out next. */
+  /** Once a whole pass is kept: frames come from #kept and the decoder is stopped. */
   #fromMemory = false;
   #frameNumber = -1;
 
@@ -84,9 +84,7 @@ export class LoopPlayer {
     this.#frameNumber = this.#decoder.frameNumber;
     if (this.#kept.length === 0) return decoded;
     const index = this.loopFrameOf(this.#frameNumber);
-    if (this.#kept[index] === null) {
-      this.#kept[index] = new Uint8Array(decoded);
-    }
+    this.#kept[index] ??= new Uint8Array(decoded);
     // A whole pass seen: memory from here on.
     const passes = (this.#frameNumber * this.#options.loopFps) / this.#options.fps / this.#options.loopFrames;
     if (passes >= 1) this.#playFromMemory();

@@ -82,11 +82,9 @@ export async function renderVideo(spec: VideoSpec, options: VideoRenderOptions):
   const flvPath = join(options.dir, ENCODE_FILE);
   const preset = OUTPUT_PRESETS[spec.preset];
   // The idle motion's seed is fixed: the same spec, the same frames.
-  // Two encoder threads, whatever the box: the channel encodes a file at constant quality, where x264's
-  // frame threads make the same frames from the same input, and the thread count is part of what it makes.
   const aigc = spec.aigc ? aigcFields(spec.aigc.producer, spec.aigc.produceId) : null;
   const music = spec.music ? { path: resolve(options.dataDir, spec.music.file), gainDb: spec.music.gainDb } : undefined;
-  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, encoder: { threads: 2 }, ...(music ? { audio: { music } } : {}) });
+  const config = channelSchema.parse({ preset: spec.preset, avatar: { seed: 1, ...spec.avatar }, scene: { ...spec.scene, speechCaptions: spec.subtitles }, ...(music ? { audio: { music } } : {}) });
   const channel = await Channel.create({
     id: 'video', config, ffmpegPath: options.ffmpegPath, dataDir: options.dataDir, metrics: new PipelineMetrics(new Registry()), webrtc: null,
     clock: new VirtualClock(), log: () => {}, aigc, drawings,

@@ -57,6 +57,8 @@ export interface EncoderSettings {
 
 /** A short video's quality: x264's CRF (lower is better and bigger; 23 is x264's default). */
 export const FILE_CRF = 22;
+/** A short video's encoder threads, whatever the box: the thread count is part of what x264 makes. */
+export const FILE_THREADS = 2;
 /** A file's PCM rate until it is finished (FLV's PCM goes up to 44.1 kHz; the AAC may be 48). */
 export const FILE_PCM_RATE_HZ = 44100;
 
