@@ -74,7 +74,7 @@ export interface ResponseData {
 export type SignalingResponse = { id: number; ok: true; data: ResponseData[RequestType] } | { id: number | null; ok: false; error: string };
 
 /** Server → client, unasked: the channel's SFU side closed (deleted, or its worker died): join again later. */
-export type SignalingNotification = { notification: 'channelClosed' };
+export type SignalingNotification = { notification: 'channelClosed' } | { notification: 'notJoined'; error: string };
 
 /**
  * Parses one incoming text message. Never throws: junk becomes an error message for the client, with

@@ -191,6 +191,11 @@ export class PeerSession {
     this.#role = 'viewer';
   }
 
+  /** Whether the session is in a channel now (joined and not left). */
+  get inChannel(): boolean {
+    return this.#channel !== null;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -13,6 +13,8 @@ export interface SignalingOptions {
   /** Connections open at once, and from one non-loopback address; more are refused with 503. */
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
+  /** A connection not in a channel this long after it opened (or after it left one) is closed: it only holds a place. */
+  readonly joinTimeoutMs?: number;
   readonly hooks?: PeerSessionHooks & { readonly error?: (kind: 'request' | 'internal') => void };
   readonly log: (level: 'info' | 'warn' | 'error', message: string) => void;
 }
@@ -21,6 +23,10 @@ export interface SignalingOptions {
 const MAX_PENDING = 16;
 /** A client that does not answer pings for this long is gone: its session is closed. */
 const HEARTBEAT_MS = 10_000;
+/** Default time a connection may stay open without being in a channel. */
+const JOIN_TIMEOUT_MS = 30_000;
+/** Close code (application range) for a connection that did not join in time. */
+export const CLOSE_NOT_JOINED = 4408;
 
 /**
  * WebSocket signaling on the HTTP server's port: `ws` in noServer mode takes the upgrades for `path`.
@@ -86,13 +92,35 @@ export class SignalingServer {
     const session = new PeerSession({
       lookup: this.#options.lookup,
       checkOperatorToken: (token) => this.#options.checkOperatorToken(token, address),
-      onChannelGone: () => send({ notification: 'channelClosed' }),
+      onChannelGone: () => {
+        send({ notification: 'channelClosed' });
+        watchJoin();
+      },
       ...(this.#options.hooks ? { hooks: this.#options.hooks } : {}),
     });
     this.#sessions.set(socket, session);
     this.#perAddress.set(address, (this.#perAddress.get(address) ?? 0) + 1);
     this.#alive.add(socket);
     socket.on('pong', () => this.#alive.add(socket));
+    // Live clients answer pings, so the heartbeat keeps an idle one for ever: one that never joins (or has
+    // left and stays) is closed after the join timeout and its place freed.
+    const joinTimeoutMs = this.#options.joinTimeoutMs ?? JOIN_TIMEOUT_MS;
+    let joinTimer: NodeJS.Timeout | null = null;
+    const watchJoin = () => {
+      if (joinTimer || session.inChannel) return;
+      joinTimer = setTimeout(() => {
+        joinTimer = null;
+        if (session.inChannel) return;
+        send({ notification: 'notJoined', error: `no channel joined within ${joinTimeoutMs >= 1000 ? `${Math.round(joinTimeoutMs / 1000)} s` : `${joinTimeoutMs} ms`}; closing` });
+        socket.close(CLOSE_NOT_JOINED, 'join a channel first');
+      }, joinTimeoutMs);
+      joinTimer.unref();
+    };
+    const unwatchJoin = () => {
+      if (joinTimer) clearTimeout(joinTimer);
+      joinTimer = null;
+    };
+    watchJoin();
     let chain = Promise.resolve();
     let pending = 0;
     socket.on('message', (data, isBinary) => {
@@ -134,10 +162,13 @@ export class SignalingServer {
           }
         } finally {
           pending--;
+          if (session.inChannel) unwatchJoin();
+          else watchJoin();
         }
       });
     });
     socket.on('close', () => {
+      unwatchJoin();
       session.close();
       if (!this.#sessions.delete(socket)) return;
       const left = (this.#perAddress.get(address) ?? 1) - 1;

@@ -125,3 +125,36 @@ test('signaling: an over-long message (up to 1 MB) gets an error reply and the c
     await server.close();
   }
 });
+
+test('signaling: a connection that joins no channel is closed after the join timeout (4408, with a reason) and frees its place', async () => {
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const signaling = new SignalingServer(http, {
+    path: '/ws', lookup: () => undefined, checkOperatorToken: () => 'operator token missing or wrong', log: () => {},
+    maxConnections: 1, maxConnectionsPerAddress: 1, joinTimeoutMs: 400,
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as { port: number }).port;
+  try {
+    const first = await open('127.0.0.1', port);
+    assert.ok('socket' in first);
+    // A failed join (no such channel) is not a join: the deadline still runs.
+    first.socket.send(JSON.stringify({ id: 1, type: 'join', channel: 'nowhere' }));
+    assert.deepEqual('refused' in (await open('127.0.0.1', port)) ? 'refused' : 'open', 'refused', 'the cap holds while the first is open');
+    const started = Date.now();
+    const code = await new Promise<number>((resolve) => {
+      first.socket.once('close', resolve);
+      setTimeout(() => resolve(-1), 3000).unref();
+    });
+    const waitedMs = Date.now() - started;
+    assert.equal(code, 4408);
+    assert.ok(waitedMs > 150 && waitedMs < 2000, `closed after ${waitedMs} ms`);
+    assert.match(first.replies.at(-1)?.error ?? '', /no channel joined within 400 ms; closing/);
+    assert.equal(first.replies.at(-1)?.id, undefined, 'a notification, not an answer');
+    const again = await open('127.0.0.1', port);
+    assert.ok('socket' in again, 'its place is free');
+    again.socket.terminate();
+  } finally {
+    signaling.close();
+    await new Promise((resolve) => http.close(resolve));
+  }
+});
