@@ -246,6 +246,14 @@ export const configSchema = z.strictObject({
     imageMB: z.number().int().min(1).max(200).default(20),
     videoMB: z.number().int().min(1).max(16_384).default(2048),
   }).default({ imageMB: 20, videoMB: 2048 }),
+  /** The data folder's disk. */
+  storage: z.strictObject({
+    /**
+     * MB kept free on the data folder's disk for the database, the audit trail and the live rooms: an upload,
+     * a short video or a clone build that would leave less is refused (507) up front.
+     */
+    reserveMB: z.number().int().min(0).max(1_000_000).default(1024),
+  }).default({ reserveMB: 1024 }),
   /** What the rules ask of published AI content (GB 45438-2025, platforms' virtual-host rules). */
   compliance: z.strictObject({
     /**

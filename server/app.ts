@@ -19,6 +19,7 @@ import { pageRoutes } from './api/routes/pages.js';
 import { playlistRoutes } from './api/routes/playlist.js';
 import { auditRoutes } from './api/routes/audit.js';
 import type { AuditLog } from './audit.js';
+import { DiskReserve } from './diskReserve.js';
 import { sceneRoutes } from './api/routes/scene.js';
 import { sceneLibraryRoutes } from './api/routes/sceneLibrary.js';
 import { speechRoutes } from './api/routes/speech.js';
@@ -53,6 +54,8 @@ export interface AppOptions {
   readonly videoQueue?: { readonly redisUrl?: string | undefined; readonly name: string };
   /** Largest uploads, bytes (default: the config's defaults). */
   readonly uploadLimits?: UploadLimits;
+  /** Free space kept on the data folder's disk (default: the config's storage.reserveMB). */
+  readonly diskReserve?: DiskReserve;
 }
 
 const MB = 1024 * 1024;
@@ -61,10 +64,12 @@ const CHANGES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const isStream = (value: object): boolean => typeof (value as { pipe?: unknown }).pipe === 'function';
 const DEFAULT_UPLOADS = configSchema.shape.uploads.parse(undefined);
 const DEFAULT_COMPLIANCE = configSchema.shape.compliance.parse(undefined);
+const DEFAULT_STORAGE = configSchema.shape.storage.parse(undefined);
 
 /** Plugins are registered, not loaded: they load on `ready()` or `listen()`. */
 export function buildApp(options: AppOptions): FastifyInstance {
   const { channels, dataDir } = options;
+  const diskReserve = options.diskReserve ?? new DiskReserve(dataDir, DEFAULT_STORAGE.reserveMB * MB);
   const app = Fastify({
     // Fastify's own request log is off: requests are many and routine; server errors are logged.
     logger: false,
@@ -111,10 +116,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     api.register(auditRoutes, { audit });
     api.register(channelRoutes, { channels, dataDir });
     api.register(avatarRoutes, {
-      dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath,
+      dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, diskReserve,
       channelsShowing: (avatarId: string) => channels.list().filter((c) => c.config.avatar.id === avatarId).map((c) => c.id),
     });
-    api.register(videoRoutes, { dataDir, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, queue: options.videoQueue ?? { name: 'fenshen-videos' }, compliance: options.compliance ?? DEFAULT_COMPLIANCE });
+    api.register(videoRoutes, { dataDir, diskReserve, store: options.store, log: options.log, ffmpegPath: options.ffmpegPath, queue: options.videoQueue ?? { name: 'fenshen-videos' }, compliance: options.compliance ?? DEFAULT_COMPLIANCE });
     api.register(speechRoutes, { channels });
     api.register(playlistRoutes, { channels });
     api.register(driveRoutes, { channels, dataDir });
@@ -122,7 +127,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     api.register(sceneRoutes, { channels, dataDir });
     api.register(sceneLibraryRoutes, { channels, store: options.store });
     api.register(destinationRoutes, { channels });
-    api.register(uploadRoutes, { store: options.store, dataDir, ffprobePath: ffprobeBeside(options.ffmpegPath), inUse: (file: string) => channels.fileInUse(file),
+    api.register(uploadRoutes, { store: options.store, dataDir, diskReserve, ffprobePath: ffprobeBeside(options.ffmpegPath), inUse: (file: string) => channels.fileInUse(file),
       limits: options.uploadLimits ?? { image: DEFAULT_UPLOADS.imageMB * MB, video: DEFAULT_UPLOADS.videoMB * MB },
     });
   });

@@ -17,6 +17,7 @@ import { qualityReportSchema } from '../pipeline/clone/cloneManifest.js';
 import type { QualityReport } from '../pipeline/clone/recordingQuality.js';
 import type { CloneAvatarAnswer, CreateCloneBody } from './api/contract.js';
 import { ConflictError, NotFoundError, UnprocessableError } from './domainErrors.js';
+import type { DiskReserve } from './diskReserve.js';
 import { killJobProcess, spawnJobProcess } from './jobProcess.js';
 import { JobRecords } from './jobRecords.js';
 import type { Logger } from './log.js';
@@ -73,7 +74,12 @@ export interface CloneJobsOptions {
   readonly log: Logger;
   /** The channels showing an avatar (a clone cannot be deleted while shown). */
   readonly channelsShowing: (avatarId: string) => string[];
+  /** Refuses a build that would leave the data folder's disk under its reserve. */
+  readonly diskReserve: DiskReserve;
 }
+
+/** What a clone's folder may take (its loop, matte and mouth library are tens of MB; a long 1080p recording more). */
+const CLONE_BUILD_BYTES = 200 * 1024 * 1024;
 
 export class CloneJobs {
   readonly #options: CloneJobsOptions;
@@ -119,6 +125,7 @@ export class CloneJobs {
     if (upload.kind !== 'video') throw new UnprocessableError(`upload ${body.upload} is a picture: a clone is made from a video recording of the host`);
     const signed = body.consent.document === undefined ? null : this.#options.store.upload(body.consent.document);
     if (body.consent.document !== undefined && signed?.kind !== 'image') throw new UnprocessableError(`consent.document: upload ${body.consent.document} ${signed ? 'is not a picture' : 'is not there'}: upload the signed form as a photo or scan`);
+    await this.#options.diskReserve.ensureRoom(CLONE_BUILD_BYTES, 'a clone build');
     const id = `clone-${randomBytes(4).toString('hex')}`;
     const now = new Date().toISOString();
     // The signed form is copied in with the clone: it goes where the clone goes, and stays when the upload is deleted.

@@ -8,6 +8,7 @@ import { refusalOf } from './api/errorAnswers.js';
 import { buildApp } from './app.js';
 import { AuthThrottle, OperatorAuth, resolveToken } from './auth.js';
 import { ChannelRegistry } from './channelRegistry.js';
+import { DiskReserve } from './diskReserve.js';
 import { EmbeddedRtmpServer } from './embeddedRtmp.js';
 import { createLogger, type Logger } from './log.js';
 import { WebrtcMetrics } from '../signaling/metrics.js';
@@ -53,10 +54,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const channels = new ChannelRegistry(config, metrics, rtmp, sfu, store, log, audit);
   const mainChannelId = config.startMain ? 'main' : null;
   const auth = new OperatorAuth(token, new AuthThrottle(), (message, key) => log.warn(message, key));
+  const diskReserve = new DiskReserve(config.dataDir, config.storage.reserveMB * 1024 * 1024);
+  diskReserve.registerMetric(registry);
   const app = buildApp({
     auth, channels, registry, mainChannelId, store, dataDir: config.dataDir, ffmpegPath: config.ffmpegPath, log, secrets: [token], audit, compliance: config.compliance,
     uploadLimits: { image: config.uploads.imageMB * 1024 * 1024, video: config.uploads.videoMB * 1024 * 1024 },
-    videoQueue: { redisUrl: config.videos.redisUrl, name: config.videos.queue },
+    videoQueue: { redisUrl: config.videos.redisUrl, name: config.videos.queue }, diskReserve,
   });
   const signaling = sfu
     ? new SignalingServer(app.server, {

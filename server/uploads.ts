@@ -12,6 +12,7 @@ import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { UploadCreatedAnswer, UploadListAnswer } from './api/contract.js';
 import { BusyError, ConflictError, dataFolderError, InvalidRequestError, NotFoundError, TooLargeError, UnprocessableError, UnsupportedTypeError } from './domainErrors.js';
+import type { DiskReserve } from './diskReserve.js';
 import type { Store, StoredUpload } from './store.js';
 import { CheckUnavailableError, imageHeaderSize, MAX_IMAGE_SIDE, UploadChecker } from './uploadChecks.js';
 
@@ -56,6 +57,8 @@ export interface UploadIntakeOptions {
   /** What shows this file (relative to FENSHEN_DATA), in words, or null. */
   readonly inUse: (file: string) => string | null;
   readonly limits: UploadLimits;
+  /** Refuses an upload that would leave the data folder's disk under its reserve. */
+  readonly diskReserve: DiskReserve;
 }
 
 const publicOf = (upload: StoredUpload) => ({ ...upload, url: `/api/uploads/${upload.id}` });
@@ -218,6 +221,13 @@ export class UploadIntake {
       throw new BusyError(`${MAX_UPLOADS_IN_FLIGHT} uploads are already being received or checked; try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S);
     }
     this.#inFlight++;
+    try {
+      // Without a content-length the size is unknown until it has arrived: the reserve alone is checked.
+      await this.#options.diskReserve.ensureRoom(Number.isFinite(declaredBytes) ? declaredBytes : 0, 'this upload');
+    } catch (err) {
+      this.#inFlight--;
+      throw err;
+    }
     const id = `u-${randomBytes(5).toString('hex')}`;
     const temp = join(this.#dir, `.${id}.part`);
     try {

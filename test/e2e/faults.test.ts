@@ -210,3 +210,33 @@ test('a corrupt database: exit code 2 and one line naming the file and what to d
     rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('a disk without room for its reserve: uploads and short videos are refused up front (507 saying what is free), nothing is half-written, the live room goes on', async () => {
+  const data = mkdtempSync(join(tmpdir(), 'fenshen-reserve-'));
+  const configFile = join(work, 'reserve.json');
+  // A reserve larger than any disk here: every new write of an operator's is refused, as on a nearly full disk.
+  writeFileSync(configFile, JSON.stringify({ storage: { reserveMB: 1_000_000 } }));
+  const server = await startFenshen({ FENSHEN_DATA: data, FENSHEN_CONFIG: configFile, FENSHEN_WEBRTC_PORT: '0', FENSHEN_RTMP_PORT: '0' });
+  try {
+    await server.live();
+    const refused = await server.api('/api/uploads?name=a.png', { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(4096, 1) });
+    assert.equal(refused.status, 507);
+    const { error, code } = await readAnswer(refused, errorAnswerSchema);
+    assert.equal(code, 'data_folder_full');
+    assert.match(error, /^the data folder's disk is nearly full: [\d.]+ [kMG]B free, this upload needs about 4 kB and 976\.6 GB stay free for the live rooms \(config storage\.reserveMB\)/);
+    assert.deepEqual(existsSync(join(data, 'uploads')) ? readdirSync(join(data, 'uploads')) : [], [], 'no part file');
+    const video = await server.api('/api/videos', { method: 'POST', body: JSON.stringify({ script: '大家好，欢迎来到直播间。' }) });
+    assert.equal(video.status, 507);
+    assert.match((await readAnswer(video, errorAnswerSchema)).error, /this video needs about \d+ MB/);
+    assert.equal((await (await server.api('/api/videos')).json() as { videos: unknown[] }).videos.length, 0, 'nothing queued');
+    const free = Number(/^fenshen_data_free_bytes (\S+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    assert.ok(free > 0, `fenshen_data_free_bytes ${free}`);
+    const before = await server.read('/api/channels/main', channelStatusSchema);
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await server.read('/api/channels/main', channelStatusSchema);
+    assert.ok(after.framesRendered > before.framesRendered + 20, 'the live room goes on');
+  } finally {
+    await server.stop();
+    rmSync(data, { recursive: true, force: true });
+  }
+});

@@ -6,7 +6,8 @@ import { describeAvatars } from '../../../pipeline/avatar/loader.js';
 import { makeTts } from '../../../pipeline/channel/assembly.js';
 import { CloneFiles, CloneLoadError, isCloneId } from '../../../pipeline/clone/cloneFiles.js';
 import { SUBTITLES_FILE, VIDEO_FILE, type VideoSpec } from '../../../pipeline/export/videoRender.js';
-import { checkScript, VideoScriptError } from '../../../pipeline/export/videoScript.js';
+import { checkScript, estimateSpeechS, VideoScriptError } from '../../../pipeline/export/videoScript.js';
+import type { DiskReserve } from '../../diskReserve.js';
 import type { PlaylistLine } from '../../../pipeline/speech/speaker.js';
 import { InvalidRequestError, NotFoundError } from '../../domainErrors.js';
 import { TtsError } from '../../../pipeline/speech/tts.js';
@@ -20,6 +21,8 @@ import { addRoute } from '../route.js';
 
 export interface VideoRoutesOptions {
   readonly dataDir: string;
+  /** Refuses a video that would leave the data folder's disk under its reserve. */
+  readonly diskReserve: DiskReserve;
   readonly ffmpegPath: string;
   readonly log: Logger;
   readonly store: Store;
@@ -97,6 +100,8 @@ export async function videoRoutes(api: FastifyInstance, options: VideoRoutesOpti
 
   addRoute(api, 'POST /api/videos', async (request) => {
     const { spec, sceneId } = await specOf(request.body);
+    // While it renders a video takes its encode and then the MP4: about 2 MB a second of speech at most.
+    await options.diskReserve.ensureRoom(estimateSpeechS(spec.lines) * 2 * 1024 * 1024, 'this video');
     return videos.create(spec, sceneId);
   });
   addRoute(api, 'GET /api/videos', async () => ({ videos: videos.list() }));
