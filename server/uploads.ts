@@ -217,17 +217,12 @@ export class UploadIntake {
       throw new TooLargeError(`the file is ${sizeText(declaredBytes)}; uploads are limited to ${limitsText(limits)}`);
     }
     if (!isStream(body)) throw new InvalidRequestError('send the file itself as the request body');
+    // Without a content-length the size is unknown until it has arrived: the reserve alone is checked.
+    await this.#options.diskReserve.ensureRoom(Number.isFinite(declaredBytes) ? declaredBytes : 0, 'this upload');
     if (this.#inFlight >= MAX_UPLOADS_IN_FLIGHT) {
       throw new BusyError(`${MAX_UPLOADS_IN_FLIGHT} uploads are already being received or checked; try again in ${RETRY_AFTER_S} s`, RETRY_AFTER_S);
     }
     this.#inFlight++;
-    try {
-      // Without a content-length the size is unknown until it has arrived: the reserve alone is checked.
-      await this.#options.diskReserve.ensureRoom(Number.isFinite(declaredBytes) ? declaredBytes : 0, 'this upload');
-    } catch (err) {
-      this.#inFlight--;
-      throw err;
-    }
     const id = `u-${randomBytes(5).toString('hex')}`;
     const temp = join(this.#dir, `.${id}.part`);
     try {

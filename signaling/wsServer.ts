@@ -26,7 +26,7 @@ const HEARTBEAT_MS = 10_000;
 /** Default time a connection may stay open without being in a channel. */
 const JOIN_TIMEOUT_MS = 30_000;
 /** Close code (application range) for a connection that did not join in time. */
-export const CLOSE_NOT_JOINED = 4408;
+const CLOSE_NOT_JOINED = 4408;
 
 /**
  * WebSocket signaling on the HTTP server's port: `ws` in noServer mode takes the upgrades for `path`.
